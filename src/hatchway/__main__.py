@@ -1,0 +1,5 @@
+"""`python -m hatchway`."""
+
+from hatchway.cli import main
+
+raise SystemExit(main())

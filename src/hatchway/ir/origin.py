@@ -1,0 +1,31 @@
+"""Where a piece of IR came from, so errors, NACKs and `explain` can name the Gateway API object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """A Gateway API object, optionally narrowed to a listener (section) or a rule/match."""
+
+    kind: str
+    namespace: str
+    name: str
+    section: str | None = None  # listener name for Gateway/ListenerSet origins
+    rule: int | None = None  # rule index for route origins
+    match: int | None = None  # match index inside the rule
+    rule_name: str | None = None  # the rule's `name`, when set
+
+    def ref(self) -> str:
+        """`Kind/namespace/name[/section][#rule.match]`, the form used in logs and explain output."""
+        s = f"{self.kind}/{self.namespace}/{self.name}"
+        if self.section is not None:
+            s += f"/{self.section}"
+        if self.rule is not None:
+            s += f" rule {self.rule}"
+            if self.rule_name:
+                s += f" ({self.rule_name})"
+            if self.match is not None:
+                s += f" match {self.match}"
+        return s

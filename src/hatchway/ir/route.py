@@ -1,0 +1,186 @@
+"""HTTP/gRPC routing in the IR: virtual hosts, routes (one per rule match), actions and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from hatchway.ir.origin import Origin
+
+
+class PathMatchType(str, Enum):
+    EXACT = "Exact"
+    PREFIX = "PathPrefix"  # element-wise: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`
+    REGEX = "RegularExpression"  # RE2, validated by the core
+
+
+@dataclass(frozen=True)
+class PathMatch:
+    type: PathMatchType
+    value: str
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    name: str  # lower-cased; header names are case-insensitive
+    value: str
+    regex: bool = False
+
+
+@dataclass(frozen=True)
+class QueryMatch:
+    name: str  # case-sensitive
+    value: str
+    regex: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    """All conditions are ANDed. For gRPC the core turns service/method into `path`."""
+
+    path: PathMatch
+    method: str | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+    query: tuple[QueryMatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class HeaderModifier:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeightedBackend:
+    """One backendRef after resolution.
+
+    `cluster` is None when the reference is invalid: that share of traffic gets 500
+    (UNAVAILABLE for gRPC, a closed connection for L4). `invalid_reason` says why.
+    """
+
+    cluster: str | None
+    weight: int
+    invalid_reason: str | None = None
+    request_headers: HeaderModifier | None = None  # backend-level filters
+    response_headers: HeaderModifier | None = None
+
+
+@dataclass(frozen=True)
+class Mirror:
+    cluster: str
+    numerator: int = 100  # fraction of requests mirrored = numerator / denominator
+    denominator: int = 100
+
+
+class PathModifierType(str, Enum):
+    FULL = "ReplaceFullPath"
+    PREFIX = "ReplacePrefixMatch"
+
+
+@dataclass(frozen=True)
+class PathModifier:
+    type: PathModifierType
+    value: str
+    # For PREFIX: the PathPrefix value of the (single) match being replaced.
+    matched_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class URLRewrite:
+    hostname: str | None = None
+    path: PathModifier | None = None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """RequestRedirect with defaults resolved by the core.
+
+    `port` is the port to put in Location, already defaulted per the spec (scheme set and
+    no port -> the scheme's well-known port; neither set -> the listener's port). The Envoy
+    step omits it when it is the scheme's default (80/http, 443/https).
+    `scheme` None keeps the request's scheme.
+    """
+
+    status_code: int
+    scheme: str | None = None
+    hostname: str | None = None
+    port: int | None = None
+    path: PathModifier | None = None
+
+
+@dataclass(frozen=True)
+class DirectResponse:
+    status: int
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Send to weighted backends. All-invalid (or empty) backends is a 500, decided by the core."""
+
+    backends: tuple[WeightedBackend, ...]
+
+
+@dataclass(frozen=True)
+class CORS:
+    allow_origins: tuple[str, ...] = ()  # "*" alone, or scheme://host[:port] with a leading `*.`
+    allow_credentials: bool = False
+    allow_methods: tuple[str, ...] = ()  # or ("*",)
+    allow_headers: tuple[str, ...] = ()  # or ("*",)
+    expose_headers: tuple[str, ...] = ()
+    max_age_s: int = 5
+
+
+@dataclass(frozen=True)
+class Retry:
+    codes: tuple[int, ...] = ()
+    attempts: int | None = None  # number of retries; None = implementation default
+    backoff_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionPersistence:
+    type: str = "Cookie"  # Cookie | Header
+    name: str | None = None
+    absolute_timeout_ms: int | None = None
+    idle_timeout_ms: int | None = None
+    permanent: bool = False  # cookieConfig.lifetimeType Permanent
+
+
+@dataclass(frozen=True)
+class Route:
+    """One rule match, placed in precedence order within its virtual host."""
+
+    name: str  # stable: derived from the origin (route, rule, match), never a list index alone
+    origin: Origin
+    match: Match
+    action: Forward | Redirect | DirectResponse
+    grpc: bool = False  # from a GRPCRoute: unmatched/invalid map to gRPC statuses
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
+    rewrite: URLRewrite | None = None
+    mirrors: tuple[Mirror, ...] = ()
+    cors: CORS | None = None
+    request_timeout_ms: int | None = None  # None = default; 0 = disabled
+    backend_timeout_ms: int | None = None
+    retry: Retry | None = None
+    session_persistence: SessionPersistence | None = None
+    # The route hostname (after intersection with the listener) that made it apply here;
+    # it ranks routes within a virtual host and lets `explain` say why.
+    hostname: str = "*"
+
+
+@dataclass(frozen=True)
+class VirtualHost:
+    """Requests whose Host (port ignored) best matches `domain` are served by `routes`, in order.
+
+    `domain` is an exact host, a `*.suffix` wildcard, or `*`. Each domain belongs to the most
+    specific Gateway listener that matches it (`listener`), which gives listener isolation.
+    No route matches -> 404 (gRPC: Unimplemented).
+    """
+
+    name: str
+    domain: str
+    listener: Origin
+    routes: tuple[Route, ...]
