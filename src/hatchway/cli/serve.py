@@ -1,0 +1,33 @@
+"""`hatchway serve`: parse flags, hand over to the runtime."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from hatchway.runtime import serve as runtime_serve
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SystemExit(f"hatchway serve: expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    admin_host, admin_port = parse_host_port(args.admin_address)
+    settings = runtime_serve.ServeSettings(
+        paths=tuple(args.paths),
+        admin_host=admin_host,
+        admin_port=admin_port,
+        bind_address=args.bind_address,
+        state_dir=args.state_dir,
+        envoy_concurrency=args.envoy_concurrency,
+    )
+    return asyncio.run(runtime_serve.serve(settings))

@@ -1,0 +1,16 @@
+"""`hatchway translate`: the Envoy xDS resources we would serve for the inputs."""
+
+from __future__ import annotations
+
+import argparse
+
+from hatchway import xds
+from hatchway.cli import inputs, output
+from hatchway.translate import translate
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = inputs.load(args.paths)
+    resources = xds.build(translate(loaded.snapshot).ir)
+    output.emit(xds.to_dicts(resources), args.output)
+    return 0

@@ -1,0 +1,79 @@
+"""Pydantic base classes and the constrained scalar types the Gateway API CRDs define.
+
+Every constraint here mirrors an OpenAPI rule of the upstream CRDs (pattern, length, range), so
+pydantic rejects what the API server would reject. Cross-field (CEL) rules live in `rules.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+
+class Model(BaseModel):
+    """Strict spec model: unknown fields are errors, as with kubectl's strict field validation."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+    )
+
+
+class LooseModel(BaseModel):
+    """Core Kubernetes objects: we model only the fields we read and ignore the rest."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+    )
+
+
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"
+HEADER_VALUE = r"^[!-~]+([\t ]?[!-~]+)*$"
+DURATION = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
+PATH_CHARS = r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$"
+
+# Integers must be YAML/JSON numbers: the API server rejects "80" for an int32 field.
+Int32 = Annotated[int, Strict(), Field(ge=-(2**31), le=2**31 - 1)]
+PortNumber = Annotated[int, Strict(), Field(ge=1, le=65535)]
+
+ObjectName = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+NamespaceName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS1123_LABEL)]
+SectionName = Annotated[
+    str, StringConstraints(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
+]
+Kind = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"),
+]
+Group = Annotated[
+    str,
+    StringConstraints(
+        max_length=253,
+        pattern=r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    ),
+]
+Hostname = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=HOSTNAME)]
+PreciseHostname = Annotated[
+    str, StringConstraints(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
+]
+HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=HEADER_NAME)]
+HeaderValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=4096, pattern=HEADER_VALUE)
+]
+Duration = Annotated[str, StringConstraints(pattern=DURATION)]
+# Label values: ≤63, alphanumeric at both ends (Kubernetes label value syntax).
+LabelValue = Annotated[
+    str,
+    StringConstraints(max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"),
+]
+AnnotationValue = Annotated[str, StringConstraints(max_length=4096)]

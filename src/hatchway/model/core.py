@@ -1,0 +1,128 @@
+"""Core Kubernetes objects Hatchway reads: Service, EndpointSlice, Secret, ConfigMap, Namespace.
+
+Only the fields we use are modelled; other fields are ignored (these are not our CRDs, and real
+cluster dumps carry many of them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hatchway.model.base import LooseModel
+from hatchway.model.meta import ObjectMeta
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+Protocol = Literal["TCP", "UDP", "SCTP"]
+
+
+class ServicePort(LooseModel):
+    name: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)]
+    target_port: int | str | None = None
+    protocol: Protocol = "TCP"
+    app_protocol: str | None = None
+
+
+class ServiceSpec(LooseModel):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = "ClusterIP"
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str | None = None
+    selector: dict[str, str] = Field(default_factory=dict)
+
+
+class Service(LooseModel):
+    api_version: str = "v1"
+    kind: Literal["Service"] = "Service"
+    metadata: ObjectMeta
+    spec: ServiceSpec = Field(default_factory=ServiceSpec)
+
+
+class EndpointConditions(LooseModel):
+    """Kubernetes semantics: an absent `ready` means ready (unknown state treated as ready)."""
+
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+class Endpoint(LooseModel):
+    addresses: Annotated[tuple[str, ...], Field(min_length=1, max_length=100)]
+    conditions: EndpointConditions = Field(default_factory=EndpointConditions)
+    hostname: str | None = None
+    node_name: str | None = None
+    zone: str | None = None
+
+
+class EndpointPort(LooseModel):
+    name: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    protocol: Protocol = "TCP"
+    app_protocol: str | None = None
+
+
+class EndpointSlice(LooseModel):
+    api_version: str = "discovery.k8s.io/v1"
+    kind: Literal["EndpointSlice"] = "EndpointSlice"
+    metadata: ObjectMeta
+    address_type: Literal["IPv4", "IPv6", "FQDN"]
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[EndpointPort, ...] = ()
+
+    @property
+    def service_name(self) -> str | None:
+        """The Service this slice belongs to (label `kubernetes.io/service-name`)."""
+        return self.metadata.labels.get(SERVICE_NAME_LABEL)
+
+
+class Secret(LooseModel):
+    """`data` holds decoded bytes; `stringData` entries are merged over it, as the API server does."""
+
+    api_version: str = "v1"
+    kind: Literal["Secret"] = "Secret"
+    metadata: ObjectMeta
+    type: str = "Opaque"
+    data: dict[str, bytes] = Field(default_factory=dict)
+    string_data: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _decode(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        decoded: dict[str, object] = {}
+        for key, item in value.items():
+            if isinstance(item, str):
+                try:
+                    decoded[key] = base64.b64decode(item, validate=True)
+                except (binascii.Error, ValueError) as exc:
+                    raise ValueError(f"data[{key}]: illegal base64 data") from exc
+            else:
+                decoded[key] = item
+        return decoded
+
+    @model_validator(mode="after")
+    def _merge_string_data(self) -> Secret:
+        if self.string_data:
+            merged = dict(self.data)
+            merged.update({k: v.encode() for k, v in self.string_data.items()})
+            object.__setattr__(self, "data", merged)
+        return self
+
+
+class ConfigMap(LooseModel):
+    api_version: str = "v1"
+    kind: Literal["ConfigMap"] = "ConfigMap"
+    metadata: ObjectMeta
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class Namespace(LooseModel):
+    api_version: str = "v1"
+    kind: Literal["Namespace"] = "Namespace"
+    metadata: ObjectMeta

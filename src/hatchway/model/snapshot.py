@@ -1,0 +1,31 @@
+"""Snapshot: every input object for one translation, immutable and in input order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
+from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
+from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
+from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One tuple per kind; objects keep input order (files sorted by path, documents in order)."""
+
+    gateway_classes: tuple[GatewayClass, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    listener_sets: tuple[ListenerSet, ...] = ()
+    http_routes: tuple[HTTPRoute, ...] = ()
+    grpc_routes: tuple[GRPCRoute, ...] = ()
+    tls_routes: tuple[TLSRoute, ...] = ()
+    tcp_routes: tuple[TCPRoute, ...] = ()
+    udp_routes: tuple[UDPRoute, ...] = ()
+    reference_grants: tuple[ReferenceGrant, ...] = ()
+    backend_tls_policies: tuple[BackendTLSPolicy, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    config_maps: tuple[ConfigMap, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()

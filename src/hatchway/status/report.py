@@ -1,0 +1,133 @@
+"""The status the controller would write, per owned resource, in the status subresource shape.
+
+Typed records here; `hatchway.render.report_to_dicts` turns them into the exact camelCase
+dicts the Kubernetes API (and `hatchway status`, and the admin API) show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatchway.status.conditions import Condition
+
+
+@dataclass(frozen=True, order=True)
+class RouteGroupKind:
+    group: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class ListenerStatus:
+    name: str
+    supported_kinds: tuple[RouteGroupKind, ...]
+    attached_routes: int
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class GatewayAddress:
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class GatewayClassStatus:
+    conditions: tuple[Condition, ...]
+    supported_features: tuple[str, ...]  # sorted ascending, as the spec requires
+
+
+@dataclass(frozen=True)
+class GatewayStatus:
+    conditions: tuple[Condition, ...]
+    listeners: tuple[ListenerStatus, ...]
+    addresses: tuple[GatewayAddress, ...] = ()
+    attached_listener_sets: int | None = None  # written only when ListenerSets are allowed
+
+
+@dataclass(frozen=True)
+class ListenerSetStatus:
+    conditions: tuple[Condition, ...]
+    listeners: tuple[ListenerStatus, ...]
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """A route parentRef or policy ancestorRef as written back to status (CRD defaults applied)."""
+
+    group: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    section_name: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class RouteParentStatus:
+    parent_ref: ParentRef
+    controller_name: str
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class RouteStatus:
+    parents: tuple[RouteParentStatus, ...]
+
+
+@dataclass(frozen=True)
+class PolicyAncestorStatus:
+    ancestor_ref: ParentRef
+    controller_name: str
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    ancestors: tuple[PolicyAncestorStatus, ...]
+
+
+AnyStatus = GatewayClassStatus | GatewayStatus | ListenerSetStatus | RouteStatus | PolicyStatus
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """Identity of an owned object: `namespace` is None for cluster-scoped kinds."""
+
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+
+    def ref(self) -> str:
+        if self.namespace is None:
+            return f"{self.kind}/{self.name}"
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ResourceStatus:
+    key: ResourceKey
+    generation: int
+    status: AnyStatus
+
+
+@dataclass(frozen=True, order=True)
+class ReportWarning:
+    """A finding beyond the spec's conditions (e.g. a shadowed rule); never affects status."""
+
+    object: str  # `Kind/namespace/name`
+    message: str
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    resources: tuple[ResourceStatus, ...] = ()  # sorted by key
+    warnings: tuple[ReportWarning, ...] = ()  # sorted
+
+    def get(self, kind: str, namespace: str | None, name: str) -> ResourceStatus | None:
+        """The entry for one object, or None if we do not own it (used by tests and the CLI)."""
+        for r in self.resources:
+            if r.key.kind == kind and r.key.namespace == namespace and r.key.name == name:
+                return r
+        return None

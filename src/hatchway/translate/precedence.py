@@ -1,0 +1,52 @@
+"""Sort keys for HTTPRoute (spec §4.2) and GRPCRoute (§5) rule-match precedence.
+
+Keys sort ascending: the first element of a sorted list wins. The full order of IR routes in
+a virtual host is `RouteOrderKey`: hostname specificity, then the per-match key, then
+route age, `namespace/name`, rule index and match index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hatchway.ir import Match, PathMatchType
+
+# Exact beats everything; RegularExpression between Exact and PathPrefix is our
+# implementation-specific choice (Envoy Gateway, Contour and NGINX do the same).
+_PATH_TYPE_RANK = {
+    PathMatchType.EXACT: 0,
+    PathMatchType.REGEX: 1,
+    PathMatchType.PREFIX: 2,
+}
+
+MatchKey = tuple[int, int, int, int, int]
+
+
+def http_match_key(match: Match) -> MatchKey:
+    """§4.2 steps 2-6: Exact path, longest path, has method, most headers, most query params."""
+    return (
+        _PATH_TYPE_RANK[match.path.type],
+        -len(match.path.value),
+        0 if match.method else 1,
+        -len(match.headers),
+        -len(match.query),
+    )
+
+
+def grpc_match_key(service: str | None, method: str | None, headers: int) -> MatchKey:
+    """§5: most characters in service, then in method, then most header matches."""
+    return (0, -len(service or ""), -len(method or ""), -headers, 0)
+
+
+@dataclass(frozen=True, order=True)
+class RouteOrderKey:
+    """Complete, total precedence order of one rule match within a virtual host."""
+
+    hostname: tuple[int, int]  # `route_hostname_rank` of the effective hostname
+    match: MatchKey
+    created: datetime
+    namespace: str
+    name: str
+    rule: int
+    match_index: int
