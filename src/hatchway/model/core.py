@@ -10,7 +10,7 @@ import base64
 import binascii
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from hatchway.model.base import LooseModel
 from hatchway.model.meta import ObjectMeta
@@ -21,10 +21,20 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 Protocol = Literal["TCP", "UDP", "SCTP"]
 
 
+def _int_or_string(value: object) -> object:
+    # One clear error instead of pydantic's two union-branch errors.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be an integer or a string (IntOrString)")
+    return value
+
+
+IntOrString = Annotated[int | str, BeforeValidator(_int_or_string)]
+
+
 class ServicePort(LooseModel):
     name: str | None = None
     port: Annotated[int, Field(ge=1, le=65535)]
-    target_port: int | str | None = None
+    target_port: IntOrString | None = None
     protocol: Protocol = "TCP"
     app_protocol: str | None = None
 
@@ -81,7 +91,7 @@ class EndpointSlice(LooseModel):
 
 
 class Secret(LooseModel):
-    """`data` holds decoded bytes; `stringData` entries are merged over it, as the API server does."""
+    """`data` holds decoded bytes; `stringData` is merged over it, as the API server does."""
 
     api_version: str = "v1"
     kind: Literal["Secret"] = "Secret"

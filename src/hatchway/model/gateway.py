@@ -8,7 +8,9 @@ from pydantic import Field, StringConstraints
 
 from hatchway.model.base import (
     AnnotationValue,
+    Group,
     Hostname,
+    Kind,
     LabelValue,
     Model,
     NamespaceName,
@@ -26,7 +28,6 @@ from hatchway.model.meta import (
     RouteGroupKind,
     SecretObjectReference,
 )
-from hatchway.model.base import Group, Kind
 
 CONTROLLER_NAME_PATTERN = (
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
@@ -126,9 +127,7 @@ class AllowedListeners(Model):
 
 
 class FrontendTLSValidation(Model):
-    ca_certificate_refs: Annotated[
-        tuple[ObjectReference, ...], Field(min_length=1, max_length=16)
-    ]
+    ca_certificate_refs: Annotated[tuple[ObjectReference, ...], Field(min_length=1, max_length=16)]
     mode: Literal["AllowValidOnly", "AllowInsecureFallback"] = "AllowValidOnly"
 
 

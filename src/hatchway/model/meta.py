@@ -27,7 +27,7 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class ObjectMeta(LooseModel):
-    """The metadata fields Hatchway reads; other metadata (managedFields, ownerReferences…) is ignored.
+    """The metadata Hatchway reads; other fields (managedFields, ownerReferences…) are ignored.
 
     `namespace` is "" for cluster-scoped kinds; `parse_documents` fills "default" for namespaced
     kinds that omit it.

@@ -67,16 +67,19 @@ class LocalPolicyTargetReferenceWithSectionName(Model):
 class SubjectAltName(Model):
     type: Literal["Hostname", "URI"]
     hostname: Hostname | None = None
-    uri: Annotated[
-        str, StringConstraints(min_length=1, max_length=253, pattern=URI_PATTERN)
-    ] | None = None
+    uri: (
+        Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=URI_PATTERN)] | None
+    ) = None
 
 
 class BackendTLSPolicyValidation(Model):
     ca_certificate_refs: Annotated[tuple[LocalObjectReference, ...], Field(max_length=8)] = ()
-    well_known_ca_certificates: Annotated[
-        str, StringConstraints(min_length=1, max_length=253, pattern=WELL_KNOWN_CA_PATTERN)
-    ] | None = Field(default=None, alias="wellKnownCACertificates")
+    well_known_ca_certificates: (
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=253, pattern=WELL_KNOWN_CA_PATTERN)
+        ]
+        | None
+    ) = Field(default=None, alias="wellKnownCACertificates")
     hostname: PreciseHostname
     subject_alt_names: Annotated[tuple[SubjectAltName, ...], Field(max_length=5)] = ()
 

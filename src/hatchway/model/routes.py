@@ -269,7 +269,9 @@ class GRPCRouteMatch(Model):
 
 
 class GRPCRouteFilter(Model):
-    type: Literal["ResponseHeaderModifier", "RequestHeaderModifier", "RequestMirror", "ExtensionRef"]
+    type: Literal[
+        "ResponseHeaderModifier", "RequestHeaderModifier", "RequestMirror", "ExtensionRef"
+    ]
     request_header_modifier: HTTPHeaderFilter | None = None
     response_header_modifier: HTTPHeaderFilter | None = None
     request_mirror: HTTPRequestMirrorFilter | None = None
@@ -315,12 +317,14 @@ class L4RouteRule(Model):
     backend_refs: Annotated[tuple[BackendRef, ...], Field(min_length=1, max_length=16)]
 
 
-L4Rules = Annotated[tuple[L4RouteRule, ...], Field(min_length=1, max_length=1)]
+# v1 allows exactly one rule, v1alpha2 up to 16: rules.py checks the version-specific limit.
+L4Rules = Annotated[tuple[L4RouteRule, ...], Field(min_length=1, max_length=16)]
 
 
 class TLSRouteSpec(Model):
     parent_refs: ParentRefs = ()
-    hostnames: Annotated[tuple[Hostname, ...], Field(min_length=1, max_length=1024)]
+    # Required (1..1024) in v1, optional in v1alpha2: rules.py checks per version.
+    hostnames: Annotated[tuple[Hostname, ...], Field(max_length=1024)] = ()
     rules: L4Rules
     use_default_gateways: Literal["All", "None"] | None = None
 

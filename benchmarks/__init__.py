@@ -1,0 +1,1 @@
+"""Hatchway benchmarks: `python -m benchmarks` (or `make bench`). Results in README.md."""

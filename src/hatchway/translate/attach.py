@@ -1,0 +1,238 @@
+"""Route attachment to Gateway/ListenerSet listeners per parentRef (§3) and route status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hatchway.model.meta import GATEWAY_GROUP, ParentReference
+from hatchway.status import (
+    Condition,
+    ParentRef,
+    ResourceKey,
+    ResourceStatus,
+    RouteConditionReason,
+    RouteConditionType,
+    RouteParentStatus,
+    RouteStatus,
+    condition,
+)
+from hatchway.translate.backends import Problem
+from hatchway.translate.hostnames import effective_hostnames
+from hatchway.translate.index import Index
+from hatchway.translate.listeners import GatewayCtx, ListenerCtx, ListenerSetCtx
+from hatchway.translate.rules import CompiledRoute
+
+R = RouteConditionReason
+HOSTNAME_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")
+
+
+@dataclass(eq=False)
+class Attachment:
+    listener: ListenerCtx
+    hostnames: tuple[str, ...]  # effective (intersected) hostnames; ("*",) = any
+    route: RouteCtx
+
+
+@dataclass(eq=False)
+class ParentCtx:
+    ref: ParentReference
+    attachments: list[Attachment] = field(default_factory=list)
+    rejected: Problem | None = None
+
+
+@dataclass(eq=False)
+class RouteCtx:
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    generation: int
+    created: datetime
+    hostnames: tuple[str, ...]
+    parent_refs: tuple[ParentReference, ...]
+    compiled: CompiledRoute
+    parents: list[ParentCtx] = field(default_factory=list)
+
+    @property
+    def order(self) -> tuple[datetime, str, str]:
+        """Age, then `namespace/name`: how the spec breaks ties between routes."""
+        return (self.created, self.namespace, self.name)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def fully_invalid(self) -> bool:
+        return not self.compiled.rules and bool(self.compiled.dropped)
+
+
+class Parents:
+    """Gateways and ListenerSets we own, by (namespace, name)."""
+
+    def __init__(self, gateways: list[GatewayCtx]) -> None:
+        self.gateways = {(g.namespace, g.name): g for g in gateways}
+        self.sets: dict[tuple[str, str], ListenerSetCtx] = {}
+        for g in gateways:
+            for s in g.listener_sets:
+                self.sets[(s.obj.metadata.namespace, s.obj.metadata.name)] = s
+
+
+def _candidates(
+    parents: Parents, route: RouteCtx, ref: ParentReference
+) -> list[ListenerCtx] | None:
+    """Listeners the parentRef names, [] when none match, None when the parent is not ours."""
+    if ref.group != GATEWAY_GROUP:
+        return None
+    ns = ref.namespace or route.namespace
+    if ref.kind == "Gateway":
+        gw = parents.gateways.get((ns, ref.name))
+        if gw is None:
+            return None
+        listeners = list(gw.listeners) if gw.accepted is None else []
+    elif ref.kind == "ListenerSet":
+        ls = parents.sets.get((ns, ref.name))
+        if ls is None:
+            return None
+        listeners = list(ls.listeners) if ls.rejected is None else []
+    else:
+        return None
+    return [
+        lc
+        for lc in listeners
+        if (ref.section_name is None or lc.name == ref.section_name)
+        and (ref.port is None or lc.port == ref.port)
+    ]
+
+
+def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
+    """Fill `route.parents` with per-parentRef attachments or the rejection reason (§3.2)."""
+    seen: set[ParentReference] = set()
+    for ref in route.parent_refs:
+        if ref in seen:
+            continue
+        seen.add(ref)
+        listeners = _candidates(parents, route, ref)
+        if listeners is None:
+            continue  # not our parent: write nothing
+        pc = ParentCtx(ref)
+        route.parents.append(pc)
+        if route.fully_invalid:
+            reason, msg = route.compiled.dropped[0][1], route.compiled.dropped[0][2]
+            pc.rejected = (reason, msg)
+            continue
+        if not listeners:
+            pc.rejected = (
+                R.NO_MATCHING_PARENT,
+                "no listener matches the parentRef (or the parent is not accepted)",
+            )
+            continue
+        allowed = [
+            lc
+            for lc in listeners
+            if route.kind in lc.kinds
+            and lc.conflict is None
+            and lc.allows_namespace(index, route.namespace)
+        ]
+        if not allowed:
+            pc.rejected = (
+                R.NOT_ALLOWED_BY_LISTENERS,
+                f"no listener allows a {route.kind} from namespace {route.namespace}",
+            )
+            continue
+        for lc in allowed:
+            if route.kind in HOSTNAME_KINDS:
+                hosts = effective_hostnames(lc.hostname, route.hostnames)
+                if not hosts:
+                    continue
+            else:
+                hosts = ("*",)
+            pc.attachments.append(Attachment(lc, hosts, route))
+        if not pc.attachments:
+            pc.rejected = (
+                R.NO_MATCHING_LISTENER_HOSTNAME,
+                "no listener hostname intersects the route's hostnames",
+            )
+
+
+def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
+    """HTTPRoute vs GRPCRoute with intersecting hostnames on one listener: the older wins (§3.3)."""
+    by_listener: dict[int, list[Attachment]] = {}
+    for route in routes:
+        if route.kind not in ("HTTPRoute", "GRPCRoute"):
+            continue
+        for pc in route.parents:
+            for att in pc.attachments:
+                by_listener.setdefault(id(att.listener), []).append(att)
+    losers: set[int] = set()
+    for atts in by_listener.values():
+        kinds = {a.route.kind for a in atts}
+        if len(kinds) < 2:
+            continue
+        ordered = sorted(atts, key=lambda a: a.route.order)
+        kept: list[Attachment] = []
+        for att in ordered:
+            clash = any(
+                k.route.kind != att.route.kind
+                and any(effective_hostnames(h, [g]) for h in att.hostnames for g in k.hostnames)
+                for k in kept
+            )
+            if clash:
+                losers.add(id(att))
+            else:
+                kept.append(att)
+    if not losers:
+        return
+    for route in routes:
+        for pc in route.parents:
+            before = len(pc.attachments)
+            pc.attachments = [a for a in pc.attachments if id(a) not in losers]
+            if before and not pc.attachments and pc.rejected is None:
+                pc.rejected = (
+                    R.NOT_ALLOWED_BY_LISTENERS,
+                    "an older route of the other kind (HTTPRoute/GRPCRoute) owns these "
+                    "hostnames on the listener",
+                )
+
+
+def _status_ref(ref: ParentReference) -> ParentRef:
+    return ParentRef(
+        group=ref.group,
+        kind=ref.kind,
+        name=ref.name,
+        namespace=ref.namespace,
+        section_name=ref.section_name,
+        port=ref.port,
+    )
+
+
+def route_status(route: RouteCtx, controller: str) -> ResourceStatus | None:
+    if not route.parents:
+        return None
+    gen = route.generation
+    T = RouteConditionType
+    parents: list[RouteParentStatus] = []
+    unresolved = route.compiled.unresolved
+    for pc in route.parents:
+        conds: list[Condition] = []
+        if pc.rejected is not None:
+            conds.append(condition(T.ACCEPTED, False, pc.rejected[0], pc.rejected[1], gen))
+        else:
+            conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Route is accepted", gen))
+        if unresolved is not None:
+            conds.append(condition(T.RESOLVED_REFS, False, unresolved[0], unresolved[1], gen))
+        else:
+            conds.append(
+                condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
+            )
+        if pc.rejected is None and route.compiled.dropped:
+            first = route.compiled.dropped[0]
+            msg = "; ".join(f"Dropped Rule {i}: {m}" for i, _, m in route.compiled.dropped)
+            conds.append(condition(T.PARTIALLY_INVALID, True, first[1], msg, gen))
+        parents.append(RouteParentStatus(_status_ref(pc.ref), controller, tuple(conds)))
+    return ResourceStatus(
+        ResourceKey(route.api_version, route.kind, route.namespace, route.name),
+        gen,
+        RouteStatus(tuple(parents)),
+    )

@@ -1,0 +1,128 @@
+"""backendRef resolution (§4.5): kind, ReferenceGrant, Service port, appProtocol, endpoints.
+
+Resolution yields a cluster name; the cluster itself (endpoints, upstream TLS) is built at the
+end for the clusters the IR actually uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatchway.ir import AppProtocol, Endpoint, Origin
+from hatchway.model.core import Service, ServicePort
+from hatchway.model.meta import GATEWAY_GROUP, BackendObjectReference
+from hatchway.status import RouteConditionReason
+from hatchway.translate.index import Index
+
+Problem = tuple[str, str]  # (reason, message)
+
+_APP_PROTOCOLS = {
+    None: AppProtocol.HTTP1,
+    "http": AppProtocol.HTTP1,
+    "HTTP": AppProtocol.HTTP1,
+    "kubernetes.io/h2c": AppProtocol.H2C,
+    "h2c": AppProtocol.H2C,
+    "kubernetes.io/ws": AppProtocol.WS,
+}
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What a cluster name stands for, until the cluster is materialized."""
+
+    name: str
+    service: Service
+    port: ServicePort
+    protocol: AppProtocol
+
+    @property
+    def origin(self) -> Origin:
+        meta = self.service.metadata
+        return Origin("Service", meta.namespace, meta.name, section=self.port.name)
+
+
+def cluster_name(namespace: str, service: str, port: int, protocol: AppProtocol) -> str:
+    """`ns/svc:port`, suffixed with the protocol when a route kind forces one (gRPC, L4)."""
+    base = f"{namespace}/{service}:{port}"
+    if protocol in (AppProtocol.HTTP1, AppProtocol.WS):
+        return base
+    return f"{base}/{protocol.value}"
+
+
+class Backends:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.specs: dict[str, ClusterSpec] = {}
+
+    def resolve(
+        self,
+        route_kind: str,
+        route_namespace: str,
+        ref: BackendObjectReference,
+        forced: AppProtocol | None = None,
+    ) -> tuple[str | None, Problem | None]:
+        """The cluster for `ref`, or the reason it is invalid (RefNotPermitted before existence)."""
+        ns = ref.namespace or route_namespace
+        what = f"backendRef {ns}/{ref.name}"
+        R = RouteConditionReason
+        if ref.group != "" or ref.kind != "Service":
+            return None, (
+                R.INVALID_KIND,
+                f"{what}: kind {ref.group or 'core'}/{ref.kind} is not supported",
+            )
+        if not self.index.grants.permitted(
+            (GATEWAY_GROUP, route_kind, route_namespace), ("", "Service", ns, ref.name)
+        ):
+            return None, (R.REF_NOT_PERMITTED, f"{what}: no ReferenceGrant in {ns} allows it")
+        service = self.index.services.get((ns, ref.name))
+        if service is None:
+            return None, (R.BACKEND_NOT_FOUND, f"{what}: Service not found")
+        if service.spec.type == "ExternalName":
+            return None, (
+                R.UNSUPPORTED_PROTOCOL,
+                f"{what}: ExternalName Services are not supported",
+            )
+        if ref.port is None:
+            return None, (R.BACKEND_NOT_FOUND, f"{what}: port is required")
+        port = next((p for p in service.spec.ports if p.port == ref.port), None)
+        if port is None:
+            return None, (R.BACKEND_NOT_FOUND, f"{what}: Service has no port {ref.port}")
+        protocol, problem = _protocol_for(port, forced)
+        if problem is not None:
+            return None, (R.UNSUPPORTED_PROTOCOL, f"{what}: {problem}")
+        name = cluster_name(ns, ref.name, ref.port, protocol)
+        self.specs.setdefault(name, ClusterSpec(name, service, port, protocol))
+        return name, None
+
+    def endpoints(self, spec: ClusterSpec) -> tuple[Endpoint, ...]:
+        """Ready endpoints of the Service port, matched by port *name* across its slices."""
+        meta = spec.service.metadata
+        want = spec.port.name or ""
+        out: set[Endpoint] = set()
+        for sl in self.index.slices.get((meta.namespace, meta.name), ()):
+            port = next(
+                (p.port for p in sl.ports if (p.name or "") == want and p.port is not None), None
+            )
+            if port is None:
+                continue
+            for ep in sl.endpoints:
+                if ep.conditions.ready is False:
+                    continue
+                out.update(Endpoint(addr, port) for addr in ep.addresses)
+        return tuple(sorted(out))
+
+
+def _protocol_for(port: ServicePort, forced: AppProtocol | None) -> tuple[AppProtocol, str | None]:
+    transport = port.protocol
+    if forced is AppProtocol.UDP:
+        if transport != "UDP":
+            return forced, f"port {port.port} is {transport}, a UDPRoute needs UDP"
+        return forced, None
+    if transport != "TCP":
+        return AppProtocol.TCP, f"port {port.port} is {transport}, not TCP"
+    if forced is not None:
+        return forced, None
+    app = _APP_PROTOCOLS.get(port.app_protocol)
+    if app is None:
+        return AppProtocol.HTTP1, f"appProtocol {port.app_protocol!r} is not supported for HTTP"
+    return app, None

@@ -1,0 +1,196 @@
+"""BackendTLSPolicy (§7): targets, CA validation, conflicts, ancestors, and `Cluster.tls`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatchway.ir import UpstreamTLS
+from hatchway.model.meta import GATEWAY_GROUP
+from hatchway.model.policy import BackendTLSPolicy
+from hatchway.status import (
+    Condition,
+    ParentRef,
+    PolicyAncestorStatus,
+    PolicyConditionReason,
+    PolicyConditionType,
+    PolicyStatus,
+    ResourceKey,
+    ResourceStatus,
+    condition,
+)
+from hatchway.translate.backends import ClusterSpec
+from hatchway.translate.index import Index
+from hatchway.translate.pem import has_certificate
+
+R = PolicyConditionReason
+T = PolicyConditionType
+Problem = tuple[str, str]
+TargetKey = tuple[str, str, str | None]  # (namespace, service, port name or None = whole)
+
+
+@dataclass(eq=False)
+class PolicyCtx:
+    obj: BackendTLSPolicy
+    targets: list[TargetKey]
+    accepted: Problem | None = None
+    resolved: Problem | None = None
+    ca_pem: str | None = None
+    system: bool = False
+
+    @property
+    def order(self) -> tuple[object, ...]:
+        m = self.obj.metadata
+        return (m.creation_timestamp, m.namespace, m.name)
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.metadata.namespace
+
+
+def _validate(index: Index, pc: PolicyCtx) -> None:
+    ns = pc.namespace
+    v = pc.obj.spec.validation
+    for t in pc.obj.spec.target_refs:
+        svc = index.services.get((ns, t.name)) if (t.group, t.kind) == ("", "Service") else None
+        if svc is None:
+            continue
+        if t.section_name is not None:
+            port = next((p for p in svc.spec.ports if p.name == t.section_name), None)
+            if port is None:
+                continue
+            if port.protocol == "UDP":
+                pc.accepted = (R.INVALID, f"port {t.section_name} of {t.name} is UDP")
+        pc.targets.append((ns, t.name, t.section_name))
+    if not pc.targets:
+        pc.accepted = (R.TARGET_NOT_FOUND, "no targetRef names an existing Service (port)")
+        return
+    if v.well_known_ca_certificates is not None and v.ca_certificate_refs:
+        pc.accepted = (R.INVALID, "caCertificateRefs and wellKnownCACertificates are exclusive")
+        return
+    if v.well_known_ca_certificates is not None:
+        if v.well_known_ca_certificates != "System":
+            pc.accepted = (
+                R.INVALID,
+                f"wellKnownCACertificates {v.well_known_ca_certificates!r} is not supported",
+            )
+        else:
+            pc.system = True
+        return
+    cas: list[str] = []
+    for ref in v.ca_certificate_refs:
+        if (ref.group, ref.kind) != ("", "ConfigMap"):
+            pc.resolved = pc.resolved or (
+                R.INVALID_KIND,
+                f"caCertificateRef {ref.name}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap",
+            )
+            continue
+        cm = index.config_maps.get((ns, ref.name))
+        ca = cm.data.get("ca.crt") if cm is not None else None
+        if not ca or not has_certificate(ca):
+            pc.resolved = pc.resolved or (
+                R.INVALID_CA_CERTIFICATE_REF,
+                f"caCertificateRef {ref.name}: missing, or no valid ca.crt",
+            )
+            continue
+        cas.append(ca)
+    if not cas:
+        pc.accepted = (R.NO_VALID_CA_CERTIFICATE, "no valid CA certificate")
+        return
+    pc.ca_pem = "".join(cas)
+
+
+class Policies:
+    def __init__(self, index: Index) -> None:
+        self.policies = sorted(
+            (PolicyCtx(p, []) for p in index.snapshot.backend_tls_policies),
+            key=lambda p: p.order,
+        )
+        self.winners: dict[TargetKey, PolicyCtx] = {}
+        for pc in self.policies:
+            _validate(index, pc)
+            if pc.accepted is not None and pc.accepted[0] == R.TARGET_NOT_FOUND:
+                continue
+            lost = [t for t in pc.targets if t in self.winners]
+            for t in pc.targets:
+                self.winners.setdefault(t, pc)
+            if lost and pc.accepted is None:
+                pc.accepted = (
+                    R.CONFLICTED,
+                    "an older BackendTLSPolicy targets the same Service port",
+                )
+
+    def for_cluster(self, spec: ClusterSpec) -> PolicyCtx | None:
+        meta = spec.service.metadata
+        if spec.port.name:
+            found = self.winners.get((meta.namespace, meta.name, spec.port.name))
+            if found is not None:
+                return found
+        return self.winners.get((meta.namespace, meta.name, None))
+
+    def upstream_tls(
+        self, spec: ClusterSpec, client_cert: tuple[str, str] | None
+    ) -> UpstreamTLS | None:
+        pc = self.for_cluster(spec)
+        if pc is None or (pc.accepted is not None and pc.accepted[0] == R.CONFLICTED):
+            return None
+        v = pc.obj.spec.validation
+        sans_dns = tuple(
+            s.hostname for s in v.subject_alt_names if s.type == "Hostname" and s.hostname
+        )
+        sans_uri = tuple(s.uri for s in v.subject_alt_names if s.type == "URI" and s.uri)
+        return UpstreamTLS(
+            sni=v.hostname,
+            ca_pem=pc.ca_pem,
+            use_system_cas=pc.system,
+            san_dns=sans_dns,
+            san_uri=sans_uri,
+            client_cert_pem=client_cert[0] if client_cert else None,
+            client_key_pem=client_cert[1] if client_cert else None,
+            invalid=pc.accepted[1] if pc.accepted is not None else None,
+        )
+
+    def statuses(
+        self, service_gateways: dict[tuple[str, str], set[tuple[str, str]]], controller: str
+    ) -> list[ResourceStatus]:
+        out: list[ResourceStatus] = []
+        for pc in self.policies:
+            gen = pc.obj.metadata.generation
+            gws: set[tuple[str, str]] = set()
+            for ns, svc, _ in pc.targets:
+                gws |= service_gateways.get((ns, svc), set())
+            conds: list[Condition] = []
+            if pc.accepted is not None:
+                conds.append(condition(T.ACCEPTED, False, pc.accepted[0], pc.accepted[1], gen))
+            else:
+                conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Policy is accepted", gen))
+            if pc.resolved is not None:
+                conds.append(condition(T.RESOLVED_REFS, False, pc.resolved[0], pc.resolved[1], gen))
+            else:
+                conds.append(
+                    condition(
+                        T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen
+                    )
+                )
+            ancestors = tuple(
+                PolicyAncestorStatus(
+                    ParentRef(GATEWAY_GROUP, "Gateway", name, namespace=ns),
+                    controller,
+                    tuple(conds),
+                )
+                for ns, name in sorted(gws)
+            )[:16]
+            if not ancestors:
+                continue
+            out.append(
+                ResourceStatus(
+                    ResourceKey(
+                        f"{GATEWAY_GROUP}/v1",
+                        "BackendTLSPolicy",
+                        pc.namespace,
+                        pc.obj.metadata.name,
+                    ),
+                    gen,
+                    PolicyStatus(ancestors),
+                )
+            )
+        return out

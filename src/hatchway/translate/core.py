@@ -1,0 +1,161 @@
+"""`translate(snapshot) -> Translation(report, ir)`: the pure heart of Hatchway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hatchway.ir import IR, AppProtocol, Cluster, WeightedBackend
+from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.snapshot import Snapshot
+from hatchway.status import ReportWarning, ResourceStatus, StatusReport
+from hatchway.translate.assemble import assemble
+from hatchway.translate.attach import (
+    Parents,
+    RouteCtx,
+    attach,
+    resolve_http_grpc_conflicts,
+    route_status,
+)
+from hatchway.translate.backends import Backends
+from hatchway.translate.btls import Policies
+from hatchway.translate.index import Index
+from hatchway.translate.listeners import build_gateways, class_statuses, gateway_statuses
+from hatchway.translate.rules import (
+    CompiledRoute,
+    CompiledRule,
+    RuleInvalid,
+    compile_grpc,
+    compile_http,
+)
+from hatchway.translate.settings import Settings, Translation
+
+AnyRoute = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute
+
+
+def _compile_l4(route: TLSRoute | TCPRoute | UDPRoute, backends: Backends) -> CompiledRoute:
+    out = CompiledRoute()
+    forced = AppProtocol.UDP if isinstance(route, UDPRoute) else AppProtocol.TCP
+    rule = route.spec.rules[0]
+    weighted: list[WeightedBackend] = []
+    for ref in rule.backend_refs:
+        cluster, problem = backends.resolve(route.kind, route.metadata.namespace, ref, forced)
+        if problem is not None:
+            out.unresolved = out.unresolved or problem
+        weighted.append(WeightedBackend(cluster, ref.weight, problem[1] if problem else None))
+    out.rules.append(CompiledRule(0, rule.name, (), backends=tuple(weighted)))
+    return out
+
+
+def _route_ctx(route: AnyRoute, backends: Backends) -> RouteCtx:
+    compiled: CompiledRoute
+    if isinstance(route, HTTPRoute):
+        compiled = compile_http(route, backends)
+        hostnames = route.spec.hostnames
+    elif isinstance(route, GRPCRoute):
+        compiled = compile_grpc(route, backends)
+        hostnames = route.spec.hostnames
+    else:
+        compiled = _compile_l4(route, backends)
+        hostnames = route.spec.hostnames if isinstance(route, TLSRoute) else ()
+    meta = route.metadata
+    return RouteCtx(
+        kind=route.kind,
+        api_version=route.api_version,
+        namespace=meta.namespace,
+        name=meta.name,
+        generation=meta.generation,
+        created=meta.creation_timestamp,
+        hostnames=tuple(hostnames),
+        parent_refs=route.spec.parent_refs,
+        compiled=compiled,
+    )
+
+
+def _guard(what: str, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
+    """Run one object's translation; a bug there becomes a warning, not a crash for all."""
+    try:
+        return fn()
+    except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        warnings.append(ReportWarning(what, f"internal error, object skipped: {err!r}"))
+        return None
+
+
+def translate(snapshot: Snapshot, settings: Settings | None = None) -> Translation:
+    settings = settings or Settings()
+    index = Index(snapshot)
+    warnings: list[ReportWarning] = []
+    statuses: list[ResourceStatus] = []
+
+    classes, class_status = class_statuses(snapshot.gateway_classes, settings)
+    statuses += class_status
+    gateways = build_gateways(index, classes, settings)
+    parents = Parents(gateways)
+    backends = Backends(index)
+
+    all_routes: list[AnyRoute] = [
+        *snapshot.http_routes,
+        *snapshot.grpc_routes,
+        *snapshot.tls_routes,
+        *snapshot.tcp_routes,
+        *snapshot.udp_routes,
+    ]
+    routes: list[RouteCtx] = []
+    for obj in all_routes:
+        ref = f"{obj.kind}/{obj.metadata.namespace}/{obj.metadata.name}"
+        ctx = _guard(ref, warnings, lambda obj=obj: _route_ctx(obj, backends))  # type: ignore[misc]
+        if ctx is None:
+            continue
+        _guard(ref, warnings, lambda ctx=ctx: attach(index, parents, ctx))  # type: ignore[misc]
+        routes.append(ctx)
+    routes.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    resolve_http_grpc_conflicts(routes)
+
+    for route in routes:
+        counted: set[int] = set()
+        for pc in route.parents:
+            if pc.rejected is not None:
+                continue
+            for att in pc.attachments:
+                if id(att.listener) not in counted:
+                    counted.add(id(att.listener))
+                    att.listener.attached += 1
+        status = route_status(route, settings.controller_name)
+        if status is not None:
+            statuses.append(status)
+
+    statuses += gateway_statuses(gateways)
+    assembly = assemble(gateways, routes, settings.detect_shadowed)
+    warnings += assembly.warnings
+
+    policies = Policies(index)
+    gateway_by_key = {(g.namespace, g.name): g for g in gateways}
+    clusters: list[Cluster] = []
+    service_gateways: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for name in sorted(assembly.cluster_gateways):
+        spec = backends.specs[name]
+        gws = assembly.cluster_gateways[name]
+        meta = spec.service.metadata
+        service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
+        client_cert = next(
+            (gateway_by_key[g].client_cert for g in sorted(gws) if gateway_by_key[g].client_cert),
+            None,
+        )
+        clusters.append(
+            Cluster(
+                name=name,
+                service=spec.origin,
+                port=spec.port.port,
+                protocol=spec.protocol,
+                endpoints=backends.endpoints(spec),
+                tls=policies.upstream_tls(spec, client_cert),
+            )
+        )
+    statuses += policies.statuses(service_gateways, settings.controller_name)
+
+    report = StatusReport(
+        resources=tuple(sorted(statuses, key=lambda s: s.key)),
+        warnings=tuple(sorted(set(warnings))),
+    )
+    ir = IR(listeners=assembly.ir.listeners, clusters=tuple(clusters))
+    return Translation(report, ir)

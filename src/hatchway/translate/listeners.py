@@ -1,0 +1,714 @@
+"""Gateways, ListenerSets and their listeners: validation, conflicts, TLS, allowedRoutes (§2, §8).
+
+Phase 1 (`build_gateways`) decides everything about listeners that does not depend on routes;
+route attachment then increments `attached`, and `gateway_statuses` writes the status.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hatchway.ir import ClientValidation, Origin, TLSCertificate
+from hatchway.model.gateway import Gateway, GatewayClass, Listener, ListenerSet
+from hatchway.model.meta import GATEWAY_GROUP, ObjectReference, SecretObjectReference
+from hatchway.status import (
+    Condition,
+    ConditionStatus,
+    GatewayAddress,
+    GatewayClassConditionReason,
+    GatewayClassConditionType,
+    GatewayClassStatus,
+    GatewayConditionReason,
+    GatewayConditionType,
+    GatewayStatus,
+    ListenerConditionReason,
+    ListenerConditionType,
+    ListenerSetConditionReason,
+    ListenerSetConditionType,
+    ListenerSetStatus,
+    ListenerStatus,
+    ResourceKey,
+    ResourceStatus,
+    RouteGroupKind,
+    condition,
+)
+from hatchway.translate.features import SUPPORTED_FEATURES
+from hatchway.translate.hostnames import overlaps
+from hatchway.translate.index import Index
+from hatchway.translate.pem import as_text, has_certificate, has_private_key
+from hatchway.translate.selectors import selector_matches
+from hatchway.translate.settings import Settings
+
+GW_API = f"{GATEWAY_GROUP}/v1"
+TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
+
+# Route kinds each protocol can carry (all in the gateway.networking.k8s.io group).
+PROTOCOL_KINDS: dict[str, tuple[str, ...]] = {
+    "HTTP": ("HTTPRoute", "GRPCRoute"),
+    "HTTPS": ("HTTPRoute", "GRPCRoute"),
+    "TLS": ("TLSRoute",),
+    "TCP": ("TCPRoute",),
+    "UDP": ("UDPRoute",),
+}
+
+
+@dataclass(eq=False)
+class ListenerCtx:
+    """One Gateway or ListenerSet listener while translating."""
+
+    owner: Origin  # Gateway or ListenerSet, section = listener name
+    gateway: GatewayCtx
+    spec: Listener
+    generation: int
+    kinds: tuple[str, ...] = ()
+    accepted: tuple[str, str] | None = None  # (reason, message) when not accepted
+    conflict: str | None = None
+    resolved: tuple[str, str] | None = None  # (reason, message) when refs are unresolved
+    programmed: tuple[str, str] | None = None
+    overlapping: bool = False
+    certificates: tuple[TLSCertificate, ...] = ()
+    client_validation: ClientValidation | None = None
+    attached: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def protocol(self) -> str:
+        return self.spec.protocol
+
+    @property
+    def port(self) -> int:
+        return self.spec.port
+
+    @property
+    def hostname(self) -> str | None:
+        return self.spec.hostname
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.namespace
+
+    @property
+    def is_ready(self) -> bool:
+        """Accepted and not conflicted: its port gets configured."""
+        return self.accepted is None and self.conflict is None
+
+    @property
+    def tls_mode(self) -> str | None:
+        if self.protocol == "HTTPS":
+            return "Terminate"
+        if self.protocol == "TLS":
+            return self.spec.tls.mode if self.spec.tls else "Passthrough"
+        return None
+
+    def allows_namespace(self, index: Index, namespace: str) -> bool:
+        ns = self.spec.allowed_routes.namespaces
+        if ns.from_ == "All":
+            return True
+        if ns.from_ == "Same":
+            return namespace == self.namespace
+        return selector_matches(ns.selector, index.labels_of(namespace))
+
+
+@dataclass(eq=False)
+class ListenerSetCtx:
+    obj: ListenerSet
+    gateway: GatewayCtx
+    listeners: list[ListenerCtx] = field(default_factory=list)
+    rejected: tuple[str, str] | None = None  # (reason, message) for Accepted/Programmed False
+
+    @property
+    def origin(self) -> Origin:
+        return Origin("ListenerSet", self.obj.metadata.namespace, self.obj.metadata.name)
+
+
+@dataclass(eq=False)
+class GatewayCtx:
+    obj: Gateway
+    addresses: tuple[str, ...] = ()
+    listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
+    listener_sets: list[ListenerSetCtx] = field(default_factory=list)
+    accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
+    programmed: tuple[str, str] | None = None
+    resolved: tuple[str, str] | None = None
+    insecure_frontend: bool = False
+    client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.metadata.namespace
+
+    @property
+    def name(self) -> str:
+        return self.obj.metadata.name
+
+    @property
+    def origin(self) -> Origin:
+        return Origin("Gateway", self.namespace, self.name)
+
+    @property
+    def created(self) -> datetime:
+        return self.obj.metadata.creation_timestamp
+
+    def all_listeners(self) -> list[ListenerCtx]:
+        out = list(self.listeners)
+        for ls in self.listener_sets:
+            if ls.rejected is None:
+                out.extend(ls.listeners)
+        return out
+
+    @property
+    def valid(self) -> bool:
+        return self.accepted is None and any(lc.is_ready for lc in self.listeners)
+
+
+# --- GatewayClass -------------------------------------------------------------------------------
+
+
+def class_statuses(
+    classes: tuple[GatewayClass, ...], settings: Settings
+) -> tuple[dict[str, bool], list[ResourceStatus]]:
+    """Our classes (name -> accepted) and their statuses; other controllers' classes are ignored."""
+    ours: dict[str, bool] = {}
+    out: list[ResourceStatus] = []
+    for gc in classes:
+        if gc.spec.controller_name != settings.controller_name:
+            continue
+        gen = gc.metadata.generation
+        if gc.spec.parameters_ref is not None:
+            ref = gc.spec.parameters_ref
+            cond = condition(
+                GatewayClassConditionType.ACCEPTED,
+                False,
+                GatewayClassConditionReason.INVALID_PARAMETERS,
+                f"parametersRef {ref.group}/{ref.kind} {ref.name} is not supported",
+                gen,
+            )
+        else:
+            cond = condition(
+                GatewayClassConditionType.ACCEPTED,
+                True,
+                GatewayClassConditionReason.ACCEPTED,
+                "Accepted by Hatchway",
+                gen,
+            )
+        ours[gc.metadata.name] = cond.is_true
+        out.append(
+            ResourceStatus(
+                ResourceKey(GW_API, "GatewayClass", None, gc.metadata.name),
+                gen,
+                GatewayClassStatus((cond,), SUPPORTED_FEATURES),
+            )
+        )
+    return ours, out
+
+
+# --- Listener checks ----------------------------------------------------------------------------
+
+
+def _check_kinds(lc: ListenerCtx) -> None:
+    allowed = PROTOCOL_KINDS.get(lc.protocol)
+    if allowed is None:
+        lc.accepted = (
+            ListenerConditionReason.UNSUPPORTED_PROTOCOL,
+            f"protocol {lc.protocol!r} is not supported",
+        )
+        return
+    requested = lc.spec.allowed_routes.kinds
+    if not requested:
+        lc.kinds = allowed
+        return
+    valid: list[str] = []
+    invalid: list[str] = []
+    for rgk in requested:
+        if rgk.group == GATEWAY_GROUP and rgk.kind in allowed:
+            if rgk.kind not in valid:
+                valid.append(rgk.kind)
+        else:
+            invalid.append(f"{rgk.group}/{rgk.kind}")
+    lc.kinds = tuple(valid)
+    if invalid:
+        lc.resolved = (
+            ListenerConditionReason.INVALID_ROUTE_KINDS,
+            f"route kinds not supported on a {lc.protocol} listener: {', '.join(invalid)}",
+        )
+
+
+def _resolve_secret(
+    index: Index, lc: ListenerCtx, ref: SecretObjectReference
+) -> tuple[TLSCertificate | None, tuple[str, str] | None]:
+    ns = ref.namespace or lc.namespace
+    what = f"certificateRef {ns}/{ref.name}"
+    if ref.group != "" or ref.kind != "Secret":
+        return None, (
+            ListenerConditionReason.INVALID_CERTIFICATE_REF,
+            f"{what}: {ref.group or 'core'}/{ref.kind} is not a Secret",
+        )
+    if not index.grants.permitted(
+        (GATEWAY_GROUP, lc.owner.kind, lc.namespace), ("", "Secret", ns, ref.name)
+    ):
+        return None, (
+            ListenerConditionReason.REF_NOT_PERMITTED,
+            f"{what}: no ReferenceGrant in {ns} allows it",
+        )
+    secret = index.secrets.get((ns, ref.name))
+    if secret is None:
+        return None, (ListenerConditionReason.INVALID_CERTIFICATE_REF, f"{what}: not found")
+    crt, key = secret.data.get("tls.crt"), secret.data.get("tls.key")
+    if secret.type != "kubernetes.io/tls" or crt is None or key is None:
+        return None, (
+            ListenerConditionReason.INVALID_CERTIFICATE_REF,
+            f"{what}: not a kubernetes.io/tls Secret with tls.crt and tls.key",
+        )
+    if not has_certificate(crt) or not has_private_key(key):
+        return None, (
+            ListenerConditionReason.INVALID_CERTIFICATE_REF,
+            f"{what}: tls.crt or tls.key is not valid PEM",
+        )
+    return TLSCertificate(f"{ns}/{ref.name}", as_text(crt), as_text(key)), None
+
+
+def _check_certificates(index: Index, lc: ListenerCtx) -> None:
+    if lc.tls_mode != "Terminate" or lc.spec.tls is None:
+        return
+    certs: list[TLSCertificate] = []
+    problem: tuple[str, str] | None = None
+    for ref in lc.spec.tls.certificate_refs:
+        cert, err = _resolve_secret(index, lc, ref)
+        if cert is not None:
+            certs.append(cert)
+        elif problem is None:
+            problem = err
+    lc.certificates = tuple(certs)
+    if problem is not None:
+        lc.resolved = problem
+        lc.programmed = (ListenerConditionReason.INVALID, problem[1])
+    elif not certs:
+        lc.resolved = (ListenerConditionReason.INVALID_CERTIFICATE_REF, "no certificateRefs")
+        lc.programmed = (ListenerConditionReason.INVALID, "no certificateRefs")
+
+
+def _resolve_ca(
+    index: Index, lc: ListenerCtx, ref: ObjectReference
+) -> tuple[str | None, tuple[str, str] | None]:
+    ns = ref.namespace or lc.gateway.namespace
+    what = f"caCertificateRef {ns}/{ref.name}"
+    if ref.group != "" or ref.kind != "ConfigMap":
+        return None, (
+            ListenerConditionReason.INVALID_CA_CERTIFICATE_KIND,
+            f"{what}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap",
+        )
+    if not index.grants.permitted(
+        (GATEWAY_GROUP, "Gateway", lc.gateway.namespace), ("", "ConfigMap", ns, ref.name)
+    ):
+        return None, (
+            ListenerConditionReason.REF_NOT_PERMITTED,
+            f"{what}: no ReferenceGrant in {ns} allows it",
+        )
+    cm = index.config_maps.get((ns, ref.name))
+    ca = cm.data.get("ca.crt") if cm is not None else None
+    if ca is None or not has_certificate(ca):
+        return None, (
+            ListenerConditionReason.INVALID_CA_CERTIFICATE_REF,
+            f"{what}: missing, or no valid ca.crt",
+        )
+    return ca, None
+
+
+def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
+    tls = lc.gateway.obj.spec.tls
+    if lc.protocol != "HTTPS" or tls is None or tls.frontend is None:
+        return
+    cfg = tls.frontend.default
+    for per_port in tls.frontend.per_port:
+        if per_port.port == lc.port:
+            cfg = per_port.tls
+    validation = cfg.validation
+    if validation is None:
+        return
+    cas: list[str] = []
+    problem: tuple[str, str] | None = None
+    for ref in validation.ca_certificate_refs:
+        ca, err = _resolve_ca(index, lc, ref)
+        if ca is not None:
+            cas.append(ca)
+        elif problem is None:
+            problem = err
+    if problem is not None and lc.resolved is None:
+        lc.resolved = problem
+    insecure = validation.mode == "AllowInsecureFallback"
+    if insecure:
+        lc.gateway.insecure_frontend = True
+    if not cas:
+        msg = "no valid CA certificate for client validation"
+        lc.accepted = (ListenerConditionReason.NO_VALID_CA_CERTIFICATE, msg)
+        lc.programmed = (ListenerConditionReason.INVALID, msg)
+        return
+    lc.client_validation = ClientValidation("".join(cas), allow_insecure_fallback=insecure)
+
+
+def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
+    """The conflict reason if two listeners on the same port cannot coexist."""
+    if a.port != b.port:
+        return None
+    pa, pb = a.protocol, b.protocol
+    if (pa == "UDP") != (pb == "UDP"):
+        return None  # different transports
+    if pa != pb:
+        return ListenerConditionReason.PROTOCOL_CONFLICT
+    if pa in ("TCP", "UDP"):
+        return ListenerConditionReason.PROTOCOL_CONFLICT
+    if pa == "TLS" and a.tls_mode != b.tls_mode and not mixed_tls:
+        return ListenerConditionReason.PROTOCOL_CONFLICT
+    if a.hostname == b.hostname:
+        return ListenerConditionReason.HOSTNAME_CONFLICT
+    return None
+
+
+def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
+    """Within one parent every conflicting listener loses; across parents the later one loses."""
+    candidates = [lc for lc in merged if lc.protocol in PROTOCOL_KINDS]
+    for i, a in enumerate(candidates):
+        for b in candidates[i + 1 :]:
+            reason = _conflict(a, b, settings.tls_mode_mixed)
+            if reason is None:
+                continue
+            if a.owner.kind == b.owner.kind and a.owner.name == b.owner.name:
+                if a.conflict is None:
+                    a.conflict = reason
+                if b.conflict is None:
+                    b.conflict = reason
+            elif a.conflict is None and b.conflict is None:
+                b.conflict = reason
+
+
+def _mark_overlaps(merged: list[ListenerCtx]) -> None:
+    tls = [lc for lc in merged if lc.protocol in ("HTTPS", "TLS") and lc.conflict is None]
+    for i, a in enumerate(tls):
+        for b in tls[i + 1 :]:
+            if a.port == b.port and overlaps(a.hostname, b.hostname):
+                a.overlapping = b.overlapping = True
+
+
+# --- Gateways -----------------------------------------------------------------------------------
+
+
+def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
+    addresses: list[str] = []
+    for addr in gw.obj.spec.addresses:
+        if addr.type != "IPAddress":
+            gw.accepted = (
+                GatewayConditionReason.UNSUPPORTED_ADDRESS,
+                f"address type {addr.type!r} is not supported (only IPAddress)",
+            )
+            continue
+        if not addr.value:
+            addresses.append(settings.bind_address)
+            continue
+        try:
+            addresses.append(str(ipaddress.ip_address(addr.value)))
+        except ValueError:
+            gw.programmed = (
+                GatewayConditionReason.ADDRESS_NOT_USABLE,
+                f"address {addr.value!r} is not an IP address",
+            )
+    gw.addresses = tuple(dict.fromkeys(addresses)) or (settings.bind_address,)
+
+
+def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
+    tls = gw.obj.spec.tls
+    ref = tls.backend.client_certificate_ref if tls and tls.backend else None
+    if ref is None:
+        return
+    ns = ref.namespace or gw.namespace
+    what = f"clientCertificateRef {ns}/{ref.name}"
+    invalid = GatewayConditionReason.INVALID_CLIENT_CERTIFICATE_REF
+    if ref.group != "" or ref.kind != "Secret":
+        gw.resolved = (invalid, f"{what}: {ref.group or 'core'}/{ref.kind} is not a Secret")
+        return
+    if not index.grants.permitted(
+        (GATEWAY_GROUP, "Gateway", gw.namespace), ("", "Secret", ns, ref.name)
+    ):
+        gw.resolved = (
+            GatewayConditionReason.REF_NOT_PERMITTED,
+            f"{what}: no ReferenceGrant in {ns} allows it",
+        )
+        return
+    secret = index.secrets.get((ns, ref.name))
+    crt = secret.data.get("tls.crt") if secret else None
+    key = secret.data.get("tls.key") if secret else None
+    if crt is None or key is None or not has_certificate(crt) or not has_private_key(key):
+        gw.resolved = (invalid, f"{what}: missing, or no valid tls.crt and tls.key")
+        return
+    gw.client_cert = (as_text(crt), as_text(key))
+
+
+def _new_listener(owner: Origin, gw: GatewayCtx, spec: Listener, generation: int) -> ListenerCtx:
+    return ListenerCtx(
+        owner=Origin(owner.kind, owner.namespace, owner.name, section=spec.name),
+        gateway=gw,
+        spec=spec,
+        generation=generation,
+    )
+
+
+def _listener_set_allowed(index: Index, gw: GatewayCtx, ls: ListenerSet) -> bool:
+    allowed = gw.obj.spec.listener_namespaces
+    ns = ls.metadata.namespace
+    if allowed.from_ == "All":
+        return True
+    if allowed.from_ == "Same":
+        return ns == gw.namespace
+    if allowed.from_ == "Selector":
+        return selector_matches(allowed.selector, index.labels_of(ns))
+    return False
+
+
+def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -> list[GatewayCtx]:
+    """Our Gateways (sorted by namespace/name) with their listeners and ListenerSets checked."""
+    gateways: dict[tuple[str, str], GatewayCtx] = {}
+    for obj in index.snapshot.gateways:
+        if obj.spec.gateway_class_name not in classes:
+            continue
+        gw = GatewayCtx(obj)
+        gateways[(gw.namespace, gw.name)] = gw
+        if not classes[obj.spec.gateway_class_name]:
+            gw.accepted = (GatewayConditionReason.INVALID, "GatewayClass is not accepted")
+        infra = obj.spec.infrastructure
+        if infra is not None and infra.parameters_ref is not None:
+            ref = infra.parameters_ref
+            gw.accepted = (
+                GatewayConditionReason.INVALID_PARAMETERS,
+                f"infrastructure.parametersRef {ref.group}/{ref.kind} {ref.name} is not supported",
+            )
+        _check_addresses(gw, settings)
+        _check_client_certificate(index, gw)
+        gw.listeners = [
+            _new_listener(gw.origin, gw, spec, obj.metadata.generation)
+            for spec in obj.spec.listeners
+        ]
+
+    sets = sorted(
+        index.snapshot.listener_sets,
+        key=lambda s: (s.metadata.creation_timestamp, s.metadata.namespace, s.metadata.name),
+    )
+    for ls_obj in sets:
+        pref = ls_obj.spec.parent_ref
+        if pref.group != GATEWAY_GROUP or pref.kind != "Gateway":
+            continue
+        parent = gateways.get((pref.namespace or ls_obj.metadata.namespace, pref.name))
+        if parent is None:
+            continue
+        lsc = ListenerSetCtx(ls_obj, parent)
+        parent.listener_sets.append(lsc)
+        lsc.listeners = [
+            _new_listener(lsc.origin, parent, spec, ls_obj.metadata.generation)
+            for spec in ls_obj.spec.listeners
+        ]
+        if not _listener_set_allowed(index, parent, ls_obj):
+            lsc.rejected = (
+                ListenerSetConditionReason.NOT_ALLOWED,
+                "the parent Gateway's allowedListeners does not allow this ListenerSet",
+            )
+        elif parent.accepted is not None:
+            lsc.rejected = (
+                ListenerSetConditionReason.PARENT_NOT_ACCEPTED,
+                "the parent Gateway is not accepted",
+            )
+
+    for gw in gateways.values():
+        merged = gw.all_listeners()
+        for lc in merged:
+            _check_kinds(lc)
+            if lc.accepted is None:
+                _check_certificates(index, lc)
+                _check_frontend_validation(index, lc)
+        _mark_conflicts(merged, settings)
+        _mark_overlaps(merged)
+        for lsc in gw.listener_sets:
+            if lsc.rejected is None and not any(lc.is_ready for lc in lsc.listeners):
+                lsc.rejected = (
+                    ListenerSetConditionReason.LISTENERS_NOT_VALID,
+                    "no listener of this ListenerSet is valid",
+                )
+    return [gateways[k] for k in sorted(gateways)]
+
+
+# --- Status -------------------------------------------------------------------------------------
+
+
+def _listener_status(lc: ListenerCtx, for_listener_set: bool) -> ListenerStatus:
+    gen = lc.generation
+    T = ListenerConditionType
+    R = ListenerConditionReason
+    conds: list[Condition] = []
+    kinds = lc.kinds
+    if lc.conflict is not None:
+        kinds = ()
+        reason = lc.conflict
+        if for_listener_set:
+            msg = "conflicts with an earlier listener on the same port"
+        else:
+            msg = "conflicts with another listener on the same port"
+        conds.append(condition(T.ACCEPTED, False, reason, msg, gen))
+        conds.append(condition(T.PROGRAMMED, False, reason, msg, gen))
+    elif lc.accepted is not None:
+        if lc.accepted[0] == R.UNSUPPORTED_PROTOCOL:
+            kinds = ()
+        conds.append(condition(T.ACCEPTED, False, lc.accepted[0], lc.accepted[1], gen))
+        prog = lc.programmed or (R.INVALID, lc.accepted[1])
+        conds.append(condition(T.PROGRAMMED, False, prog[0], prog[1], gen))
+    else:
+        conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Listener is accepted", gen))
+        if lc.gateway.accepted is not None:
+            conds.append(condition(T.PROGRAMMED, False, R.INVALID, "Gateway is not accepted", gen))
+        elif lc.programmed is not None:
+            conds.append(condition(T.PROGRAMMED, False, lc.programmed[0], lc.programmed[1], gen))
+        else:
+            conds.append(condition(T.PROGRAMMED, True, R.PROGRAMMED, "Listener is programmed", gen))
+    if lc.resolved is not None:
+        conds.append(condition(T.RESOLVED_REFS, False, lc.resolved[0], lc.resolved[1], gen))
+    else:
+        conds.append(
+            condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
+        )
+    if lc.conflict is not None:
+        conds.append(condition(T.CONFLICTED, True, lc.conflict, "Listener conflicts", gen))
+    else:
+        conds.append(condition(T.CONFLICTED, False, R.NO_CONFLICTS, "No conflicts", gen))
+    if lc.overlapping:
+        conds.append(
+            condition(
+                T.OVERLAPPING_TLS_CONFIG,
+                True,
+                R.OVERLAPPING_HOSTNAMES,
+                "hostname overlaps another TLS listener on the same port",
+                gen,
+            )
+        )
+    return ListenerStatus(
+        lc.name,
+        tuple(RouteGroupKind(GATEWAY_GROUP, k) for k in kinds),
+        lc.attached,
+        tuple(conds),
+    )
+
+
+def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
+    out: list[ResourceStatus] = []
+    T, R = GatewayConditionType, GatewayConditionReason
+    for gw in gateways:
+        gen = gw.obj.metadata.generation
+        conds: list[Condition] = []
+        own_ok = [lc.is_ready for lc in gw.listeners]
+        if gw.accepted is not None:
+            accepted = condition(T.ACCEPTED, False, gw.accepted[0], gw.accepted[1], gen)
+        elif not any(own_ok):
+            accepted = condition(
+                T.ACCEPTED, False, R.LISTENERS_NOT_VALID, "No listener is valid", gen
+            )
+        elif not all(own_ok):
+            accepted = condition(
+                T.ACCEPTED, True, R.LISTENERS_NOT_VALID, "Some listeners are not valid", gen
+            )
+        else:
+            accepted = condition(T.ACCEPTED, True, R.ACCEPTED, "Gateway is accepted", gen)
+        conds.append(accepted)
+        if not accepted.is_true:
+            conds.append(condition(T.PROGRAMMED, False, R.INVALID, accepted.message, gen))
+        elif gw.programmed is not None:
+            conds.append(condition(T.PROGRAMMED, False, gw.programmed[0], gw.programmed[1], gen))
+        else:
+            conds.append(condition(T.PROGRAMMED, True, R.PROGRAMMED, "Gateway is programmed", gen))
+        if gw.resolved is not None:
+            conds.append(condition(T.RESOLVED_REFS, False, gw.resolved[0], gw.resolved[1], gen))
+        elif any(lc.resolved is not None for lc in gw.listeners):
+            conds.append(
+                condition(
+                    T.RESOLVED_REFS,
+                    False,
+                    R.LISTENERS_NOT_RESOLVED,
+                    "Some listeners have unresolved references",
+                    gen,
+                )
+            )
+        else:
+            conds.append(
+                condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
+            )
+        if gw.insecure_frontend:
+            conds.append(
+                condition(
+                    T.INSECURE_FRONTEND_VALIDATION_MODE,
+                    True,
+                    R.CONFIGURATION_CHANGED,
+                    "client certificate validation allows insecure fallback",
+                    gen,
+                )
+            )
+        attached_sets = None
+        if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
+            attached_sets = sum(1 for s in gw.listener_sets if s.rejected is None)
+        addresses = tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
+        out.append(
+            ResourceStatus(
+                ResourceKey(GW_API, "Gateway", gw.namespace, gw.name),
+                gen,
+                GatewayStatus(
+                    tuple(conds),
+                    tuple(_listener_status(lc, False) for lc in gw.listeners),
+                    addresses if accepted.is_true else (),
+                    attached_sets,
+                ),
+            )
+        )
+        for lsc in gw.listener_sets:
+            out.append(_listener_set_status(lsc))
+    return out
+
+
+def _listener_set_status(lsc: ListenerSetCtx) -> ResourceStatus:
+    gen = lsc.obj.metadata.generation
+    T, R = ListenerSetConditionType, ListenerSetConditionReason
+    if lsc.rejected is not None:
+        reason, msg = lsc.rejected
+        conds = (
+            condition(T.ACCEPTED, False, reason, msg, gen),
+            condition(T.PROGRAMMED, False, reason, msg, gen),
+        )
+        listeners: tuple[ListenerStatus, ...] = ()
+        if reason == R.LISTENERS_NOT_VALID:
+            listeners = tuple(_listener_status(lc, True) for lc in lsc.listeners)
+    else:
+        partial = not all(lc.is_ready for lc in lsc.listeners)
+        conds = (
+            condition(
+                T.ACCEPTED,
+                True,
+                R.LISTENERS_NOT_VALID if partial else R.ACCEPTED,
+                "Some listeners are not valid" if partial else "ListenerSet is accepted",
+                gen,
+            ),
+            condition(T.PROGRAMMED, True, R.PROGRAMMED, "ListenerSet is programmed", gen),
+        )
+        listeners = tuple(_listener_status(lc, True) for lc in lsc.listeners)
+    return ResourceStatus(
+        ResourceKey(GW_API, "ListenerSet", lsc.obj.metadata.namespace, lsc.obj.metadata.name),
+        gen,
+        ListenerSetStatus(conds, listeners),
+    )
+
+
+__all__ = [
+    "ConditionStatus",
+    "GatewayCtx",
+    "ListenerCtx",
+    "ListenerSetCtx",
+    "build_gateways",
+    "class_statuses",
+    "gateway_statuses",
+]

@@ -1,0 +1,453 @@
+"""HTTPRoute and GRPCRoute rules compiled into listener-independent pieces of IR (§4, §5).
+
+A rule that cannot be implemented is dropped with a reason (route PartiallyInvalid, or not
+Accepted when every rule is dropped). Backend problems never drop a rule: the invalid share of
+traffic gets a 500 (route ResolvedRefs=False).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hatchway.ir import (
+    CORS,
+    AppProtocol,
+    DirectResponse,
+    Forward,
+    HeaderMatch,
+    HeaderModifier,
+    Match,
+    Mirror,
+    PathMatch,
+    PathMatchType,
+    PathModifier,
+    PathModifierType,
+    QueryMatch,
+    Redirect,
+    Retry,
+    SessionPersistence,
+    URLRewrite,
+    WeightedBackend,
+)
+from hatchway.model.routes import (
+    GRPCRoute,
+    GRPCRouteMatch,
+    GRPCRouteRule,
+    HTTPHeaderFilter,
+    HTTPPathModifier,
+    HTTPRequestMirrorFilter,
+    HTTPRequestRedirectFilter,
+    HTTPRoute,
+    HTTPRouteMatch,
+    HTTPRouteRule,
+)
+from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
+from hatchway.status import RouteConditionReason
+from hatchway.translate.backends import Backends, Problem
+from hatchway.translate.durations import duration_ms
+from hatchway.translate.precedence import MatchKey, grpc_match_key, http_match_key
+from hatchway.translate.regex import regex_problem
+
+R = RouteConditionReason
+_ONCE = ("CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
+_GRPC_SERVICE = re.compile(r"^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
+_GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
+
+
+class RuleInvalid(Exception):
+    """A rule that cannot be implemented; `reason` is the route Accepted/PartiallyInvalid reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CompiledMatch:
+    index: int
+    match: Match
+    key: MatchKey
+
+
+@dataclass(eq=False)
+class CompiledRule:
+    """Everything about one rule except what depends on the listener (redirect port)."""
+
+    index: int
+    name: str | None
+    matches: tuple[CompiledMatch, ...]
+    backends: tuple[WeightedBackend, ...] = ()
+    redirect: HTTPRequestRedirectFilter | None = None
+    redirect_prefix: str | None = None
+    direct: DirectResponse | None = None
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
+    rewrite: URLRewrite | None = None
+    mirrors: tuple[Mirror, ...] = ()
+    cors: CORS | None = None
+    request_timeout_ms: int | None = None
+    backend_timeout_ms: int | None = None
+    retry: Retry | None = None
+    session: SessionPersistence | None = None
+    grpc: bool = False
+
+    def action(self, listener_port: int) -> Forward | Redirect | DirectResponse:
+        if self.direct is not None:
+            return self.direct
+        if self.redirect is not None:
+            return _redirect(self.redirect, self.redirect_prefix, listener_port)
+        return Forward(self.backends)
+
+
+@dataclass(eq=False)
+class CompiledRoute:
+    rules: list[CompiledRule] = field(default_factory=list)
+    dropped: list[tuple[int, str, str]] = field(default_factory=list)  # (rule, reason, message)
+    unresolved: Problem | None = None  # first backend/mirror problem (route ResolvedRefs)
+
+
+# --- Shared pieces ------------------------------------------------------------------------------
+
+
+def _header_modifier(f: HTTPHeaderFilter | None) -> HeaderModifier | None:
+    if f is None:
+        return None
+    return HeaderModifier(
+        set=tuple((h.name, h.value) for h in f.set),
+        add=tuple((h.name, h.value) for h in f.add),
+        remove=tuple(f.remove),
+    )
+
+
+def _path_modifier(p: HTTPPathModifier | None, prefix: str | None) -> PathModifier | None:
+    if p is None:
+        return None
+    if p.type == "ReplaceFullPath":
+        return PathModifier(PathModifierType.FULL, p.replace_full_path or "/")
+    return PathModifier(
+        PathModifierType.PREFIX, p.replace_prefix_match or "", matched_prefix=prefix
+    )
+
+
+def _redirect(f: HTTPRequestRedirectFilter, prefix: str | None, listener_port: int) -> Redirect:
+    # §4.7: an explicit port wins; a scheme alone implies its well-known port; neither keeps
+    # the listener's port.
+    if f.port is not None:
+        port = f.port
+    elif f.scheme is not None:
+        port = 443 if f.scheme == "https" else 80
+    else:
+        port = listener_port
+    return Redirect(
+        status_code=f.status_code,
+        scheme=f.scheme,
+        hostname=f.hostname,
+        port=port,
+        path=_path_modifier(f.path, prefix),
+    )
+
+
+def _mirror(
+    backends: Backends, kind: str, ns: str, f: HTTPRequestMirrorFilter, out: CompiledRoute
+) -> Mirror | None:
+    cluster, problem = backends.resolve(kind, ns, f.backend_ref)
+    if problem is not None:
+        out.unresolved = out.unresolved or problem
+        return None
+    assert cluster is not None
+    if f.fraction is not None:
+        return Mirror(cluster, f.fraction.numerator, f.fraction.denominator)
+    if f.percent is not None:
+        return Mirror(cluster, f.percent, 100)
+    return Mirror(cluster)
+
+
+def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
+    if sp is None:
+        return None
+    return SessionPersistence(
+        type=sp.type,
+        name=sp.session_name,
+        absolute_timeout_ms=duration_ms(sp.absolute_timeout) if sp.absolute_timeout else None,
+        permanent=sp.cookie_config is not None and sp.cookie_config.lifetime_type == "Permanent",
+    )
+
+
+def _check_regex(value: str, what: str) -> None:
+    problem = regex_problem(value)
+    if problem is not None:
+        raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{what} {value!r}: {problem}")
+
+
+def _headers(items: tuple[tuple[str, str, str], ...], what: str) -> tuple[HeaderMatch, ...]:
+    """Header matchers, names lower-cased; of equivalent names only the first counts (§4.4)."""
+    out: dict[str, HeaderMatch] = {}
+    for type_, name, value in items:
+        key = name.lower()
+        if key in out:
+            continue
+        regex = type_ == "RegularExpression"
+        if regex:
+            _check_regex(value, what)
+        out[key] = HeaderMatch(key, value, regex)
+    return tuple(out.values())
+
+
+# --- HTTPRoute ----------------------------------------------------------------------------------
+
+
+def _http_match(m: HTTPRouteMatch) -> Match:
+    if m.path.type == "RegularExpression":
+        _check_regex(m.path.value, "path regex")
+        path = PathMatch(PathMatchType.REGEX, m.path.value)
+    elif m.path.type == "Exact":
+        path = PathMatch(PathMatchType.EXACT, m.path.value)
+    else:
+        path = PathMatch(PathMatchType.PREFIX, m.path.value)
+    query: dict[str, QueryMatch] = {}
+    for q in m.query_params:
+        if q.name in query:
+            continue
+        if q.type == "RegularExpression":
+            _check_regex(q.value, "query regex")
+        query[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
+    return Match(
+        path=path,
+        method=m.method,
+        headers=_headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex"),
+        query=tuple(query.values()),
+    )
+
+
+def _check_filter_counts(types: Sequence[str], where: str) -> None:
+    for t in _ONCE:
+        if types.count(t) > 1:
+            raise RuleInvalid(R.INCOMPATIBLE_FILTERS, f"{where}: {t} appears more than once")
+
+
+def _compile_http_rule(
+    route: HTTPRoute, idx: int, rule: HTTPRouteRule, backends: Backends, out: CompiledRoute
+) -> CompiledRule:
+    ns = route.metadata.namespace
+    matches = tuple(
+        CompiledMatch(i, m, http_match_key(m))
+        for i, m in enumerate(_http_match(m) for m in rule.matches)
+    )
+    types = [f.type for f in rule.filters]
+    _check_filter_counts(types, "filters")
+    if "RequestRedirect" in types and "URLRewrite" in types:
+        raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect and URLRewrite are exclusive")
+    if "RequestRedirect" in types and rule.backend_refs:
+        raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect cannot have backendRefs")
+    if "ExternalAuth" in types:
+        raise RuleInvalid(R.UNSUPPORTED_VALUE, "the ExternalAuth filter is not supported")
+    prefix: str | None = None
+    uses_prefix = any(
+        (
+            f.request_redirect
+            and f.request_redirect.path
+            and f.request_redirect.path.type == "ReplacePrefixMatch"
+        )
+        or (
+            f.url_rewrite and f.url_rewrite.path and f.url_rewrite.path.type == "ReplacePrefixMatch"
+        )
+        for f in rule.filters
+    )
+    if uses_prefix:
+        if len(rule.matches) != 1 or rule.matches[0].path.type != "PathPrefix":
+            raise RuleInvalid(
+                R.INCOMPATIBLE_FILTERS,
+                "ReplacePrefixMatch needs exactly one match, of type PathPrefix",
+            )
+        prefix = rule.matches[0].path.value
+    compiled = CompiledRule(idx, rule.name, matches)
+    for f in rule.filters:
+        if f.type == "RequestHeaderModifier":
+            compiled.request_headers = _header_modifier(f.request_header_modifier)
+        elif f.type == "ResponseHeaderModifier":
+            compiled.response_headers = _header_modifier(f.response_header_modifier)
+        elif f.type == "RequestRedirect":
+            compiled.redirect = f.request_redirect
+            compiled.redirect_prefix = prefix
+        elif f.type == "URLRewrite" and f.url_rewrite is not None:
+            compiled.rewrite = URLRewrite(
+                hostname=f.url_rewrite.hostname, path=_path_modifier(f.url_rewrite.path, prefix)
+            )
+        elif f.type == "RequestMirror" and f.request_mirror is not None:
+            mirror = _mirror(backends, "HTTPRoute", ns, f.request_mirror, out)
+            if mirror is not None:
+                compiled.mirrors += (mirror,)
+        elif f.type == "CORS" and f.cors is not None:
+            c = f.cors
+            compiled.cors = CORS(
+                allow_origins=c.allow_origins,
+                allow_credentials=bool(c.allow_credentials),
+                allow_methods=tuple(c.allow_methods),
+                allow_headers=c.allow_headers,
+                expose_headers=c.expose_headers,
+                max_age_s=c.max_age,
+            )
+        elif f.type == "ExtensionRef":
+            # Never skip an unresolvable extension: matching requests get a 500 (§4.7).
+            compiled.direct = DirectResponse(500)
+            out.unresolved = out.unresolved or (
+                R.INVALID_KIND,
+                "ExtensionRef filters are not supported",
+            )
+    weighted: list[WeightedBackend] = []
+    for ref in rule.backend_refs:
+        btypes = [f.type for f in ref.filters]
+        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
+        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+        if unsupported:
+            raise RuleInvalid(
+                R.UNSUPPORTED_VALUE,
+                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
+            )
+        cluster, problem = backends.resolve("HTTPRoute", ns, ref)
+        if problem is not None:
+            out.unresolved = out.unresolved or problem
+        weighted.append(
+            WeightedBackend(
+                cluster=cluster,
+                weight=ref.weight,
+                invalid_reason=problem[1] if problem else None,
+                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
+                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
+            )
+        )
+    compiled.backends = tuple(weighted)
+    if rule.timeouts is not None:
+        t = rule.timeouts
+        compiled.request_timeout_ms = duration_ms(t.request) if t.request else None
+        compiled.backend_timeout_ms = duration_ms(t.backend_request) if t.backend_request else None
+    if rule.retry is not None:
+        r = rule.retry
+        compiled.retry = Retry(
+            codes=tuple(sorted(set(r.codes))),
+            attempts=r.attempts,
+            backoff_ms=duration_ms(r.backoff) if r.backoff else None,
+        )
+    compiled.session = _session(rule.session_persistence)
+    return compiled
+
+
+def _backend_filter(
+    filters: tuple[object, ...], type_: Literal["RequestHeaderModifier", "ResponseHeaderModifier"]
+) -> HeaderModifier | None:
+    for f in filters:
+        if getattr(f, "type", None) != type_:
+            continue
+        if type_ == "RequestHeaderModifier":
+            return _header_modifier(getattr(f, "request_header_modifier", None))
+        return _header_modifier(getattr(f, "response_header_modifier", None))
+    return None
+
+
+def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
+    out = CompiledRoute()
+    for idx, rule in enumerate(route.spec.rules):
+        try:
+            out.rules.append(_compile_http_rule(route, idx, rule, backends, out))
+        except RuleInvalid as err:
+            out.dropped.append((idx, err.reason, err.message))
+    return out
+
+
+# --- GRPCRoute ----------------------------------------------------------------------------------
+
+
+def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
+    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex")
+    mm = m.method
+    if mm is None or (mm.service is None and mm.method is None):
+        path = PathMatch(PathMatchType.PREFIX, "/")
+        return Match(path=path, headers=headers), grpc_match_key(None, None, len(headers))
+    if mm.type == "RegularExpression":
+        for part in (mm.service, mm.method):
+            if part is not None:
+                _check_regex(part, "gRPC method regex")
+        svc = mm.service if mm.service is not None else "[^/]+"
+        meth = mm.method if mm.method is not None else "[^/]+"
+        path = PathMatch(PathMatchType.REGEX, f"/{svc}/{meth}")
+    else:
+        if mm.service is not None and not _GRPC_SERVICE.match(mm.service):
+            raise RuleInvalid(R.UNSUPPORTED_VALUE, f"invalid gRPC service {mm.service!r}")
+        if mm.method is not None and not _GRPC_METHOD.match(mm.method):
+            raise RuleInvalid(R.UNSUPPORTED_VALUE, f"invalid gRPC method {mm.method!r}")
+        if mm.service is not None and mm.method is not None:
+            path = PathMatch(PathMatchType.EXACT, f"/{mm.service}/{mm.method}")
+        elif mm.service is not None:
+            path = PathMatch(PathMatchType.PREFIX, f"/{mm.service}")
+        else:
+            path = PathMatch(PathMatchType.REGEX, f"/[^/]+/{mm.method}")
+    key = grpc_match_key(mm.service, mm.method, len(headers))
+    return Match(path=path, headers=headers), key
+
+
+def _compile_grpc_rule(
+    route: GRPCRoute, idx: int, rule: GRPCRouteRule, backends: Backends, out: CompiledRoute
+) -> CompiledRule:
+    ns = route.metadata.namespace
+    raw = rule.matches or (GRPCRouteMatch(),)
+    matches = tuple(CompiledMatch(i, *_grpc_match(m)) for i, m in enumerate(raw))
+    types = [f.type for f in rule.filters]
+    _check_filter_counts(types, "filters")
+    compiled = CompiledRule(idx, rule.name, matches, grpc=True)
+    for f in rule.filters:
+        if f.type == "RequestHeaderModifier":
+            compiled.request_headers = _header_modifier(f.request_header_modifier)
+        elif f.type == "ResponseHeaderModifier":
+            compiled.response_headers = _header_modifier(f.response_header_modifier)
+        elif f.type == "RequestMirror" and f.request_mirror is not None:
+            mirror = _mirror(backends, "GRPCRoute", ns, f.request_mirror, out)
+            if mirror is not None:
+                compiled.mirrors += (mirror,)
+        elif f.type == "ExtensionRef":
+            compiled.direct = DirectResponse(500)
+            out.unresolved = out.unresolved or (
+                R.INVALID_KIND,
+                "ExtensionRef filters are not supported",
+            )
+    weighted: list[WeightedBackend] = []
+    for ref in rule.backend_refs:
+        btypes = [f.type for f in ref.filters]
+        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
+        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+        if unsupported:
+            raise RuleInvalid(
+                R.UNSUPPORTED_VALUE,
+                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
+            )
+        cluster, problem = backends.resolve("GRPCRoute", ns, ref, forced=AppProtocol.H2C)
+        if problem is not None:
+            out.unresolved = out.unresolved or problem
+        weighted.append(
+            WeightedBackend(
+                cluster=cluster,
+                weight=ref.weight,
+                invalid_reason=problem[1] if problem else None,
+                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
+                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
+            )
+        )
+    compiled.backends = tuple(weighted)
+    compiled.session = _session(rule.session_persistence)
+    return compiled
+
+
+def compile_grpc(route: GRPCRoute, backends: Backends) -> CompiledRoute:
+    out = CompiledRoute()
+    for idx, rule in enumerate(route.spec.rules):
+        try:
+            out.rules.append(_compile_grpc_rule(route, idx, rule, backends, out))
+        except RuleInvalid as err:
+            out.dropped.append((idx, err.reason, err.message))
+    return out
+
+
+__all__ = ["CompiledRoute", "CompiledRule", "compile_grpc", "compile_http"]

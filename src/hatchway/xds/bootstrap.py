@@ -1,0 +1,141 @@
+"""The Envoy bootstrap: everything Envoy needs before it can talk to our xDS server.
+
+Pure: returns a JSON-able dict (Envoy reads JSON/YAML bootstraps; the runtime writes it to a
+file). All routing config arrives later over delta ADS; the bootstrap only holds the xDS
+cluster, the admin endpoint, process-wide limits and the log format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+XDS_CLUSTER = "hatchway_xds"
+
+# Envoy's application log as one JSON object per line, so the runtime can re-log each line
+# with its real level and logger instead of guessing from text. `%j` is the message escaped
+# for JSON.
+LOG_JSON_FORMAT: dict[str, str] = {
+    "time": "%Y-%m-%dT%T.%eZ",
+    "level": "%l",
+    "logger": "%n",
+    "thread": "%t",
+    "source": "%g:%#",
+    "message": "%j",
+}
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    node_id: str
+    xds_port: int
+    node_cluster: str = "hatchway"
+    xds_host: str = "127.0.0.1"
+    # Port 0: Envoy picks a free port and writes it to `--admin-address-path`; the admin
+    # interface is unauthenticated, so it only ever listens on loopback.
+    admin_port: int = 0
+    # Process-wide cap on downstream connections (overload manager): beyond it Envoy stops
+    # accepting, instead of running out of file descriptors or memory.
+    max_downstream_connections: int = 50_000
+    json_logs: bool = True
+
+
+def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        # Both fields are required with ADS; Envoy exits at startup without them.
+        "node": {"id": s.node_id, "cluster": s.node_cluster},
+        "admin": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": s.admin_port}}
+        },
+        "dynamic_resources": {
+            "ads_config": {
+                # Delta ADS: per-resource updates for clusters, endpoints and listeners.
+                "api_type": "DELTA_GRPC",
+                "transport_api_version": "V3",
+                "grpc_services": [{"envoy_grpc": {"cluster_name": XDS_CLUSTER}}],
+                "set_node_on_first_message_only": True,
+            },
+            "cds_config": {"ads": {}, "resource_api_version": "V3"},
+            "lds_config": {"ads": {}, "resource_api_version": "V3"},
+        },
+        "static_resources": {"clusters": [_xds_cluster(s)]},
+        "layered_runtime": {
+            "layers": [
+                {
+                    "name": "static",
+                    "static_layer": {
+                        # HTTP/2 "rapid reset" (CVE-2023-44487): a connection whose streams are
+                        # mostly reset before this lifetime is closed after this many streams.
+                        # Envoy's defaults, stated so an operator sees and can tune them.
+                        "overload.premature_reset_total_stream_count": 500,
+                        "overload.premature_reset_min_stream_lifetime_seconds": 1,
+                    },
+                },
+                # An admin layer so an operator can change runtime values via /runtime_modify.
+                {"name": "admin", "admin_layer": {}},
+            ]
+        },
+        "overload_manager": {
+            "refresh_interval": "0.25s",
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": (
+                            "type.googleapis.com/envoy.extensions.resource_monitors."
+                            "downstream_connections.v3.DownstreamConnectionsConfig"
+                        ),
+                        "max_active_downstream_connections": s.max_downstream_connections,
+                    },
+                }
+            ],
+        },
+        "stats_config": {
+            # Route-level stats per virtual cluster are not used; keep tag extraction so the
+            # Prometheus output has labelled metrics instead of names with embedded values.
+            "use_all_default_tags": True,
+        },
+        "stats_flush_interval": "5s",
+    }
+    if s.json_logs:
+        config["application_log_config"] = {"log_format": {"json_format": LOG_JSON_FORMAT}}
+    return config
+
+
+def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
+    return {
+        "name": XDS_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        # gRPC needs HTTP/2: without it Envoy never connects and says nothing about why.
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {
+                    "http2_protocol_options": {
+                        # Detect a dead control plane connection without waiting for TCP.
+                        "connection_keepalive": {"interval": "30s", "timeout": "5s"},
+                    }
+                },
+            }
+        },
+        "load_assignment": {
+            "cluster_name": XDS_CLUSTER,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {
+                                    "socket_address": {
+                                        "address": s.xds_host,
+                                        "port_value": s.xds_port,
+                                    }
+                                }
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+    }

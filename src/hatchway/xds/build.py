@@ -1,0 +1,49 @@
+"""`build(ir) -> XdsResources`: the whole IR -> Envoy step, pure and deterministic."""
+
+from __future__ import annotations
+
+from hatchway.ir import IR, Forward, Origin
+from hatchway.xds.clusters import build_cluster
+from hatchway.xds.listeners import build_listener
+from hatchway.xds.resources import ResourceSet, XdsResources
+from hatchway.xds.secrets import build_secrets
+from hatchway.xds.settings import XdsSettings
+
+
+def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
+    """Translate the IR into xDS resources. Unchanged IR gives byte-identical resources."""
+    settings = settings or XdsSettings()
+    out = ResourceSet()
+    users = _cluster_users(ir)
+    for cluster in sorted(ir.clusters, key=lambda c: c.name):
+        build_cluster(cluster, tuple(users.get(cluster.name, ())), out, settings)
+    for listener in ir.listeners:
+        build_secrets(listener, out)
+        build_listener(listener, out, settings)
+    return out.freeze()
+
+
+def _cluster_users(ir: IR) -> dict[str, list[Origin]]:
+    """Route (or L4 route) origins per cluster name, first-seen order."""
+    users: dict[str, list[Origin]] = {}
+
+    def use(cluster: str | None, origin: Origin) -> None:
+        if cluster is None:
+            return
+        lst = users.setdefault(cluster, [])
+        if origin not in lst:
+            lst.append(origin)
+
+    for listener in ir.listeners:
+        for chain in listener.chains:
+            if chain.l4 is not None:
+                for b in chain.l4.backends:
+                    use(b.cluster, chain.l4.origin)
+            for vh in chain.virtual_hosts or ():
+                for route in vh.routes:
+                    if isinstance(route.action, Forward):
+                        for b in route.action.backends:
+                            use(b.cluster, route.origin)
+                    for m in route.mirrors:
+                        use(m.cluster, route.origin)
+    return users

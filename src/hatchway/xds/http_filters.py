@@ -1,0 +1,128 @@
+"""The HTTP filter chain of every HttpConnectionManager, in ONE explicit table, and the
+per-route configs those filters read (CORS policy, session persistence)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from envoy.extensions.filters.http.cors.v3 import cors_pb2
+from envoy.extensions.filters.http.router.v3 import router_pb2
+from envoy.extensions.filters.http.stateful_session.v3 import stateful_session_pb2
+from envoy.extensions.http.stateful_session.cookie.v3 import cookie_pb2
+from envoy.extensions.http.stateful_session.header.v3 import header_pb2
+
+from hatchway.ir import CORS, PathMatchType, Route, SessionPersistence
+from hatchway.xds.settings import XdsSettings
+
+CORS_FILTER = "envoy.filters.http.cors"
+SESSION_FILTER = "envoy.filters.http.stateful_session"
+ROUTER_FILTER = "envoy.filters.http.router"
+
+# Order matters; every listener gets the same chain whether or not a route uses a filter, so
+# adding the first CORS route changes only the RouteConfiguration, never the Listener (a
+# listener change drains connections). Filters without per-route config are no-ops.
+HTTP_FILTERS: tuple[tuple[str, Any], ...] = (
+    # 1. CORS first: preflights are answered here, before anything can forward them, and the
+    #    response headers are added to every reply, including local ones.
+    (CORS_FILTER, cors_pb2.Cors),
+    # 2. Session persistence picks the upstream host from the cookie/header; it must run
+    #    before the router and only sets an override host (empty config = disabled).
+    (SESSION_FILTER, stateful_session_pb2.StatefulSession),
+    # 3. The router forwards; always last.
+    (ROUTER_FILTER, router_pb2.Router),
+)
+
+
+def fill_http_filters(filters: Any) -> None:
+    for name, cls in HTTP_FILTERS:
+        f = filters.add()
+        f.name = name
+        f.typed_config.Pack(cls())
+
+
+def fill_per_route_filters(per_filter: Any, route: Route, settings: XdsSettings) -> None:
+    """`typed_per_filter_config` of a route (a protobuf map of name -> Any)."""
+    if route.cors is not None:
+        per_filter[CORS_FILTER].Pack(cors_policy(route.cors))
+    if route.session_persistence is not None:
+        per_filter[SESSION_FILTER].Pack(session_per_route(route, settings))
+
+
+def cors_policy(cors: CORS) -> Any:
+    """A CorsPolicy answering preflights at the gateway, matching origins with wildcards.
+
+    Envoy echoes the request's Origin in Access-Control-Allow-Origin when it matches, which is
+    what credentialed requests need. `forward_not_matching_preflights: false` makes the gateway
+    answer preflights from disallowed origins too (without CORS headers), as conformance asks.
+    """
+    p = cors_pb2.CorsPolicy()
+    for origin in cors.allow_origins:
+        m = p.allow_origin_string_match.add()
+        if origin == "*":
+            m.safe_regex.regex = ".*"
+        elif "*" in origin:
+            m.safe_regex.regex = origin_regex(origin)
+        else:
+            m.exact = _without_default_port(origin)
+            m.ignore_case = True  # scheme and host are case-insensitive
+    if cors.allow_methods:
+        p.allow_methods = ", ".join(cors.allow_methods)
+    if cors.allow_headers:
+        p.allow_headers = ", ".join(cors.allow_headers)
+    if cors.expose_headers:
+        p.expose_headers = ", ".join(cors.expose_headers)
+    p.max_age = str(cors.max_age_s)
+    if cors.allow_credentials:
+        p.allow_credentials.value = True
+    p.forward_not_matching_preflights.value = False
+    return p
+
+
+def origin_regex(origin: str) -> str:
+    """`https://*.bar.com` -> RE2 matching `https://a.bar.com`, `https://x.y.bar.com`.
+
+    `*` stands for one or more DNS labels (greedy to the left, never `/` or `:`), the rest is
+    literal; the scheme's default port is optional in the request's Origin.
+    """
+    origin = _without_default_port(origin)
+    literal = re.escape(origin).replace(r"\*", "[^/:]+")
+    return f"(?i)^{literal}$"
+
+
+def _without_default_port(origin: str) -> str:
+    for scheme, port in (("http://", ":80"), ("https://", ":443")):
+        if origin.lower().startswith(scheme) and origin.endswith(port):
+            return origin[: -len(port)]
+    return origin
+
+
+def session_per_route(route: Route, settings: XdsSettings) -> Any:
+    sp: SessionPersistence = route.session_persistence  # type: ignore[assignment]
+    per_route = stateful_session_pb2.StatefulSessionPerRoute()
+    state = per_route.stateful_session.session_state
+    if sp.type == "Header":
+        state.name = "envoy.http.stateful_session.header"
+        h = header_pb2.HeaderBasedSessionState()
+        h.name = (sp.name or settings.default_session_header).lower()
+        state.typed_config.Pack(h)
+    else:
+        state.name = "envoy.http.stateful_session.cookie"
+        c = cookie_pb2.CookieBasedSessionState()
+        c.cookie.name = sp.name or settings.default_session_cookie
+        c.cookie.path = _cookie_path(route)
+        if sp.permanent and sp.absolute_timeout_ms:
+            seconds, ms = divmod(sp.absolute_timeout_ms, 1000)
+            c.cookie.ttl.seconds = seconds
+            c.cookie.ttl.nanos = ms * 1_000_000
+        # No ttl: a session cookie (GEP-1619 lifetimeType Session).
+        state.typed_config.Pack(c)
+    return per_route
+
+
+def _cookie_path(route: Route) -> str:
+    """The cookie is sent back only for paths this route serves (GEP-1619 guidance)."""
+    path = route.match.path
+    if path.type is PathMatchType.REGEX:
+        return "/"
+    return path.value.rstrip("/") or "/" if path.type is PathMatchType.PREFIX else path.value

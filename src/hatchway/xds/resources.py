@@ -1,0 +1,136 @@
+"""The output of the Envoy step: xDS resources per type, their versions and their origins."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hatchway.ir import Origin
+
+LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
+ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+CLUSTER = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ENDPOINT = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+
+# The order a control plane must push in (warming: clusters and secrets before the
+# listeners and routes that use them).
+TYPE_URLS: tuple[str, ...] = (CLUSTER, ENDPOINT, SECRET, LISTENER, ROUTE)
+
+# Short names, used by `to_dicts`, golden files and /config.
+SHORT_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        LISTENER: "listeners",
+        ROUTE: "routes",
+        CLUSTER: "clusters",
+        ENDPOINT: "endpoints",
+        SECRET: "secrets",
+    }
+)
+
+Key = tuple[str, str]  # (type_url, resource name)
+# (type_url, resource name, part): part is a virtual host, `vhost/route` or a filter chain name.
+PartKey = tuple[str, str, str]
+
+
+def version_of(serialized: bytes) -> str:
+    """Content hash of a resource's deterministic serialization."""
+    return hashlib.blake2b(serialized, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class XdsResources:
+    """Everything to serve over ADS, as proto messages keyed by resource name, in stable order.
+
+    `serialized` holds each message's deterministic bytes (ready for `Any.value`); `versions`
+    their content hashes. `origins` names the Gateway API objects behind each resource so a
+    NACK can be reported on them; `part_origins` does the same per virtual host, route and
+    filter chain, for finer `validate` problems.
+    """
+
+    by_type: Mapping[str, Mapping[str, Any]]
+    serialized: Mapping[Key, bytes]
+    versions: Mapping[Key, str]
+    origins: Mapping[Key, tuple[Origin, ...]]
+    part_origins: Mapping[PartKey, tuple[Origin, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def listeners(self) -> Mapping[str, Any]:
+        return self.by_type[LISTENER]
+
+    @property
+    def routes(self) -> Mapping[str, Any]:
+        return self.by_type[ROUTE]
+
+    @property
+    def clusters(self) -> Mapping[str, Any]:
+        return self.by_type[CLUSTER]
+
+    @property
+    def endpoints(self) -> Mapping[str, Any]:
+        return self.by_type[ENDPOINT]
+
+    @property
+    def secrets(self) -> Mapping[str, Any]:
+        return self.by_type[SECRET]
+
+    def type_version(self, type_url: str) -> str:
+        """One version for a whole type (SotW `version_info`): hash of the member versions."""
+        h = hashlib.blake2b(digest_size=8)
+        for name in self.by_type[type_url]:
+            h.update(name.encode())
+            h.update(b"\0")
+            h.update(self.versions[(type_url, name)].encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+
+class ResourceSet:
+    """Accumulates resources while building; `freeze()` serializes and hashes them once."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, dict[str, Any]] = {t: {} for t in TYPE_URLS}
+        self._origins: dict[Key, list[Origin]] = {}
+        self._parts: dict[PartKey, list[Origin]] = {}
+
+    def add(self, type_url: str, name: str, message: Any, origins: tuple[Origin, ...]) -> None:
+        self._by_type[type_url][name] = message
+        self.add_origins(type_url, name, origins)
+
+    def has(self, type_url: str, name: str) -> bool:
+        return name in self._by_type[type_url]
+
+    def add_origins(self, type_url: str, name: str, origins: tuple[Origin, ...]) -> None:
+        _extend(self._origins.setdefault((type_url, name), []), origins)
+
+    def add_part(self, key: PartKey, origins: tuple[Origin, ...]) -> None:
+        _extend(self._parts.setdefault(key, []), origins)
+
+    def freeze(self) -> XdsResources:
+        serialized: dict[Key, bytes] = {}
+        versions: dict[Key, str] = {}
+        for type_url, items in self._by_type.items():
+            for name, message in items.items():
+                data = message.SerializeToString(deterministic=True)
+                serialized[(type_url, name)] = data
+                versions[(type_url, name)] = version_of(data)
+        return XdsResources(
+            by_type=MappingProxyType(
+                {t: MappingProxyType(dict(items)) for t, items in self._by_type.items()}
+            ),
+            serialized=MappingProxyType(serialized),
+            versions=MappingProxyType(versions),
+            origins=MappingProxyType({k: tuple(v) for k, v in self._origins.items()}),
+            part_origins=MappingProxyType({k: tuple(v) for k, v in self._parts.items()}),
+        )
+
+
+def _extend(into: list[Origin], more: tuple[Origin, ...]) -> None:
+    for o in more:
+        if o not in into:
+            into.append(o)

@@ -1,0 +1,64 @@
+"""IR virtual hosts -> one Envoy RouteConfiguration (per HTTP port, or per HTTPS SNI chain)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.config.route.v3 import route_pb2
+
+from hatchway.ir import FilterChain, Listener, Origin
+from hatchway.xds.headers import fill_headers
+from hatchway.xds.http_actions import fill_action
+from hatchway.xds.http_filters import fill_per_route_filters
+from hatchway.xds.matches import fill_route_match
+from hatchway.xds.resources import ROUTE, ResourceSet
+from hatchway.xds.settings import XdsSettings
+
+
+def build_route_config(
+    name: str, listener: Listener, chain: FilterChain, out: ResourceSet, settings: XdsSettings
+) -> None:
+    cfg = route_pb2.RouteConfiguration()
+    cfg.name = name
+    # `Host: foo.com:8080` selects the `foo.com` virtual host; the Host header itself is
+    # forwarded unchanged (we never strip the port from it).
+    cfg.ignore_port_in_host_matching = True
+    # Off: routes may point at the never-defined invalid-backend cluster (500 share), and
+    # Envoy would NACK the whole RouteConfiguration for it. Every *other* cluster reference
+    # is checked by `xds.validate` before publishing, and the runtime pushes CDS before RDS.
+    cfg.validate_clusters.value = False
+    origins: list[Origin] = [chain.listener]
+    for vh in chain.virtual_hosts or ():
+        v = cfg.virtual_hosts.add()
+        v.name = vh.name
+        v.domains.append(vh.domain)
+        vh_origins: list[Origin] = [vh.listener]
+        for route in vh.routes:
+            r = v.routes.add()
+            r.name = route.name
+            fill_route_match(r.match, route.match)
+            fill_action(r, route, listener.protocol)
+            fill_headers(
+                r.request_headers_to_add, r.request_headers_to_remove, route.request_headers
+            )
+            fill_headers(
+                r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
+            )
+            fill_per_route_filters(r.typed_per_filter_config, route, settings)
+            out.add_part((ROUTE, name, f"{vh.name}/{route.name}"), (route.origin, vh.listener))
+            if route.origin not in vh_origins:
+                vh_origins.append(route.origin)
+        out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
+        origins.extend(o for o in vh_origins if o not in origins)
+    out.add(ROUTE, name, cfg, tuple(origins))
+
+
+def route_clusters(r: Any) -> list[str]:
+    """Clusters an Envoy Route forwards or mirrors to (for validation)."""
+    if not r.HasField("route"):
+        return []
+    a = r.route
+    names = [a.cluster] if a.cluster else []
+    names.extend(cw.name for cw in a.weighted_clusters.clusters)
+    names.extend(m.cluster for m in a.request_mirror_policies)
+    return names

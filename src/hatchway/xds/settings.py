@@ -1,0 +1,18 @@
+"""Knobs of the IR -> xDS step that are not in the IR (deployment choices, not user intent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hatchway.xds.hardening import DEFAULT_HARDENING, Hardening
+
+
+@dataclass(frozen=True)
+class XdsSettings:
+    hardening: Hardening = field(default_factory=lambda: DEFAULT_HARDENING)
+    # Trust store for BackendTLSPolicy `wellKnownCACertificates: System`: Envoy reads it.
+    system_ca_file: str = "/etc/ssl/certs/ca-certificates.crt"
+    # Cookie name when SessionPersistence has no sessionName.
+    default_session_cookie: str = "hatchway-session"
+    # Header name when SessionPersistence type Header has no sessionName.
+    default_session_header: str = "x-hatchway-session"
