@@ -24,7 +24,7 @@ from hatchway.ir import (
     VirtualHost,
     WeightedBackend,
 )
-from hatchway.status import ReportWarning
+from hatchway.status import ListenerConditionReason, ReportWarning
 from hatchway.translate.attach import Attachment, RouteCtx
 from hatchway.translate.hostnames import ANY, route_hostname_rank
 from hatchway.translate.listeners import GatewayCtx, ListenerCtx
@@ -344,6 +344,13 @@ def assemble(
                 if sock is None:
                     sock = sockets[key] = Socket(address, lc.port, lc.protocol)
                 if sock.protocol != lc.protocol:
+                    # Another (older) Gateway bound this address and port with another
+                    # protocol: in a cluster each Gateway would get its own address.
+                    lc.accepted = lc.accepted or (
+                        ListenerConditionReason.PORT_UNAVAILABLE,
+                        f"{address}:{lc.port} is already used for {sock.protocol} by another "
+                        "Gateway",
+                    )
                     warnings.append(
                         ReportWarning(
                             f"Gateway/{gw.namespace}/{gw.name}",

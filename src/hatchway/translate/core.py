@@ -124,8 +124,8 @@ def translate(snapshot: Snapshot, settings: Settings | None = None) -> Translati
         if status is not None:
             statuses.append(status)
 
-    statuses += gateway_statuses(gateways)
     assembly = assemble(gateways, routes, settings.detect_shadowed)
+    statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
     warnings += assembly.warnings
 
     policies = Policies(index)
