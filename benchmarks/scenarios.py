@@ -92,7 +92,9 @@ def http_route(i: int, n_services: int) -> dict[str, Any]:
                     "filters": [
                         {
                             "type": "RequestHeaderModifier",
-                            "requestHeaderModifier": {"set": [{"name": "x-route", "value": str(i)}]},
+                            "requestHeaderModifier": {
+                                "set": [{"name": "x-route", "value": str(i)}]
+                            },
                         },
                     ],
                     "backendRefs": [{"name": svc, "port": 80, "weight": 1}],
@@ -103,7 +105,9 @@ def http_route(i: int, n_services: int) -> dict[str, Any]:
     }
 
 
-def routes_scenario(n_routes: int, n_services: int = 1000, port: int = 8080) -> list[dict[str, Any]]:
+def routes_scenario(
+    n_routes: int, n_services: int = 1000, port: int = 8080
+) -> list[dict[str, Any]]:
     return [
         *gateway(port),
         *services(min(n_services, max(n_routes, 1))),

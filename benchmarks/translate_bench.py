@@ -49,9 +49,7 @@ def measure(n: int) -> dict[str, Any]:
         "virtual_hosts": sum(
             len(c.virtual_hosts or ()) for li in result.ir.listeners for c in li.chains
         ),
-        "xds_routes_bytes": sum(
-            m.ByteSize() for m in resources.routes.values()
-        ),
+        "xds_routes_bytes": sum(m.ByteSize() for m in resources.routes.values()),
     }
 
 

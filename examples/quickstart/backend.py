@@ -15,16 +15,19 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             if length:
                 self.rfile.read(length)
-            body = json.dumps(
-                {
-                    "backend": name,
-                    "method": self.command,
-                    "path": self.path,
-                    "host": self.headers.get("host"),
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                },
-                indent=2,
-            ).encode() + b"\n"
+            body = (
+                json.dumps(
+                    {
+                        "backend": name,
+                        "method": self.command,
+                        "path": self.path,
+                        "host": self.headers.get("host"),
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                    },
+                    indent=2,
+                ).encode()
+                + b"\n"
+            )
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))

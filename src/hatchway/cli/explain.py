@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 from hatchway import ir
-from hatchway.ir import codec
 from hatchway.cli import inputs, output
 from hatchway.explain import Request, Trace, explain
+from hatchway.ir import codec
 from hatchway.translate import translate
 
 

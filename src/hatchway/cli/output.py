@@ -6,18 +6,7 @@ import json
 import sys
 from typing import Any
 
-import yaml
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style, no aliases: output meant for people and for `kubectl apply`."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+from hatchway.render import dump_yaml
 
 
 def emit(data: Any, fmt: str) -> None:

@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import logging
 
-from hatchway.runtime import serve as runtime_serve
-
 
 def parse_host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
@@ -17,6 +15,9 @@ def parse_host_port(value: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so the offline commands never pay for grpc and the runtime.
+    from hatchway.runtime import serve as runtime_serve
+
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

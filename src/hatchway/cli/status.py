@@ -19,13 +19,14 @@ _MUST_BE_TRUE = {"Accepted", "ResolvedRefs", "Programmed"}
 def run(args: argparse.Namespace) -> int:
     loaded = inputs.load(args.paths)
     result = translate(loaded.snapshot)
-    resources = stamp(render.report_to_dicts(result.report), _now())
+    doc = render.report_to_dicts(result.report)
+    resources = stamp(doc["resources"], _now())
     if args.output == "table":
         sys.stdout.write(table(resources))
     else:
-        output.emit({"resources": resources}, args.output)
-    for warning in result.report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        output.emit(doc, args.output)
+    for w in result.report.warnings:
+        print(f"warning: {w.object}: {w.message}", file=sys.stderr)
     if args.check:
         failures = [*problems(resources), *(f"input: {inputs.describe(e)}" for e in loaded.errors)]
         for line in failures:

@@ -256,9 +256,7 @@ class DeltaSession:
         if not self._settled(CLUSTER, self.target.versions(CLUSTER)):
             return False
         endpoints = self._types.get(ENDPOINT) or _TypeState()
-        wanted = {
-            n: v for n, v in self.target.versions(ENDPOINT).items() if n in clusters.acked
-        }
+        wanted = {n: v for n, v in self.target.versions(ENDPOINT).items() if n in clusters.acked}
         return all(
             endpoints.acked.get(n) == v
             or (n in endpoints.rejected and endpoints.rejected[n].version == v)

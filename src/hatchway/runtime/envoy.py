@@ -175,7 +175,9 @@ class Envoy:
             ran = time.monotonic() - self.started_at
             if ran >= self.settings.stable_after_s:
                 backoff = self.settings.restart_backoff_s
-            log.error("Envoy exited with status %s after %.1fs; restarting in %.1fs", code, ran, backoff)
+            log.error(
+                "Envoy exited with status %s after %.1fs; restarting in %.1fs", code, ran, backoff
+            )
             try:
                 await asyncio.wait_for(self._stopping.wait(), backoff)
                 return
@@ -208,7 +210,9 @@ class Envoy:
             try:
                 await asyncio.wait_for(proc.wait(), self.settings.stop_timeout_s)
             except TimeoutError:
-                log.warning("Envoy did not stop within %.0fs; killing it", self.settings.stop_timeout_s)
+                log.warning(
+                    "Envoy did not stop within %.0fs; killing it", self.settings.stop_timeout_s
+                )
                 proc.kill()
                 await proc.wait()
             log.info("Envoy stopped (status %s)", proc.returncode)
@@ -275,4 +279,3 @@ async def _relay_logs(stream: asyncio.StreamReader) -> None:
             entry.get("message", ""),
             extra={"envoy": entry},
         )
-

@@ -201,7 +201,7 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
     def __init__(self, server: XdsServer) -> None:
         self._server = server
 
-    async def DeltaAggregatedResources(  # noqa: N802 (gRPC method name)
+    async def DeltaAggregatedResources(
         self,
         request_iterator: AsyncIterator[discovery_pb2.DeltaDiscoveryRequest],
         context: grpc.aio.ServicerContext,

@@ -31,9 +31,7 @@ class XdsSnapshot:
     generation: int
     # type_url -> name -> Entry; every type of TYPE_URLS present (possibly empty).
     entries: Mapping[str, Mapping[str, Entry]]
-    origins: Mapping[Key, tuple[Origin, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    origins: Mapping[Key, tuple[Origin, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def versions(self, type_url: str) -> dict[str, str]:
         return {name: e.version for name, e in self.entries.get(type_url, {}).items()}

@@ -110,7 +110,9 @@ def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
         # gRPC needs HTTP/2: without it Envoy never connects and says nothing about why.
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "@type": (
+                    "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+                ),
                 "explicit_http_config": {
                     "http2_protocol_options": {
                         # Detect a dead control plane connection without waiting for TCP.

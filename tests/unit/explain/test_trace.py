@@ -25,9 +25,7 @@ def route(name: str, path: ir.PathMatch, **match: object) -> ir.Route:
 
 def model() -> ir.IR:
     prefix = ir.PathMatchType.PREFIX
-    any_vh = ir.VirtualHost(
-        "any", "*", GW_ALL, (route("catchall", ir.PathMatch(prefix, "/")),)
-    )
+    any_vh = ir.VirtualHost("any", "*", GW_ALL, (route("catchall", ir.PathMatch(prefix, "/")),))
     wild = ir.VirtualHost(
         "wild",
         "*.example.com",

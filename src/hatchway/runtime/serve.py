@@ -1,0 +1,323 @@
+"""`hatchway serve`: files in, Envoy out, kept in step until SIGTERM.
+
+load -> translate -> xds.build -> validate -> publish (a new generation over ADS). When the
+input has errors and a configuration is already running, the running one stays (the errors
+show on `/errors`, in the log and in `/readyz`'s neighbour `/status`). Envoy's verdict on each
+generation flows back into status (`Programmed`) and readiness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hatchway import render, xds
+from hatchway.model.inputs import InputError
+from hatchway.runtime.admin import AdminServer, Readiness
+from hatchway.runtime.delta import AckState, XdsEvent
+from hatchway.runtime.envoy import Envoy, EnvoySettings
+from hatchway.runtime.generations import GenerationTracker
+from hatchway.runtime.metrics import Metrics
+from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
+from hatchway.runtime.xds_server import XdsServer
+from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
+from hatchway.sources.files import load_paths
+from hatchway.sources.watch import watch_paths
+from hatchway.translate import Settings as TranslateSettings
+from hatchway.translate import translate
+from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
+
+log = logging.getLogger("hatchway.serve")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    paths: tuple[str, ...]
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 19000
+    bind_address: str = "0.0.0.0"
+    state_dir: str | None = None  # default: a temporary directory, removed on exit
+    envoy_concurrency: int | None = None
+    envoy_drain_time_s: int = 5
+    envoy_log_level: str = "info"
+    xds_host: str = "127.0.0.1"
+    xds_port: int = 0  # 0: any free port (Envoy learns it from the bootstrap)
+    watch: bool = True
+    node_id: str | None = None  # default: hatchway-<pid>
+
+
+@dataclass(frozen=True)
+class _Published:
+    snapshot: XdsSnapshot
+    resources: xds.XdsResources
+    status: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class GatewayRuntime:
+    """The running gateway: owns the xDS server, Envoy, the admin API and the current state."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = settings
+        self.stats = Metrics()
+        self.xds = XdsServer(
+            settings.xds_host, settings.xds_port, on_event=self._on_event, on_push=self._on_push
+        )
+        self.admin = AdminServer(self, settings.admin_host, settings.admin_port)
+        self.envoy: Envoy | None = None
+        self._generations = GenerationTracker()
+        self._clock = TransitionClock()
+        self._published: _Published | None = None
+        self._errors: list[dict[str, Any]] = []
+        self._generation = 0
+        self._config_cache: tuple[int, dict[str, Any]] | None = None
+        self._ack_waiter: asyncio.Task[None] | None = None
+        self._reload_lock = asyncio.Lock()
+
+    # --- the pipeline -----------------------------------------------------------------------
+
+    async def reload(self) -> bool:
+        """Load the inputs and publish them unless they are bad and a good config runs.
+
+        Returns whether a new generation was published.
+        """
+        async with self._reload_lock:
+            started = time.perf_counter()
+            result = await asyncio.to_thread(self._build)
+            self.stats.translation_seconds.observe(time.perf_counter() - started)
+            errors, built = result
+            self._errors = [e.to_dict() for e in errors]
+            self.stats.input_errors.set(len(errors))
+            for e in errors:
+                log.error("input: %s", _describe_error(e))
+            if built is None or (errors and self._published is not None):
+                self.stats.reloads.labels("kept_last_good").inc()
+                if self._published is not None:
+                    log.warning(
+                        "input has %d error(s); still serving generation %d",
+                        len(errors),
+                        self._published.snapshot.generation,
+                    )
+                return False
+            resources, status, warnings, seen = built
+            self._generations.commit(seen)
+            self._generation += 1
+            snapshot = from_resources(self._generation, resources)
+            self._published = _Published(snapshot, resources, status, warnings)
+            self.xds.publish(snapshot)
+            self.stats.reloads.labels("published").inc()
+            self.stats.generation.set(self._generation)
+            self.stats.set_resources(status)
+            log.info(
+                "published generation %d (%d xDS resources) in %.1f ms",
+                self._generation,
+                snapshot.size(),
+                (time.perf_counter() - started) * 1000,
+            )
+            self._watch_ack(self._generation)
+            return True
+
+    def _build(
+        self,
+    ) -> tuple[
+        list[InputError],
+        tuple[xds.XdsResources, list[dict[str, Any]], list[dict[str, Any]], Any] | None,
+    ]:
+        """Runs in a worker thread: pure work plus file reads, no shared state written."""
+        loaded = load_paths(self.settings.paths)
+        errors = list(loaded.errors)
+        snapshot, seen = self._generations.apply(loaded.snapshot)
+        translation = translate(
+            snapshot, TranslateSettings(bind_address=self.settings.bind_address)
+        )
+        resources = xds.build(translation.ir)
+        problems = xds.validate(resources)
+        for p in problems:
+            # Envoy would reject these; publishing would only trade a clear error for a NACK.
+            origin = p.origins[0] if p.origins else None
+            errors.append(
+                InputError(
+                    None,
+                    None,
+                    origin.kind if origin else None,
+                    origin.namespace if origin else None,
+                    origin.name if origin else None,
+                    None,
+                    f"{xds.SHORT_NAMES.get(p.type_url, p.type_url)} {p.resource}: {p.message}",
+                )
+            )
+        if problems and self._published is not None:
+            return errors, None
+        report = render.report_to_dicts(translation.report)
+        return errors, (resources, report["resources"], report["warnings"], seen)
+
+    def _watch_ack(self, generation: int) -> None:
+        if self._ack_waiter is not None:
+            self._ack_waiter.cancel()
+        self._ack_waiter = asyncio.create_task(self._log_ack(generation))
+
+    async def _log_ack(self, generation: int) -> None:
+        started = time.perf_counter()
+        outcome = await self.xds.wait_acked(generation)
+        ms = (time.perf_counter() - started) * 1000
+        if outcome.state is AckState.ACKED:
+            self.stats.acked_generation.set(generation)
+            log.info("Envoy runs generation %d (%.1f ms after publish)", generation, ms)
+        else:
+            for rej in outcome.rejected:
+                refs = ", ".join(blamed_objects(rej, self._origins()))
+                log.error("generation %d: %s (from %s)", generation, describe(rej), refs)
+
+    def _origins(self) -> Any:
+        return self._published.snapshot.origins if self._published else {}
+
+    def _on_event(self, event: XdsEvent) -> None:
+        self.stats.answered(event)
+
+    def _on_push(self, resp: Any) -> None:
+        self.stats.pushed(resp.type_url)
+
+    # --- admin view -------------------------------------------------------------------------
+
+    def readiness(self) -> Readiness:
+        gen = self._generation
+        if self._published is None:
+            return Readiness(False, "no configuration loaded yet", gen)
+        if self.envoy is None or not self.envoy.running:
+            return Readiness(False, "Envoy is not running", gen)
+        outcome = self.xds.outcome(gen)
+        if outcome.state is AckState.ACKED:
+            return Readiness(True, f"Envoy runs generation {gen}", gen)
+        if outcome.state is AckState.NACKED:
+            details = tuple(
+                {
+                    "type": xds.SHORT_NAMES.get(r.type_url, r.type_url),
+                    "name": r.name,
+                    "message": r.message,
+                    "objects": blamed_objects(r, self._origins()),
+                }
+                for r in outcome.rejected
+            )
+            reasons = "; ".join(
+                f"{describe(r)} (from {', '.join(d['objects']) or 'unknown objects'})"
+                for r, d in zip(outcome.rejected, details, strict=True)
+            )
+            return Readiness(False, f"generation {gen}: {reasons}", gen, details)
+        return Readiness(False, f"generation {gen}: {outcome.reason}", gen)
+
+    def status(self) -> dict[str, Any]:
+        if self._published is None:
+            return {"resources": []}
+        outcome = self.xds.outcome(self._published.snapshot.generation)
+        if self.envoy is None or not self.envoy.running:
+            outcome = type(outcome)(
+                AckState.PENDING, outcome.generation, reason="Envoy is not running"
+            )
+        resources = apply_outcome(self._published.status, outcome, self._origins())
+        resources = self._clock.stamp(copy.deepcopy(resources), _now())
+        return {"resources": resources, "warnings": self._published.warnings}
+
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self._errors)
+
+    def config(self) -> dict[str, Any]:
+        if self._published is None:
+            return {}
+        gen = self._published.snapshot.generation
+        # Converting protos to dicts is slow for big configs: once per generation.
+        if self._config_cache is None or self._config_cache[0] != gen:
+            self._config_cache = (gen, xds.to_dicts(self._published.resources))
+        return self._config_cache[1]
+
+    def metrics(self) -> bytes:
+        if self.envoy is not None and self.envoy.admin_url:
+            self.stats.envoy_stats_url = f"{self.envoy.admin_url}/stats/prometheus"
+        return self.stats.render()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> int:
+        s = self.settings
+        own_dir = s.state_dir is None
+        state_dir = Path(s.state_dir or tempfile.mkdtemp(prefix="hatchway-"))
+        watcher: asyncio.Task[None] | None = None
+        try:
+            xds_port = await self.xds.start()
+            await self.reload()
+            await self.admin.start()
+            node = s.node_id or f"hatchway-{os.getpid()}"
+            self.envoy = Envoy(
+                bootstrap(BootstrapSettings(node_id=node, xds_port=xds_port, xds_host=s.xds_host)),
+                state_dir,
+                EnvoySettings(
+                    concurrency=s.envoy_concurrency,
+                    drain_time_s=s.envoy_drain_time_s,
+                    log_level=s.envoy_log_level,
+                ),
+                on_restart=lambda n: self.stats.envoy_restarts.inc(),
+            )
+            await self.envoy.start()
+            if s.watch:
+                watcher = asyncio.create_task(self._watch(stop), name="watch-inputs")
+            log.info("serving; admin API on http://%s:%d", s.admin_host, self.admin.port)
+            await stop.wait()
+            log.info("shutting down")
+            return 0
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            log.error("cannot serve: %s", exc)
+            return 1
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if self._ack_waiter is not None:
+                self._ack_waiter.cancel()
+            if self.envoy is not None:
+                await self.envoy.stop()
+            await self.admin.stop()
+            await self.xds.stop()
+            if own_dir:
+                shutil.rmtree(state_dir, ignore_errors=True)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        async for changed in watch_paths(self.settings.paths, stop_event=stop):
+            log.info("inputs changed: %s", ", ".join(sorted(str(p) for p in changed)))
+            try:
+                await self.reload()
+            except Exception:  # a bug in one reload must not end serving the last good config
+                log.exception("reload failed; still serving the previous configuration")
+
+
+def _describe_error(e: InputError) -> str:
+    where = e.file or "<input>"
+    if e.document is not None:
+        where += f" (document {e.document})"
+    obj = f" {e.kind} {e.namespace + '/' if e.namespace else ''}{e.name or '?'}" if e.kind else ""
+    field = f" {e.field}:" if e.field else ""
+    return f"{where}:{obj}{field} {e.message}"
+
+
+async def serve(settings: ServeSettings) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await GatewayRuntime(settings).run(stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
