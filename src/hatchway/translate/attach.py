@@ -136,10 +136,11 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
             and lc.allows_namespace(index, route.namespace)
         ]
         if not allowed:
-            pc.rejected = (
-                R.NOT_ALLOWED_BY_LISTENERS,
-                f"no listener allows a {route.kind} from namespace {route.namespace}",
-            )
+            if any(route.kind in lc.kinds and lc.conflict is None for lc in listeners):
+                msg = f"no listener allows routes from namespace {route.namespace}"
+            else:
+                msg = f"no listener accepts the {route.kind} kind"
+            pc.rejected = (R.NOT_ALLOWED_BY_LISTENERS, msg)
             continue
         for lc in allowed:
             if route.kind in HOSTNAME_KINDS:

@@ -286,7 +286,8 @@ def _check_certificates(index: Index, lc: ListenerCtx) -> None:
     lc.certificates = tuple(certs)
     if problem is not None:
         lc.resolved = problem
-        lc.programmed = (ListenerConditionReason.INVALID, problem[1])
+        if not certs:  # with one usable certificate the listener still serves
+            lc.programmed = (ListenerConditionReason.INVALID, problem[1])
     elif not certs:
         lc.resolved = (ListenerConditionReason.INVALID_CERTIFICATE_REF, "no certificateRefs")
         lc.programmed = (ListenerConditionReason.INVALID, "no certificateRefs")

@@ -32,6 +32,7 @@ from hatchway.ir import (
     URLRewrite,
     WeightedBackend,
 )
+from hatchway.model.meta import BackendObjectReference
 from hatchway.model.routes import (
     GRPCRoute,
     GRPCRouteMatch,
@@ -154,7 +155,9 @@ def _redirect(f: HTTPRequestRedirectFilter, prefix: str | None, listener_port: i
 def _mirror(
     backends: Backends, kind: str, ns: str, f: HTTPRequestMirrorFilter, out: CompiledRoute
 ) -> Mirror | None:
-    cluster, problem = backends.resolve(kind, ns, f.backend_ref)
+    # A mirrored gRPC call must still be HTTP/2.
+    forced = AppProtocol.H2C if kind == "GRPCRoute" else None
+    cluster, problem = backends.resolve(kind, ns, f.backend_ref, forced)
     if problem is not None:
         out.unresolved = out.unresolved or problem
         return None
@@ -348,6 +351,21 @@ def _backend_filter(
     return None
 
 
+def _resolve_dropped(
+    backends: Backends,
+    kind: str,
+    ns: str,
+    refs: Sequence[BackendObjectReference],
+    out: CompiledRoute,
+) -> None:
+    """ResolvedRefs covers every backendRef, including those of dropped rules."""
+    forced = AppProtocol.H2C if kind == "GRPCRoute" else None
+    for ref in refs:
+        _, problem = backends.resolve(kind, ns, ref, forced)
+        if problem is not None:
+            out.unresolved = out.unresolved or problem
+
+
 def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
     out = CompiledRoute()
     for idx, rule in enumerate(route.spec.rules):
@@ -355,6 +373,9 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
             out.rules.append(_compile_http_rule(route, idx, rule, backends, out))
         except RuleInvalid as err:
             out.dropped.append((idx, err.reason, err.message))
+            _resolve_dropped(
+                backends, "HTTPRoute", route.metadata.namespace, rule.backend_refs, out
+            )
     return out
 
 
@@ -447,6 +468,9 @@ def compile_grpc(route: GRPCRoute, backends: Backends) -> CompiledRoute:
             out.rules.append(_compile_grpc_rule(route, idx, rule, backends, out))
         except RuleInvalid as err:
             out.dropped.append((idx, err.reason, err.message))
+            _resolve_dropped(
+                backends, "GRPCRoute", route.metadata.namespace, rule.backend_refs, out
+            )
     return out
 
 

@@ -1,0 +1,139 @@
+"""Data plane: requests/s and latency through Hatchway vs the same-session baselines.
+
+Targets, for 1 route and for N routes where the matching one is last:
+  direct    wrk -> nginx backend (`return 200`), the ceiling of this box;
+  hatchway  wrk -> Envoy configured by `hatchway serve` -> backend;
+  envoy     wrk -> the same Envoy binary, minimal hand-written static config -> backend;
+  nginx     wrk -> nginx (Debian) reverse proxy with the equivalent locations -> backend.
+Envoys run with the same `--concurrency`, nginx with that many workers. At each connection
+count the targets run back to back, so each ratio compares runs seconds apart.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.baselines import start_backend, start_nginx_proxy, start_static_envoy
+from benchmarks.gateway import Hatchway
+from benchmarks.load import wrk
+from benchmarks.procs import cpu_seconds, http_status, tree
+from benchmarks.scenarios import PROXY_HOST, proxy_prefix, proxy_scenario, write_yaml
+
+CONNECTIONS = (1, 16, 128)
+
+
+def _check(url: str) -> None:
+    code = http_status(url, host=PROXY_HOST)
+    if code != 200:
+        raise RuntimeError(f"{url} answered {code} before the run (expected 200)")
+
+
+def _run(
+    url: str, connections: int, duration: float, cpu_pids: Callable[[], list[int]]
+) -> dict[str, Any]:
+    wrk(url, connections, min(1.0, duration), PROXY_HOST)  # warm-up: pools, caches
+    pids = cpu_pids()
+    cpu0 = sum(cpu_seconds(p) for p in pids)
+    res = wrk(url, connections, duration, PROXY_HOST).to_dict()
+    cpu = sum(cpu_seconds(p) for p in pids) - cpu0
+    res["proxy_cpu_cores"] = round(cpu / duration, 2)
+    res["proxy_cpu_us_per_req"] = round(cpu / res["requests"] * 1e6, 1) if res["requests"] else None
+    return res
+
+
+def run(
+    route_counts: tuple[int, ...] = (1, 1000),
+    connections: tuple[int, ...] = CONNECTIONS,
+    duration: float = 5.0,
+    concurrency: int = 1,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "duration_s": duration,
+        "envoy_concurrency": concurrency,
+        "nginx_workers": concurrency,
+        "load": "wrk -t1 --latency, 1 s warm-up per run",
+        "rows": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="hw-bench-dp-") as tmp:
+        root = Path(tmp)
+        backend, backend_port = start_backend(root / "backend")
+        try:
+            direct = f"http://127.0.0.1:{backend_port}/r0000/x"
+            for c in connections:
+                row = _run(direct, c, duration, lambda: [])
+                out["rows"].append({"target": "direct", "routes": 0, **row})
+                log(f"  direct      c={c:<3} {row['rps']:>9.0f} rps  p99 {row['p99_ms']} ms")
+            for n in route_counts:
+                out["rows"].extend(_routes(root / f"n{n}", n, backend_port, connections,
+                                           duration, concurrency, log))
+        finally:
+            backend.stop()
+    return out
+
+
+def _routes(
+    root: Path,
+    n: int,
+    backend_port: int,
+    connections: tuple[int, ...],
+    duration: float,
+    concurrency: int,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    path = f"{proxy_prefix(n - 1)}x"  # the last route matches
+    hw = Hatchway(root / "hatchway", concurrency=concurrency)
+    write_yaml(hw.inputs / "routes.yaml", proxy_scenario(n, hw.gateway_port, backend_port))
+    hw.start()
+    rows: list[dict[str, Any]] = []
+    nginx = envoy = None
+    try:
+        nginx, nginx_port = start_nginx_proxy(root / "nginx", n, backend_port)
+        envoy, envoy_port = start_static_envoy(root / "envoy", n, backend_port, concurrency)
+        hw.wait_ready()
+        targets: dict[str, tuple[str, Callable[[], list[int]]]] = {
+            "hatchway": (
+                f"http://127.0.0.1:{hw.gateway_port}{path}",
+                lambda: [p for p in [hw.envoy_pid()] if p],
+            ),
+            "envoy": (f"http://127.0.0.1:{envoy_port}{path}", lambda: [envoy.pid]),  # type: ignore[union-attr]
+            "nginx": (f"http://127.0.0.1:{nginx_port}{path}", lambda: tree(nginx.pid)),  # type: ignore[union-attr]
+        }
+        for url, _ in targets.values():
+            _check(url)
+        for c in connections:
+            for name, (url, pids) in targets.items():
+                row = _run(url, c, duration, pids)
+                rows.append({"target": name, "routes": n, **row})
+                log(f"  {name:<11} c={c:<3} routes={n:<5} {row['rps']:>9.0f} rps  "
+                    f"p50 {row['p50_ms']} p99 {row['p99_ms']} ms")
+                time.sleep(0.2)
+    finally:
+        for p in (envoy, nginx):
+            if p is not None:
+                p.stop()
+        hw.stop()
+    return rows
+
+
+def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Hatchway's throughput over each baseline's, per (routes, connections)."""
+    by = {(r["target"], r["routes"], r["connections"]): r for r in result["rows"]}
+    out = []
+    for (target, n, c), row in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        if target != "hatchway":
+            continue
+        env, ngx = by.get(("envoy", n, c)), by.get(("nginx", n, c))
+        out.append(
+            {
+                "routes": n,
+                "connections": c,
+                "vs_envoy": round(row["rps"] / env["rps"], 3) if env and env["rps"] else None,
+                "vs_nginx": round(row["rps"] / ngx["rps"], 3) if ngx and ngx["rps"] else None,
+            }
+        )
+    return out
