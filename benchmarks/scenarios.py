@@ -126,12 +126,16 @@ def http_route(i: int, n_services: int, own_hostname: bool = False) -> dict[str,
 
 
 def routes_scenario(
-    n_routes: int, n_services: int = 1000, port: int = 8080, hostnames_per_route: bool = False
+    n_routes: int,
+    n_services: int = 1000,
+    port: int = 8080,
+    hostnames_per_route: bool = False,
+    backend_port: int = 9000,
 ) -> list[dict[str, Any]]:
     n_svc = min(n_services, max(n_routes, 1))
     return [
         *gateway(port),
-        *services(n_svc),
+        *services(n_svc, backend_port),
         *(http_route(i, n_svc, hostnames_per_route) for i in range(n_routes)),
     ]
 

@@ -35,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind-address", default="0.0.0.0", metavar="IP")
     p.add_argument("--state-dir", default=None, metavar="DIR")
     p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--envoy-drain-time-s", type=int, default=5, metavar="S")
+    levels = ["debug", "info", "warning", "error"]
+    p.add_argument("--log-level", default="info", choices=levels)
+    # Envoy's info level lists every compiled-in extension at start: too loud by default.
+    p.add_argument("--envoy-log-level", default="warning", choices=levels)
     p.set_defaults(run=serve.run)
 
     p = sub.add_parser("status", help="print the status the controller would write")

@@ -92,7 +92,8 @@ def _plain(obj: Any, api_version: str, kind: str) -> dict[str, Any]:
 class ObjectCache:
     """The newest body of every watched object, by kind, plus a change callback."""
 
-    def __init__(self, on_change: Callable[[str], None]) -> None:
+    def __init__(self, on_change: Callable[[str, bool], None]) -> None:
+        """`on_change(kind, spec_changed)`: spec_changed is False when only status moved."""
         self.objects: dict[str, dict[ObjKey, dict[str, Any]]] = {}
         self.api_versions: dict[str, str] = {}
         self._on_change = on_change
@@ -102,15 +103,18 @@ class ObjectCache:
         old = self.objects.get(kind)
         self.objects[kind] = fresh
         if old is None or _versions(old) != _versions(fresh):
-            self._on_change(kind)
+            self._on_change(kind, True)
 
     def upsert(self, kind: str, body: dict[str, Any]) -> None:
-        self.objects.setdefault(kind, {})[object_key(body)] = body
-        self._on_change(kind)
+        objects = self.objects.setdefault(kind, {})
+        key = object_key(body)
+        old = objects.get(key)
+        objects[key] = body
+        self._on_change(kind, old is None or _without_status(old) != _without_status(body))
 
     def delete(self, kind: str, body: dict[str, Any]) -> None:
         if self.objects.setdefault(kind, {}).pop(object_key(body), None) is not None:
-            self._on_change(kind)
+            self._on_change(kind, True)
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         return self.objects.get(kind, {}).get((namespace or "", name))
@@ -125,6 +129,12 @@ class ObjectCache:
     def parse(self) -> ParseResult:
         """The cache as a validated Snapshot (invalid objects are dropped and reported)."""
         return parse_documents(self.documents())
+
+
+def _without_status(body: dict[str, Any]) -> dict[str, Any]:
+    """What translation reads: everything but status and the bookkeeping metadata."""
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in ("resourceVersion",)}
+    return {**{k: v for k, v in body.items() if k != "status"}, "metadata": meta}
 
 
 def _versions(objects: dict[ObjKey, dict[str, Any]]) -> dict[ObjKey, Any]:

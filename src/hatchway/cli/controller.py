@@ -1,0 +1,77 @@
+"""`hatchway controller`: parse flags, hand over to the controller runtime.
+
+Flags beyond the contract's (`--kubeconfig`, `--admin-address`) are optional here, so the
+subcommand works with the two the main parser defines; environment variables give the rest
+(HATCHWAY_BIND_ADDRESS, HATCHWAY_GATEWAY_ADDRESSES, HATCHWAY_ENVOY_SERVICE, POD_NAMESPACE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SystemExit(f"hatchway controller: expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so the offline commands never pay for lightkube, grpc and the runtime.
+    from hatchway.runtime.controller import ControllerSettings, run_controller
+
+    logging.basicConfig(
+        level=getattr(logging, str(getattr(args, "log_level", "info")).upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    admin_host, admin_port = _host_port(args.admin_address)
+    addresses = getattr(args, "gateway_address", None) or [
+        a for a in os.environ.get("HATCHWAY_GATEWAY_ADDRESSES", "").split(",") if a
+    ]
+    settings = ControllerSettings(
+        kubeconfig=args.kubeconfig,
+        admin_host=admin_host,
+        admin_port=admin_port,
+        bind_address=getattr(args, "bind_address", None)
+        or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
+        lease_namespace=os.environ.get("POD_NAMESPACE", "default"),
+        gateway_addresses=tuple(addresses),
+        envoy_service=getattr(args, "envoy_service", None)
+        or os.environ.get("HATCHWAY_ENVOY_SERVICE")
+        or None,
+    )
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_controller(settings, stop)
+
+    return asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hatchway controller")
+    p.add_argument("--kubeconfig", default=None, metavar="FILE")
+    p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
+    p.add_argument("--bind-address", default=None, metavar="IP")
+    p.add_argument("--gateway-address", action="append", default=None, metavar="ADDRESS")
+    p.add_argument("--envoy-service", default=None, metavar="NAMESPACE/NAME")
+    p.add_argument("--log-level", default="info")
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(run(build_parser().parse_args(sys.argv[1:] if len(sys.argv) > 1 else [])))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

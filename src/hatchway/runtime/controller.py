@@ -1,0 +1,267 @@
+"""`hatchway controller`: the API server in, Envoy out, status written back.
+
+The same pipeline as `serve` (translate -> xds.build -> publish over ADS -> Envoy's verdict),
+fed by informers instead of files: `GatewayRuntime` is reused as it is, with the cluster
+snapshot handed to it in place of its file loader (see `_ClusterFeed`). Changes are debounced
+into one rebuild; after Envoy acknowledges a generation, the leader writes the statuses that
+differ from what the API server holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lightkube import AsyncClient, KubeConfig
+
+from hatchway.model.inputs import InputError
+from hatchway.model.snapshot import Snapshot
+from hatchway.runtime.delta import AckState
+from hatchway.runtime.serve import GatewayRuntime, ServeSettings
+from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
+from hatchway.sources.lease import LeaderElector
+from hatchway.sources.status_writer import StatusWriter, plan
+from hatchway.translate.settings import CONTROLLER_NAME
+
+log = logging.getLogger("hatchway.controller")
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    kubeconfig: str | None = None  # None: in-cluster config, else ~/.kube/config
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 19000
+    bind_address: str = "0.0.0.0"
+    debounce_s: float = 0.2
+    ack_timeout_s: float = 10.0
+    lease_namespace: str = "default"
+    lease_name: str = "hatchway-controller"
+    identity: str | None = None  # default: hostname-pid
+    # Gateway `status.addresses`: given addresses win, else the Service that fronts Envoy.
+    gateway_addresses: tuple[str, ...] = ()
+    envoy_service: str | None = None  # "namespace/name"
+    envoy_concurrency: int | None = None
+
+
+class _ClusterFeed:
+    """Stands in for the runtime's GenerationTracker: in a cluster the API server keeps
+    `metadata.generation`, so the runtime gets the cluster snapshot as it is."""
+
+    def __init__(self) -> None:
+        self.snapshot = Snapshot()
+        self.errors: tuple[InputError, ...] = ()
+
+    def apply(self, _files: Snapshot) -> tuple[Snapshot, dict[Any, Any]]:
+        return self.snapshot, {}
+
+    def commit(self, _seen: dict[Any, Any]) -> None:
+        pass
+
+
+class ClusterRuntime(GatewayRuntime):
+    """GatewayRuntime whose input is the cluster cache (it loads no files: `paths` is empty)."""
+
+    def __init__(self, settings: ServeSettings, feed: _ClusterFeed) -> None:
+        super().__init__(settings)
+        self.feed = feed
+        self._generations = feed  # type: ignore[assignment]
+
+    def _build(self) -> Any:
+        errors, built = super()._build()
+        return [*self.feed.errors, *errors], built
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Controller:
+    def __init__(self, settings: ControllerSettings, client: AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.feed = _ClusterFeed()
+        self.runtime = ClusterRuntime(
+            ServeSettings(
+                paths=(),
+                admin_host=settings.admin_host,
+                admin_port=settings.admin_port,
+                bind_address=settings.bind_address,
+                watch=False,
+                envoy_concurrency=settings.envoy_concurrency,
+            ),
+            self.feed,
+        )
+        self.cache = ObjectCache(self._on_change)
+        self.writer = StatusWriter(client)
+        identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
+        self.elector = LeaderElector(
+            client, identity, settings.lease_namespace, settings.lease_name
+        )
+        self.specs: dict[str, tuple[KindSpec, str]] = {}
+        self.informers: list[Informer] = []
+        self._rebuild = asyncio.Event()
+        self._resync = asyncio.Event()
+        self.rebuilds = 0
+        self.syncs = 0
+        self.last_sync_clean = asyncio.Event()
+
+    def _on_change(self, _kind: str, spec_changed: bool) -> None:
+        self.last_sync_clean.clear()
+        if spec_changed:
+            self._rebuild.set()
+        self._resync.set()
+
+    async def start_informers(self) -> None:
+        for spec in WATCHED:
+            version = await discover(self.client, spec)
+            if version is None:
+                log.warning("%s is not served by the API server; not watched", spec.kind)
+                continue
+            self.specs[spec.kind] = (spec, version)
+            self.informers.append(Informer(self.client, spec, version, self.cache))
+        for inf in self.informers:
+            asyncio.create_task(inf.run(), name=f"informer-{inf.spec.kind}")
+        await asyncio.gather(*(inf.synced.wait() for inf in self.informers))
+        log.info("cache synced: %d kinds", len(self.informers))
+
+    async def refresh_snapshot(self) -> None:
+        docs_cache = self.cache
+        result = await asyncio.to_thread(docs_cache.parse)
+        self.feed.snapshot = result.snapshot
+        self.feed.errors = result.errors
+
+    async def run(self, stop: asyncio.Event) -> int:
+        await self.start_informers()
+        await self.refresh_snapshot()
+        self._rebuild.clear()
+        serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
+        tasks = [
+            asyncio.create_task(self.elector.run(), name="leader-election"),
+            asyncio.create_task(self._rebuild_loop(), name="rebuild"),
+            asyncio.create_task(self._status_loop(), name="status"),
+        ]
+        try:
+            return await serving
+        finally:
+            for t in tasks:
+                t.cancel()
+            await self.elector.release()
+
+    async def _rebuild_loop(self) -> None:
+        while True:
+            await self._rebuild.wait()
+            # A burst of watch events (e.g. 1,000 routes applied) becomes one rebuild.
+            await asyncio.sleep(self.settings.debounce_s)
+            self._rebuild.clear()
+            try:
+                await self.refresh_snapshot()
+                await self.runtime.reload()
+                self.rebuilds += 1
+            except Exception:  # one bad rebuild must not stop the controller
+                log.exception("rebuild failed; still serving the previous configuration")
+            self._resync.set()
+
+    async def _status_loop(self) -> None:
+        while True:
+            await self._resync.wait()
+            await self.elector.is_leader.wait()
+            await asyncio.sleep(self.settings.debounce_s)
+            if self._rebuild.is_set():
+                continue  # a rebuild is due; sync after it, from its result
+            self._resync.clear()
+            try:
+                clean = await self.sync_status()
+            except Exception:
+                log.exception("status sync failed; retrying")
+                clean = False
+            if not clean:
+                await asyncio.sleep(0.5)
+                self._resync.set()
+            elif not self._resync.is_set():
+                self.last_sync_clean.set()
+
+    async def sync_status(self) -> bool:
+        """Write the statuses that differ from the API server's; True when none failed."""
+        gen = self.runtime.generation
+        if gen == 0:
+            return True
+        outcome = self.runtime.xds.outcome(gen)
+        if outcome.state is AckState.PENDING:
+            # Programmed is only known once Envoy answered: writing now would mean two writes.
+            try:
+                await asyncio.wait_for(
+                    self.runtime.xds.wait_acked(gen), self.settings.ack_timeout_s
+                )
+            except TimeoutError:
+                log.warning("Envoy has not answered generation %d; writing status anyway", gen)
+        resources = self.runtime.status().get("resources", [])
+        self._set_addresses(resources)
+        started = time.perf_counter()
+        writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, _now())
+        failed = await self.writer.write_all(writes) if writes else 0
+        owned = {str(r["metadata"]["name"]) for r in resources if r.get("kind") == "GatewayClass"}
+        if "GatewayClass" in self.specs:
+            spec, version = self.specs["GatewayClass"]
+            await self.writer.sync_finalizers(self.cache, spec, version, owned)
+        self.syncs += 1
+        if writes:
+            log.info(
+                "status: %d written, %d to retry (%.0f ms)",
+                len(writes) - failed,
+                failed,
+                (time.perf_counter() - started) * 1000,
+            )
+        return failed == 0
+
+    def _addresses(self) -> list[dict[str, str]]:
+        values: list[str] = list(self.settings.gateway_addresses)
+        if not values and self.settings.envoy_service:
+            ns, _, name = self.settings.envoy_service.partition("/")
+            svc = self.cache.get("Service", ns, name) or {}
+            for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+                values += [v for v in (ing.get("ip"), ing.get("hostname")) if v]
+            if not values:
+                spec = svc.get("spec") or {}
+                values = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
+        return [{"type": _address_type(v), "value": v} for v in values]
+
+    def _set_addresses(self, resources: list[dict[str, Any]]) -> None:
+        addresses = self._addresses()
+        if not addresses:
+            return
+        for res in resources:
+            if res.get("kind") != "Gateway":
+                continue
+            meta = res.get("metadata") or {}
+            body = self.cache.get("Gateway", meta.get("namespace"), str(meta.get("name"))) or {}
+            if not (body.get("spec") or {}).get("addresses"):
+                res.setdefault("status", {})["addresses"] = addresses
+
+
+def _address_type(value: str) -> str:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in value else socket.AF_INET, value)
+    except OSError:
+        return "Hostname"
+    return "IPAddress"
+
+
+async def run_controller(settings: ControllerSettings, stop: asyncio.Event) -> int:
+    config = (
+        KubeConfig.from_file(settings.kubeconfig) if settings.kubeconfig else KubeConfig.from_env()
+    )
+    client = AsyncClient(config, field_manager="hatchway")
+    try:
+        return await Controller(settings, client).run(stop)
+    finally:
+        await client.close()
