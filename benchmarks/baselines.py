@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from benchmarks.load import tool_path
 from benchmarks.procs import Proc, free_port, wait_port
@@ -79,14 +80,18 @@ def start_nginx_proxy(dir_: Path, n_routes: int, backend_port: int) -> tuple[Pro
     return proc, port
 
 
-def static_envoy_config(n_routes: int, port: int, admin_port: int, backend_port: int) -> dict:  # type: ignore[type-arg]
+def static_envoy_config(
+    n_routes: int, port: int, admin_port: int, backend_port: int
+) -> dict[str, Any]:
     """The minimal hand-written Envoy config for the same routes: what Hatchway is held to."""
     routes = [
         {"match": {"prefix": proxy_prefix(i)}, "route": {"cluster": "backend"}}
         for i in range(n_routes)
     ]
     return {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "admin": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}
+        },
         "static_resources": {
             "listeners": [
                 {

@@ -65,18 +65,21 @@ def run(
         try:
             direct = f"http://127.0.0.1:{backend_port}/r0000/x"
             for c in connections:
-                row = _run(direct, c, duration, lambda: [])
+                row = _run(direct, c, duration, list)
                 out["rows"].append({"target": "direct", "routes": 0, **row})
                 log(f"  direct      c={c:<3} {row['rps']:>9.0f} rps  p99 {row['p99_ms']} ms")
             for n in route_counts:
-                out["rows"].extend(_routes(root / f"n{n}", n, backend_port, connections,
-                                           duration, concurrency, log))
+                out["rows"].extend(
+                    _routes(
+                        root / f"n{n}", n, backend_port, connections, duration, concurrency, log
+                    )
+                )
         finally:
             backend.stop()
     return out
 
 
-def _routes(
+def _routes(  # noqa: PLR0917 - one call site, every argument is a knob of the run
     root: Path,
     n: int,
     backend_port: int,
@@ -94,14 +97,15 @@ def _routes(
     try:
         nginx, nginx_port = start_nginx_proxy(root / "nginx", n, backend_port)
         envoy, envoy_port = start_static_envoy(root / "envoy", n, backend_port, concurrency)
+        envoy_pid, nginx_pid = envoy.pid, nginx.pid
         hw.wait_ready()
         targets: dict[str, tuple[str, Callable[[], list[int]]]] = {
             "hatchway": (
                 f"http://127.0.0.1:{hw.gateway_port}{path}",
                 lambda: [p for p in [hw.envoy_pid()] if p],
             ),
-            "envoy": (f"http://127.0.0.1:{envoy_port}{path}", lambda: [envoy.pid]),  # type: ignore[union-attr]
-            "nginx": (f"http://127.0.0.1:{nginx_port}{path}", lambda: tree(nginx.pid)),  # type: ignore[union-attr]
+            "envoy": (f"http://127.0.0.1:{envoy_port}{path}", lambda: [envoy_pid]),
+            "nginx": (f"http://127.0.0.1:{nginx_port}{path}", lambda: tree(nginx_pid)),
         }
         for url, _ in targets.values():
             _check(url)
@@ -109,8 +113,10 @@ def _routes(
             for name, (url, pids) in targets.items():
                 row = _run(url, c, duration, pids)
                 rows.append({"target": name, "routes": n, **row})
-                log(f"  {name:<11} c={c:<3} routes={n:<5} {row['rps']:>9.0f} rps  "
-                    f"p50 {row['p50_ms']} p99 {row['p99_ms']} ms")
+                log(
+                    f"  {name:<11} c={c:<3} routes={n:<5} {row['rps']:>9.0f} rps  "
+                    f"p50 {row['p50_ms']} p99 {row['p99_ms']} ms"
+                )
                 time.sleep(0.2)
     finally:
         for p in (envoy, nginx):

@@ -34,7 +34,9 @@ def tool_path(tool: str) -> str:
 def tool_version(tool: str) -> str:
     flag = {"wrk": "-v", "nginx": "-v", "h2load": "--version"}[tool]
     try:
-        out = subprocess.run([tool_path(tool), flag], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            [tool_path(tool), flag], check=False, capture_output=True, text=True, timeout=5
+        )
     except (FileNotFoundError, subprocess.TimeoutExpired):
         return "missing"
     text = (out.stdout + out.stderr).strip().splitlines()

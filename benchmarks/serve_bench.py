@@ -40,13 +40,17 @@ def _until_gone(probe: Probe, path: str, timeout: float = 60.0) -> float | None:
     return None
 
 
-def cold_start(root: Path, backend_port: int, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+def cold_start(
+    root: Path, backend_port: int, runs: int, log: Callable[[str], None]
+) -> dict[str, Any]:
     ready: list[float] = []
     traffic: list[float] = []
     for k in range(runs):
         hw = Hatchway(root / f"cold-{k}")
-        write_yaml(hw.inputs / "all.yaml", routes_scenario(N_ROUTES, port=hw.gateway_port,
-                                                          backend_port=backend_port))
+        write_yaml(
+            hw.inputs / "all.yaml",
+            routes_scenario(N_ROUTES, port=hw.gateway_port, backend_port=backend_port),
+        )
         hw.start()
         try:
             ready.append(hw.wait_ready())
@@ -54,7 +58,9 @@ def cold_start(root: Path, backend_port: int, runs: int, log: Callable[[str], No
             probe = Probe(hw.gateway_port, HOSTNAMES[0])
             elapsed, _ = probe.until(f"/r{i}/a", timeout=30)
             probe.close()
-            traffic.append(time.monotonic() - hw.started_at if elapsed is not None else float("inf"))
+            traffic.append(
+                time.monotonic() - hw.started_at if elapsed is not None else float("inf")
+            )
         finally:
             hw.stop()
     row = {
@@ -72,8 +78,10 @@ def churn(
     root: Path, backend_port: int, seconds: float, log: Callable[[str], None]
 ) -> dict[str, Any]:
     hw = Hatchway(root / "churn")
-    write_yaml(hw.inputs / "all.yaml", routes_scenario(N_ROUTES, port=hw.gateway_port,
-                                                      backend_port=backend_port))
+    write_yaml(
+        hw.inputs / "all.yaml",
+        routes_scenario(N_ROUTES, port=hw.gateway_port, backend_port=backend_port),
+    )
     hw.start()
     try:
         hw.wait_ready()
@@ -89,6 +97,7 @@ def churn(
         last_sample = 0.0
         k = 0
         stuck = 0
+        applied: list[float] = []
         while time.perf_counter() - t_start < seconds:
             i = N_ROUTES + k % 50  # a rolling window of extra routes
             host = HOSTNAMES[i % len(HOSTNAMES)].replace("*", "x")
@@ -110,6 +119,8 @@ def churn(
             probe.close()
             if done is None:
                 stuck += 1
+            else:
+                applied.append(done * 1000)
             changes += 1
             k += 1
             now = time.perf_counter() - t_start
@@ -126,6 +137,7 @@ def churn(
             "seconds": seconds,
             "changes": changes,
             "changes_not_applied_within_60s": stuck,
+            "apply_p50_ms": round(statistics.median(applied), 1) if applied else None,
             "rss_steady_mib": round(steady, 1),
             "rss_first_fifth_mib": round(first, 1),
             "rss_last_fifth_mib": round(last, 1),
@@ -136,8 +148,10 @@ def churn(
             "envoy_rss_end_mib": round(rss_mib(envoy), 1) if envoy else None,
             "samples": samples,
         }
-        log(f"  churn {seconds:.0f}s: {changes} changes, RSS steady {row['rss_steady_mib']} -> "
-            f"{row['rss_last_fifth_mib']} MiB (max {row['rss_max_mib']}), flat={row['flat']}")
+        log(
+            f"  churn {seconds:.0f}s: {changes} changes, RSS steady {row['rss_steady_mib']} -> "
+            f"{row['rss_last_fifth_mib']} MiB (max {row['rss_max_mib']}), flat={row['flat']}"
+        )
         return row
     finally:
         hw.stop()

@@ -52,7 +52,8 @@ def install(api: Api, crd: dict[str, Any]) -> None:
         api.call("POST", CRD_PATH, crd)
     except urllib.error.HTTPError as exc:
         if exc.code != 409:
-            raise SystemExit(f"install_crds: {name}: HTTP {exc.code}: {exc.read().decode()}")
+            message = f"install_crds: {name}: HTTP {exc.code}: {exc.read().decode()}"
+            raise SystemExit(message) from exc
         current = api.call("GET", f"{CRD_PATH}/{name}")
         crd["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         api.call("PUT", f"{CRD_PATH}/{name}", crd)

@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         level=getattr(logging, str(getattr(args, "log_level", "info")).upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per API request is noise at info level.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     admin_host, admin_port = _host_port(args.admin_address)
     addresses = getattr(args, "gateway_address", None) or [
         a for a in os.environ.get("HATCHWAY_GATEWAY_ADDRESSES", "").split(",") if a

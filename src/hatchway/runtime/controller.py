@@ -47,6 +47,7 @@ class ControllerSettings:
     gateway_addresses: tuple[str, ...] = ()
     envoy_service: str | None = None  # "namespace/name"
     envoy_concurrency: int | None = None
+    envoy_log_level: str = "warning"
 
 
 class _ClusterFeed:
@@ -98,6 +99,7 @@ class Controller:
                 bind_address=settings.bind_address,
                 watch=False,
                 envoy_concurrency=settings.envoy_concurrency,
+                envoy_log_level=settings.envoy_log_level,
             ),
             self.feed,
         )
@@ -109,6 +111,7 @@ class Controller:
         )
         self.specs: dict[str, tuple[KindSpec, str]] = {}
         self.informers: list[Informer] = []
+        self._informer_tasks: list[asyncio.Task[None]] = []
         self._rebuild = asyncio.Event()
         self._resync = asyncio.Event()
         self.rebuilds = 0
@@ -129,8 +132,10 @@ class Controller:
                 continue
             self.specs[spec.kind] = (spec, version)
             self.informers.append(Informer(self.client, spec, version, self.cache))
-        for inf in self.informers:
+        self._informer_tasks = [
             asyncio.create_task(inf.run(), name=f"informer-{inf.spec.kind}")
+            for inf in self.informers
+        ]
         await asyncio.gather(*(inf.synced.wait() for inf in self.informers))
         log.info("cache synced: %d kinds", len(self.informers))
 
@@ -153,7 +158,7 @@ class Controller:
         try:
             return await serving
         finally:
-            for t in tasks:
+            for t in [*tasks, *self._informer_tasks]:
                 t.cancel()
             await self.elector.release()
 
@@ -214,13 +219,13 @@ class Controller:
             spec, version = self.specs["GatewayClass"]
             await self.writer.sync_finalizers(self.cache, spec, version, owned)
         self.syncs += 1
-        if writes:
-            log.info(
-                "status: %d written, %d to retry (%.0f ms)",
-                len(writes) - failed,
-                failed,
-                (time.perf_counter() - started) * 1000,
-            )
+        log.info(
+            "status synced for generation %d: %d written, %d to retry (%.0f ms)",
+            gen,
+            len(writes) - failed,
+            failed,
+            (time.perf_counter() - started) * 1000,
+        )
         return failed == 0
 
     def _addresses(self) -> list[dict[str, str]]:

@@ -10,13 +10,14 @@ which is how DELETEs missed during the gap are noticed. lightkube 1.0.1 has no
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from lightkube import ApiError, AsyncClient
+from lightkube import ALL_NS, ApiError, AsyncClient
 from lightkube.generic_resource import (
     GenericGlobalResource,
     GenericNamespacedResource,
@@ -69,9 +70,16 @@ WATCHED: tuple[KindSpec, ...] = (
 )
 
 
+@functools.cache
 def resource_class(spec: KindSpec, version: str) -> Resource:
+    """The lightkube class of a kind (made once: lightkube refuses a second registration)."""
     make = create_namespaced_resource if spec.namespaced else create_global_resource
     return make(spec.group, version, spec.kind, spec.plural)
+
+
+def _ns(spec: KindSpec) -> str | None:
+    """Namespaced kinds are listed and watched across all namespaces."""
+    return ALL_NS if spec.namespaced else None
 
 
 def object_key(body: dict[str, Any]) -> ObjKey:
@@ -146,7 +154,7 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
     for version in spec.versions:
         res = resource_class(spec, version)
         try:
-            async for _ in client.list(res, chunk_size=1):
+            async for _ in client.list(res, namespace=_ns(spec), chunk_size=1):
                 break
             return version
         except ApiError as exc:
@@ -178,7 +186,7 @@ class Informer:
         self.relists = 0
 
     async def relist(self) -> str:
-        listing = self.client.list(self.res, chunk_size=500)
+        listing = self.client.list(self.res, namespace=_ns(self.spec), chunk_size=500)
         bodies = [_plain(o, self.api_version, self.spec.kind) async for o in listing]
         try:
             rv = listing.resourceVersion
@@ -196,6 +204,7 @@ class Informer:
                 rv = await self.relist()
                 async for event, obj in self.client.watch(
                     self.res,
+                    namespace=_ns(self.spec),
                     resource_version=rv or None,
                     server_timeout=self.watch_timeout_s,
                 ):

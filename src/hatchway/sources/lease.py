@@ -33,7 +33,7 @@ def _parse(value: str | None) -> datetime | None:
 
 
 class LeaderElector:
-    def __init__(
+    def __init__(  # noqa: PLR0917
         self,
         client: AsyncClient,
         identity: str,
@@ -74,13 +74,13 @@ class LeaderElector:
                 "spec": self._spec(now, None, 0),
             }
             try:
-                await self.client.create(Lease(body), namespace=self.namespace)
+                await self.client.create(Lease.from_dict(body))
             except ApiError as exc2:
                 if exc2.status.code == 409:
                     return False
                 raise
             return True
-        current = lease.to_dict()
+        current: dict[str, Any] = lease.to_dict()  # type: ignore[no-untyped-call]
         spec = current.get("spec") or {}
         holder = spec.get("holderIdentity")
         renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
@@ -95,7 +95,7 @@ class LeaderElector:
         current["spec"] = new_spec
         current.get("metadata", {}).pop("managedFields", None)
         try:
-            await self.client.replace(Lease(current), namespace=self.namespace)
+            await self.client.replace(Lease.from_dict(current))
         except ApiError as exc:
             if exc.status.code == 409:
                 return False
@@ -124,11 +124,11 @@ class LeaderElector:
             return
         try:
             lease = await self.client.get(Lease, self.name, namespace=self.namespace)
-            current = lease.to_dict()
+            current: dict[str, Any] = lease.to_dict()  # type: ignore[no-untyped-call]
             if (current.get("spec") or {}).get("holderIdentity") == self.identity:
                 current["spec"]["holderIdentity"] = None
                 current.get("metadata", {}).pop("managedFields", None)
-                await self.client.replace(Lease(current), namespace=self.namespace)
+                await self.client.replace(Lease.from_dict(current))
         except (ApiError, httpx2.HTTPError, OSError) as exc:
             log.info("lease release: %s", exc)
         self.is_leader.clear()

@@ -38,8 +38,8 @@ def carry_transition_times(
     """Conditions with `lastTransitionTime` kept where the status is unchanged, else `now`."""
     before = {c.get("type"): c for c in observed or []}
     out = []
-    for c in desired:
-        c = dict(c)
+    for given in desired:
+        c = dict(given)
         prev = before.get(c.get("type"))
         if prev is not None and prev.get("status") == c.get("status"):
             c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
@@ -70,7 +70,7 @@ def _whole_status(desired: dict[str, Any], observed: dict[str, Any], now: str) -
     return out
 
 
-def _shared_status(
+def _shared_status(  # noqa: PLR0917
     field: str,
     desired: dict[str, Any],
     observed: dict[str, Any],

@@ -94,7 +94,7 @@ class StatusWriter:
         return sum(1 for ok in results if not ok)
 
     async def _write(self, w: PlannedWrite) -> bool:
-        res = resource_class(w.spec, w.version)
+        res: Any = resource_class(w.spec, w.version)
         body = {"metadata": {"resourceVersion": w.resource_version}, "status": w.status}
         async with self._limit:
             try:
