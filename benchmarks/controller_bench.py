@@ -110,6 +110,8 @@ def run(kubeconfig: Path, n: int, timeout_s: float = 300) -> dict[str, Any]:
     finally:
         stop.set()
         controller.stop()
+        # Without kube-controller-manager a Namespace never finishes deleting: empty it first.
+        client.deletecollection(RES["HTTPRoute"], namespace=ns)
         client.delete(RES["Gateway"], "gw", namespace=ns)
         client.delete(RES["Namespace"], ns)
 

@@ -18,7 +18,8 @@ from lightkube import Client, KubeConfig
 from hatchway.sources.kube import WATCHED, resource_class
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE = Path(os.environ.get("HATCHWAY_K8S_STATE", "/tmp/hatchway-k8s-tests"))
+# Per test process, so two runs on one machine never share etcd or ports.
+STATE = Path(os.environ.get("HATCHWAY_K8S_STATE", f"/tmp/hatchway-k8s-tests-{os.getpid()}"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

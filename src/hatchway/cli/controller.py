@@ -71,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-if __name__ == "__main__":
-    sys.exit(run(build_parser().parse_args(sys.argv[1:] if len(sys.argv) > 1 else [])))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m hatchway.cli.controller …`: the same as `hatchway controller …`."""
     return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     for w in result.report.warnings:
         print(f"warning: {w.object}: {w.message}", file=sys.stderr)
     if args.check:
-        failures = [*problems(resources), *(f"input: {inputs.describe(e)}" for e in loaded.errors)]
+        failures = [*problems(resources), *(f"input: {e}" for e in loaded.errors)]
         for line in failures:
             print(f"check: {line}", file=sys.stderr)
         return 1 if failures else 0

@@ -38,7 +38,14 @@ class InputError:
         }
 
     def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.document) if p is not None)
-        obj = "/".join(p for p in (self.kind, self.namespace, self.name) if p)
-        parts = [p for p in (where, obj, self.field) if p]
-        return f"{' '.join(parts)}: {self.message}" if parts else self.message
+        """One line a person can act on: `file (document N): Kind ns/name: field: message`."""
+        where = self.file or "<input>"
+        if self.document is not None:
+            where += f" (document {self.document})"
+        parts = [where]
+        if self.kind:
+            ns = f"{self.namespace}/" if self.namespace else ""
+            parts.append(f"{self.kind} {ns}{self.name or '?'}")
+        if self.field:
+            parts.append(self.field)
+        return f"{': '.join(parts)}: {self.message}"

@@ -181,8 +181,9 @@ class Controller:
             await self._resync.wait()
             await self.elector.is_leader.wait()
             await asyncio.sleep(self.settings.debounce_s)
-            if self._rebuild.is_set():
-                continue  # a rebuild is due; sync after it, from its result
+            # No waiting for a pending rebuild: under a steady stream of changes that would
+            # starve status. Each sync writes from the newest generation Envoy runs, and only
+            # what differs, so an object is written again only if its status really moves.
             self._resync.clear()
             try:
                 clean = await self.sync_status()

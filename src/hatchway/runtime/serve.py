@@ -32,7 +32,7 @@ from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_o
 from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
 from hatchway.sources.files import load_paths
-from hatchway.sources.watch import watch_paths
+from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import translate
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
@@ -87,6 +87,7 @@ class GatewayRuntime:
         self._config_cache: tuple[int, dict[str, Any]] | None = None
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
+        self._loaded_fingerprint: Fingerprint = ()
 
     # --- the pipeline -----------------------------------------------------------------------
 
@@ -96,6 +97,8 @@ class GatewayRuntime:
         Returns whether a new generation was published.
         """
         async with self._reload_lock:
+            # Taken before reading: a save during the load shows up as a difference later.
+            self._loaded_fingerprint = fingerprint(self.settings.paths)
             started = time.perf_counter()
             result = await asyncio.to_thread(self._build)
             self.stats.translation_seconds.observe(time.perf_counter() - started)
@@ -103,7 +106,7 @@ class GatewayRuntime:
             self._errors = [e.to_dict() for e in errors]
             self.stats.input_errors.set(len(errors))
             for e in errors:
-                log.error("input: %s", _describe_error(e))
+                log.error("input: %s", e)
             if built is None or (errors and self._published is not None):
                 self.stats.reloads.labels("kept_last_good").inc()
                 if self._published is not None:
@@ -273,6 +276,10 @@ class GatewayRuntime:
             await self.envoy.start()
             if s.watch:
                 watcher = asyncio.create_task(self._watch(stop), name="watch-inputs")
+                # A save between the first load and the watcher arming would be missed.
+                await asyncio.sleep(0.1)
+                if fingerprint(s.paths) != self._loaded_fingerprint:
+                    await self.reload()
             log.info("serving; admin API on http://%s:%d", s.admin_host, self.admin.port)
             await stop.wait()
             log.info("shutting down")
@@ -299,15 +306,6 @@ class GatewayRuntime:
                 await self.reload()
             except Exception:  # a bug in one reload must not end serving the last good config
                 log.exception("reload failed; still serving the previous configuration")
-
-
-def _describe_error(e: InputError) -> str:
-    where = e.file or "<input>"
-    if e.document is not None:
-        where += f" (document {e.document})"
-    obj = f" {e.kind} {e.namespace + '/' if e.namespace else ''}{e.name or '?'}" if e.kind else ""
-    field = f" {e.field}:" if e.field else ""
-    return f"{where}:{obj}{field} {e.message}"
 
 
 async def serve(settings: ServeSettings) -> int:

@@ -152,7 +152,8 @@ def _versions(objects: dict[ObjKey, dict[str, Any]]) -> dict[ObjKey, Any]:
 async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
     """The version of `spec` to watch: the most preferred one the API server serves."""
     for version in spec.versions:
-        res = resource_class(spec, version)
+        # lightkube's overloads cannot tell namespaced from global for a class made at run time.
+        res: Any = resource_class(spec, version)
         try:
             async for _ in client.list(res, namespace=_ns(spec), chunk_size=1):
                 break
@@ -179,7 +180,7 @@ class Informer:
         self.spec = spec
         self.version = version
         self.api_version = f"{spec.group}/{version}" if spec.group else version
-        self.res = resource_class(spec, version)
+        self.res: Any = resource_class(spec, version)
         self.cache = cache
         self.watch_timeout_s = watch_timeout_s
         self.synced = asyncio.Event()

@@ -83,7 +83,7 @@ def _has_entry_of(body: dict[str, Any], controller: str) -> bool:
 
 
 class StatusWriter:
-    def __init__(self, client: AsyncClient, concurrency: int = 8) -> None:
+    def __init__(self, client: AsyncClient, concurrency: int = 32) -> None:
         self.client = client
         self.stats = WriteStats()
         self._limit = asyncio.Semaphore(concurrency)

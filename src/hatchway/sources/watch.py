@@ -70,3 +70,25 @@ async def watch_paths(
         rust_timeout=1000,
     ):
         yield frozenset(Path(p) for _, p in changes)
+
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def fingerprint(paths: Sequence[str]) -> Fingerprint:
+    """(file, mtime, size) of every input file: tells whether anything changed between two
+    moments without trusting that a watcher was already armed in between."""
+    out: list[tuple[str, int, int]] = []
+    for raw in paths:
+        if raw == STDIN:
+            continue
+        p = Path(raw)
+        found = sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES) if p.is_dir() else [p]
+        for f in found:
+            try:
+                st = f.stat()
+            except OSError:
+                out.append((str(f), -1, -1))
+            else:
+                out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)

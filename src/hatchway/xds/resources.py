@@ -95,8 +95,9 @@ class ResourceSet:
 
     def __init__(self) -> None:
         self._by_type: dict[str, dict[str, Any]] = {t: {} for t in TYPE_URLS}
-        self._origins: dict[Key, list[Origin]] = {}
-        self._parts: dict[PartKey, list[Origin]] = {}
+        # dicts used as insertion-ordered sets: membership must stay O(1) with 10k routes.
+        self._origins: dict[Key, dict[Origin, None]] = {}
+        self._parts: dict[PartKey, dict[Origin, None]] = {}
 
     def add(self, type_url: str, name: str, message: Any, origins: tuple[Origin, ...]) -> None:
         self._by_type[type_url][name] = message
@@ -106,10 +107,10 @@ class ResourceSet:
         return name in self._by_type[type_url]
 
     def add_origins(self, type_url: str, name: str, origins: tuple[Origin, ...]) -> None:
-        _extend(self._origins.setdefault((type_url, name), []), origins)
+        self._origins.setdefault((type_url, name), {}).update(dict.fromkeys(origins))
 
     def add_part(self, key: PartKey, origins: tuple[Origin, ...]) -> None:
-        _extend(self._parts.setdefault(key, []), origins)
+        self._parts.setdefault(key, {}).update(dict.fromkeys(origins))
 
     def freeze(self) -> XdsResources:
         serialized: dict[Key, bytes] = {}
@@ -129,8 +130,3 @@ class ResourceSet:
             part_origins=MappingProxyType({k: tuple(v) for k, v in self._parts.items()}),
         )
 
-
-def _extend(into: list[Origin], more: tuple[Origin, ...]) -> None:
-    for o in more:
-        if o not in into:
-            into.append(o)

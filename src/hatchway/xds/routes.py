@@ -27,12 +27,12 @@ def build_route_config(
     # Envoy would NACK the whole RouteConfiguration for it. Every *other* cluster reference
     # is checked by `xds.validate` before publishing, and the runtime pushes CDS before RDS.
     cfg.validate_clusters.value = False
-    origins: list[Origin] = [chain.listener]
+    origins: dict[Origin, None] = {chain.listener: None}
     for vh in chain.virtual_hosts or ():
         v = cfg.virtual_hosts.add()
         v.name = vh.name
         v.domains.append(vh.domain)
-        vh_origins: list[Origin] = [vh.listener]
+        vh_origins: dict[Origin, None] = {vh.listener: None}
         for route in vh.routes:
             r = v.routes.add()
             r.name = route.name
@@ -46,10 +46,9 @@ def build_route_config(
             )
             fill_per_route_filters(r.typed_per_filter_config, route, settings)
             out.add_part((ROUTE, name, f"{vh.name}/{route.name}"), (route.origin, vh.listener))
-            if route.origin not in vh_origins:
-                vh_origins.append(route.origin)
+            vh_origins[route.origin] = None
         out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
-        origins.extend(o for o in vh_origins if o not in origins)
+        origins.update(vh_origins)
     out.add(ROUTE, name, cfg, tuple(origins))
 
 
