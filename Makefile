@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv run test e2e unit lint fmt golden bench clean
+.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,8 +23,8 @@ run: $(STAMP)  ## quickstart: demo backends + gateway on http://127.0.0.1:8080
 test: $(STAMP)  ## the whole test suite (unit, golden, e2e with a real Envoy)
 	$(BIN)/pytest -q
 
-unit: $(STAMP)  ## everything except the e2e tests
-	$(BIN)/pytest -q -m 'not e2e'
+unit: $(STAMP)  ## everything except the e2e and Kubernetes tests
+	$(BIN)/pytest -q -m 'not e2e and not k8s'
 
 e2e: $(STAMP)  ## only the e2e tests (real Envoy, real sockets)
 	$(BIN)/pytest -q -m e2e
@@ -44,6 +44,15 @@ golden: $(STAMP)  ## regenerate golden files (then review `git diff tests/golden
 
 bench: $(STAMP)  ## benchmarks (see benchmarks/README.md)
 	$(BIN)/python -m benchmarks
+
+k8s-up:  ## start the local Kubernetes rig (etcd + kube-apiserver + Gateway API CRDs); builds once
+	hack/k8s/up.sh
+
+k8s-down:  ## stop the local Kubernetes rig
+	hack/k8s/down.sh
+
+k8s-test: $(STAMP)  ## controller tests against a real kube-apiserver (builds the rig on first use)
+	$(BIN)/pytest -q -m k8s tests/controller
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -22,10 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("HATCHWAY_K8S_STATE", f"/tmp/hatchway-k8s-tests-{os.getpid()}"))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "k8s: needs the local kube-apiserver + etcd rig (hack/k8s)")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from hatchway import __version__
-from hatchway.cli import explain, serve, status, translate
+from hatchway.cli import controller, explain, serve, status, translate
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
@@ -69,7 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("controller", help="run against a Kubernetes API server")
     p.add_argument("--kubeconfig", default=None, metavar="FILE")
     p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
-    p.set_defaults(run=_controller)
+    p.add_argument("--bind-address", default=None, metavar="IP")
+    p.add_argument(
+        "--gateway-address",
+        action="append",
+        default=None,
+        metavar="IP",
+        help="address written to Gateway status.addresses; repeatable",
+    )
+    p.add_argument(
+        "--envoy-service",
+        default=None,
+        metavar="NS/NAME",
+        help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
+    )
+    p.add_argument("--log-level", default="info", choices=levels)
+    p.set_defaults(run=controller.run)
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(run=_version)
@@ -88,12 +102,6 @@ def _version(args: argparse.Namespace) -> int:
     # "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
     print(f"envoy {out.split('/')[1] if '/' in out else out.strip()}")
     return 0
-
-
-def _controller(args: argparse.Namespace) -> int:
-    # Controller mode is tracked in its own issue; say so plainly instead of pretending.
-    print("hatchway controller: not available in this build yet", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

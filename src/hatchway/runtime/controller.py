@@ -2,7 +2,7 @@
 
 The same pipeline as `serve` (translate -> xds.build -> publish over ADS -> Envoy's verdict),
 fed by informers instead of files: `GatewayRuntime` is reused as it is, with the cluster
-snapshot handed to it in place of its file loader (see `_ClusterFeed`). Changes are debounced
+snapshot handed to it in place of its file loader (see `ClusterSource`). Changes are debounced
 into one rebuild; after Envoy acknowledges a generation, the leader writes the statuses that
 differ from what the API server holds.
 """
@@ -23,6 +23,7 @@ from lightkube import AsyncClient, KubeConfig
 from hatchway.model.inputs import InputError
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.delta import AckState
+from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
 from hatchway.sources.lease import LeaderElector
@@ -50,36 +51,19 @@ class ControllerSettings:
     envoy_log_level: str = "warning"
 
 
-class _ClusterFeed:
-    """Stands in for the runtime's GenerationTracker: in a cluster the API server keeps
-    `metadata.generation`, so the runtime gets the cluster snapshot as it is."""
+class ClusterSource:
+    """The runtime's input under `controller`: the cluster cache as last parsed. The API
+    server keeps `metadata.generation`, so the snapshot is used as it is."""
 
     def __init__(self) -> None:
         self.snapshot = Snapshot()
         self.errors: tuple[InputError, ...] = ()
 
-    def apply(self, _files: Snapshot) -> tuple[Snapshot, dict[Any, Any]]:
-        return self.snapshot, {}
+    def load(self) -> Loaded:
+        return Loaded(self.snapshot, self.errors)
 
-    def commit(self, _seen: dict[Any, Any]) -> None:
+    def commit(self, loaded: Loaded) -> None:
         pass
-
-
-class ClusterRuntime(GatewayRuntime):
-    """GatewayRuntime whose input is the cluster cache (it loads no files: `paths` is empty)."""
-
-    def __init__(self, settings: ServeSettings, feed: _ClusterFeed) -> None:
-        super().__init__(settings)
-        self.feed = feed
-        self._generations = feed  # type: ignore[assignment]
-
-    def _build(self) -> Any:
-        errors, built = super()._build()
-        return [*self.feed.errors, *errors], built
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
 
 def _now() -> str:
@@ -90,8 +74,8 @@ class Controller:
     def __init__(self, settings: ControllerSettings, client: AsyncClient) -> None:
         self.settings = settings
         self.client = client
-        self.feed = _ClusterFeed()
-        self.runtime = ClusterRuntime(
+        self.feed = ClusterSource()
+        self.runtime = GatewayRuntime(
             ServeSettings(
                 paths=(),
                 admin_host=settings.admin_host,

@@ -26,12 +26,11 @@ from hatchway.model.inputs import InputError
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
-from hatchway.runtime.generations import GenerationTracker
+from hatchway.runtime.inputs import FileSource, InputSource, Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
 from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
-from hatchway.sources.files import load_paths
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import translate
@@ -71,7 +70,7 @@ def _now() -> str:
 class GatewayRuntime:
     """The running gateway: owns the xDS server, Envoy, the admin API and the current state."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeSettings, source: InputSource | None = None) -> None:
         self.settings = settings
         self.stats = Metrics()
         self.xds = XdsServer(
@@ -79,7 +78,7 @@ class GatewayRuntime:
         )
         self.admin = AdminServer(self, settings.admin_host, settings.admin_port)
         self.envoy: Envoy | None = None
-        self._generations = GenerationTracker()
+        self.source: InputSource = source if source is not None else FileSource(settings.paths)
         self._clock = TransitionClock()
         self._published: _Published | None = None
         self._errors: list[dict[str, Any]] = []
@@ -88,6 +87,11 @@ class GatewayRuntime:
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self._loaded_fingerprint: Fingerprint = ()
+
+    @property
+    def generation(self) -> int:
+        """The newest published generation (0 before the first publish)."""
+        return self._generation
 
     # --- the pipeline -----------------------------------------------------------------------
 
@@ -116,8 +120,8 @@ class GatewayRuntime:
                         self._published.snapshot.generation,
                     )
                 return False
-            resources, status, warnings, seen = built
-            self._generations.commit(seen)
+            resources, status, warnings, loaded = built
+            self.source.commit(loaded)
             self._generation += 1
             snapshot = from_resources(self._generation, resources)
             self._published = _Published(snapshot, resources, status, warnings)
@@ -138,14 +142,13 @@ class GatewayRuntime:
         self,
     ) -> tuple[
         list[InputError],
-        tuple[xds.XdsResources, list[dict[str, Any]], list[dict[str, Any]], Any] | None,
+        tuple[xds.XdsResources, list[dict[str, Any]], list[dict[str, Any]], Loaded] | None,
     ]:
         """Runs in a worker thread: pure work plus file reads, no shared state written."""
-        loaded = load_paths(self.settings.paths)
+        loaded = self.source.load()
         errors = list(loaded.errors)
-        snapshot, seen = self._generations.apply(loaded.snapshot)
         translation = translate(
-            snapshot, TranslateSettings(bind_address=self.settings.bind_address)
+            loaded.snapshot, TranslateSettings(bind_address=self.settings.bind_address)
         )
         resources = xds.build(translation.ir)
         problems = xds.validate(resources)
@@ -166,7 +169,7 @@ class GatewayRuntime:
         if problems and self._published is not None:
             return errors, None
         report = render.report_to_dicts(translation.report)
-        return errors, (resources, report["resources"], report["warnings"], seen)
+        return errors, (resources, report["resources"], report["warnings"], loaded)
 
     def _watch_ack(self, generation: int) -> None:
         if self._ack_waiter is not None:
