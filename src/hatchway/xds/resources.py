@@ -129,4 +129,3 @@ class ResourceSet:
             origins=MappingProxyType({k: tuple(v) for k, v in self._origins.items()}),
             part_origins=MappingProxyType({k: tuple(v) for k, v in self._parts.items()}),
         )
-
