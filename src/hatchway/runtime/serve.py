@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hatchway import render, xds
+from hatchway.model import gcpause
 from hatchway.model.inputs import InputError
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, XdsEvent
@@ -150,7 +151,8 @@ class GatewayRuntime:
         translation = translate(
             loaded.snapshot, TranslateSettings(bind_address=self.settings.bind_address)
         )
-        resources = xds.build(translation.ir)
+        with gcpause.paused():  # as in translate: many small acyclic objects
+            resources = xds.build(translation.ir)
         problems = xds.validate(resources)
         for p in problems:
             # Envoy would reject these; publishing would only trade a clear error for a NACK.

@@ -72,6 +72,18 @@ class _Builder:
         self.detect_shadowed = detect_shadowed
         self.warnings: dict[tuple[str, str], ReportWarning] = {}
         self.cluster_gateways: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self._host_index: dict[int, dict[str, list[Attachment]]] = {}
+
+    def _by_hostname(self, lc: ListenerCtx) -> dict[str, list[Attachment]]:
+        """The listener's attachments indexed by each of their effective hostnames."""
+        index = self._host_index.get(id(lc))
+        if index is None:
+            index = defaultdict(list)
+            for att in self.attachments.get(id(lc), ()):
+                for h in att.hostnames:
+                    index[h].append(att)
+            self._host_index[id(lc)] = index
+        return index
 
     def _use_clusters(self, backends: tuple[WeightedBackend, ...], lc: ListenerCtx) -> None:
         for b in backends:
@@ -116,15 +128,17 @@ class _Builder:
     def _virtual_host(
         self, sock: Socket, domain: str, patterns: list[str], owner: list[ListenerCtx]
     ) -> VirtualHost:
-        rank = {p: i for i, p in enumerate(patterns)}
         entries: dict[tuple[str, int, int], tuple[RouteOrderKey, Route]] = {}
         for lc in owner:
-            for att in self.attachments.get(id(lc), ()):
-                covering = [h for h in att.hostnames if h in rank]
-                if not covering:
-                    continue
-                host = min(covering, key=lambda h: rank[h])
-                self._add_routes(entries, att.route, host, lc, sock.port)
+            by_host = self._by_hostname(lc)
+            done: set[int] = set()
+            # Patterns go most specific first, so a route lands with its best hostname.
+            # Looking up only the patterns covering this domain keeps the build linear.
+            for host in patterns:
+                for att in by_host.get(host, ()):
+                    if id(att) not in done:
+                        done.add(id(att))
+                        self._add_routes(entries, att.route, host, lc, sock.port)
         ordered = [r for _, r in sorted(entries.values(), key=lambda e: e[0])]
         if self.detect_shadowed:
             for loser, winner in find_shadowed(ordered):
