@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import check_golden
 from hatchway.model.parse import Document, parse_documents
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import translate
-from conftest import check_golden
 
 CASES = Path(__file__).parent / "golden" / "translate"
 
@@ -32,5 +32,7 @@ def load(path: Path) -> object:
 def test_golden(case: str, update_golden: bool) -> None:
     snapshot = load(CASES / case / "input.yaml")
     out = translate(snapshot)  # type: ignore[arg-type]
-    check_golden(CASES / case / "status.yaml", dump_yaml(report_to_dicts(out.report)), update_golden)
+    check_golden(
+        CASES / case / "status.yaml", dump_yaml(report_to_dicts(out.report)), update_golden
+    )
     check_golden(CASES / case / "ir.yaml", dump_yaml(ir_to_dicts(out.ir)), update_golden)

@@ -111,12 +111,28 @@ class _Builder:
         return tuple(vhosts)
 
     def _warn_foreign_hostnames(self, sock: Socket, owners: dict[str, list[ListenerCtx]]) -> None:
-        """A route hostname that a more specific listener owns never reaches the route."""
+        """A route hostname that a more specific listener owns never reaches the route.
+
+        Not reported when the route is attached to that owning listener as well (a route
+        without sectionName usually is): it is served there.
+        """
+        attached = {
+            (id(att.route), id(lc))
+            for lc in sock.listeners
+            for att in self.attachments.get(id(lc), ())
+        }
+        owner_of: dict[str, list[ListenerCtx]] = {}
         for lc in sock.listeners:
             for att in self.attachments.get(id(lc), ()):
                 for host in att.hostnames:
-                    owner = next((owners[p] for p in covering_patterns(host) if p in owners), [])
-                    if lc in owner or not owner:
+                    owner = owner_of.get(host)
+                    if owner is None:
+                        patterns = covering_patterns(host)
+                        owner = next((owners[p] for p in patterns if p in owners), [])
+                        owner_of[host] = owner
+                    if not owner or any(o is lc for o in owner):
+                        continue
+                    if any((id(att.route), id(o)) in attached for o in owner):
                         continue
                     obj = att.route.ref
                     msg = (

@@ -14,7 +14,7 @@ from hatchway.ir import Match, PathMatchType, Route
 
 # Candidate winners examined per (path) bucket; keeps detection linear on huge inputs. Missing
 # a warning is acceptable, a wrong one is not.
-_BUCKET_LIMIT = 32
+_BUCKET_LIMIT = 8
 
 
 def _norm_prefix(value: str) -> str:

@@ -60,7 +60,8 @@ def scale_documents(routes: int, services: int) -> list[dict[str, Any]]:
                 "metadata": {"name": f"route-{r}", "namespace": "default"},
                 "spec": {
                     "parentRefs": [{"name": "gw"}],
-                    "hostnames": [f"h{r}-{h}.example.com" for h in range(4)] + ["shared.example.com"],
+                    "hostnames": [f"h{r}-{h}.example.com" for h in range(4)]
+                    + ["shared.example.com"],
                     "rules": [
                         {
                             "matches": [

@@ -1,0 +1,276 @@
+"""One `hatchway serve` shared by a whole test module, plus manifest builders and raw clients.
+
+A module builds its configuration once (one hostname per test keeps tests from seeing each
+other's routes), or rewrites the routes file and waits until Envoy ACKed the new generation
+(`Rig.apply`). Every wait has a deadline and every socket a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+
+from e2e.echo import EchoPool, EchoServer
+from e2e.harness import Hatchway, Response, free_port, gateway_class, http_request, write_yaml
+
+Doc = dict[str, Any]
+GW = "gw"  # the Gateway every rig creates
+
+
+class Rig:
+    """A running gateway: `port` (and `extra_ports`) are its HTTP listeners' ports."""
+
+    def __init__(self, hw: Hatchway, config: Path, port: int, extra_ports: list[int]) -> None:
+        self.hw = hw
+        self.config = config
+        self.port = port
+        self.extra_ports = extra_ports
+        self._written: dict[str, str] = {}
+
+    def request(self, path: str = "/", host: str = "example.com", **kw: Any) -> Response:
+        port = kw.pop("port", self.port)
+        return http_request(port, path, host=host, **kw)
+
+    def backend(self, path: str = "/", host: str = "example.com", **kw: Any) -> str | None:
+        """Which echo backend answered (None when Envoy answered by itself)."""
+        r = self.request(path, host, **kw)
+        return r.headers.get("x-echo-backend")
+
+    def generation(self) -> int:
+        return int(self.hw.readyz().json()["generation"])
+
+    def apply(self, docs: Iterable[Doc], file: str = "routes.yaml", timeout: float = 10) -> int:
+        """Replace `file` and wait until Envoy runs the generation built from it."""
+        docs = list(docs)
+        text = _dump(docs)
+        if self._written.get(file) == text:
+            return self.generation()
+        before = self.generation()
+        write_yaml(self.config / file, docs)
+        self._written[file] = text
+        return self.wait_generation(before + 1, timeout)
+
+    def wait_generation(self, at_least: int, timeout: float = 10) -> int:
+        from e2e.harness import wait_for
+
+        def acked() -> int | None:
+            r = self.hw.readyz()
+            gen = int(r.json()["generation"])
+            return gen if r.status == 200 and gen >= at_least else None
+
+        try:
+            return wait_for(acked, timeout, f"/readyz 200 at generation >= {at_least}")
+        except AssertionError as exc:
+            errors = self.hw.admin("/errors").json()
+            raise AssertionError(f"{exc}\nerrors: {errors}\n{self.hw.log(30)}") from None
+
+
+def _dump(docs: Iterable[Doc]) -> str:
+    return ",\n".join(json.dumps(d, sort_keys=True) for d in docs)
+
+
+@contextmanager
+def running_rig(
+    tmp: Path,
+    routes: Iterable[Doc],
+    services: Iterable[Doc] = (),
+    listeners: list[Doc] | None = None,
+    extra_listener_ports: int = 0,
+) -> Iterator[Rig]:
+    """Start `hatchway serve` with one Gateway `gw` and the given objects; stop it afterwards.
+
+    `listeners`: the Gateway's listeners with `port` left out (filled with the rig's port);
+    default one catch-all HTTP listener. `extra_listener_ports` more catch-all HTTP listeners
+    on further free ports (for listener-port rules).
+    """
+    config = tmp / "config"
+    config.mkdir()
+    port = free_port()
+    extra = [free_port() for _ in range(extra_listener_ports)]
+    lis = [{**entry, "port": entry.get("port", port)} for entry in (listeners or [http_listener()])]
+    lis += [http_listener(f"extra-{i}", p) for i, p in enumerate(extra)]
+    gw = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": GW, "namespace": "default"},
+        "spec": {"gatewayClassName": "hatchway", "listeners": lis},
+    }
+    write_yaml(config / "gateway.yaml", [gateway_class(), gw])
+    write_yaml(config / "services.yaml", list(services))
+    write_yaml(config / "routes.yaml", list(routes))
+    hw = Hatchway(config, tmp / "hatchway.log")
+    try:
+        hw.start()
+        yield Rig(hw, config, port, extra)
+    finally:
+        if hw.proc is not None and hw.proc.poll() is None:
+            hw.stop()
+
+
+# --- manifests --------------------------------------------------------------------------------
+
+
+def http_listener(name: str = "http", port: int | None = None, hostname: str | None = None) -> Doc:
+    out: Doc = {"name": name, "protocol": "HTTP"}
+    if port is not None:
+        out["port"] = port
+    if hostname is not None:
+        out["hostname"] = hostname
+    return out
+
+
+def route(
+    name: str,
+    rules: list[Doc],
+    hostnames: Iterable[str] = (),
+    section: str | None = None,
+    created: str | None = None,
+    namespace: str = "default",
+) -> Doc:
+    parent: Doc = {"name": GW, "namespace": "default"}
+    if section is not None:
+        parent["sectionName"] = section
+    meta: Doc = {"name": name, "namespace": namespace}
+    if created is not None:
+        meta["creationTimestamp"] = created
+    spec: Doc = {"parentRefs": [parent], "rules": rules}
+    if hostnames:
+        spec["hostnames"] = list(hostnames)
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+def to(*names: str, weights: Iterable[int] | None = None, **extra: Any) -> list[Doc]:
+    """backendRefs to Services (port 80) with optional weights."""
+    ws = list(weights) if weights is not None else [None] * len(names)
+    refs: list[Doc] = []
+    for n, w in zip(names, ws, strict=True):
+        ref: Doc = {"name": n, "port": 80, **extra}
+        if w is not None:
+            ref["weight"] = w
+        refs.append(ref)
+    return refs
+
+
+def prefix(value: str) -> Doc:
+    return {"path": {"type": "PathPrefix", "value": value}}
+
+
+def svc(
+    name: str,
+    server: EchoServer | None,
+    app_protocol: str | None = None,
+    ready: bool = True,
+) -> list[Doc]:
+    """A Service (port 80) and its EndpointSlice: one loopback endpoint at `server`'s port.
+
+    `server=None` gives a Service without any EndpointSlice; `ready=False` a not-ready endpoint.
+    """
+    port: Doc = {"name": "http", "port": 80, "targetPort": server.port if server else 8080}
+    if app_protocol is not None:
+        port["appProtocol"] = app_protocol
+    docs: list[Doc] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"ports": [port]},
+        }
+    ]
+    if server is not None:
+        docs.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": f"{name}-1",
+                    "namespace": "default",
+                    "labels": {"kubernetes.io/service-name": name},
+                },
+                "addressType": "IPv4",
+                "ports": [{"name": "http", "port": server.port}],
+                "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": ready}}],
+            }
+        )
+    return docs
+
+
+def echo(pool: EchoPool, name: str) -> EchoServer:
+    """The session's echo server called `name` (started on first use)."""
+    return pool.servers.get(name) or pool.start(name)
+
+
+# --- raw clients ------------------------------------------------------------------------------
+
+
+def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send bytes verbatim (no client-side normalization) and read until the peer closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def raw_status(reply: bytes) -> int:
+    """The status code of a raw HTTP/1.1 reply (0 when the connection closed without one)."""
+    if not reply.startswith(b"HTTP/1."):
+        return 0
+    return int(reply.split(b" ", 2)[1])
+
+
+def h2c_request(
+    port: int,
+    path: str,
+    host: str = "example.com",
+    headers: Iterable[tuple[str, str]] = (),
+    method: str = "GET",
+    timeout: float = 5.0,
+) -> tuple[dict[str, str], bytes]:
+    """One HTTP/2 request with prior knowledge (no TLS, no Upgrade) -> (headers, body)."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding="utf-8"))
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        conn.initiate_connection()
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(
+            sid,
+            [(":method", method), (":path", path), (":scheme", "http"), (":authority", host)]
+            + list(headers),
+            end_stream=True,
+        )
+        s.sendall(conn.data_to_send())
+        resp: dict[str, str] = {}
+        body = bytearray()
+        for _ in range(1000):  # bounded: one response is a handful of frames
+            data = s.recv(65536)
+            if not data:
+                break
+            for ev in conn.receive_data(data):
+                if isinstance(ev, h2.events.ResponseReceived):
+                    resp = {str(k): str(v) for k, v in ev.headers or []}
+                elif isinstance(ev, h2.events.DataReceived):
+                    body += ev.data or b""
+                    conn.acknowledge_received_data(ev.flow_controlled_length, sid)
+                elif isinstance(ev, h2.events.StreamEnded | h2.events.StreamReset):
+                    return resp, bytes(body)
+            s.sendall(conn.data_to_send())
+        return resp, bytes(body)
