@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -39,20 +39,56 @@ class _Origin:
     index: int
 
 
-def parse_documents(docs: Sequence[Document]) -> ParseResult:
+# (the decoded object it was computed from, the result, the errors it produced)
+_Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[InputError, ...]]
+
+
+@dataclass
+class ParseMemo:
+    """Validated objects of the previous parse, keyed by the decoded document's identity and
+    its position (which decides the default creationTimestamp). A caller that reuses decoded
+    documents for unchanged files (serve's DecodeCache) then re-validates only what changed."""
+
+    entries: dict[tuple[int, int], _Memoized] = field(default_factory=dict)
+
+
+def parse_documents(docs: Sequence[Document], memo: ParseMemo | None = None) -> ParseResult:
     """Validate every object of `docs` (in order) and gather them into a Snapshot."""
     with gcpause.paused():
-        return _parse(docs)
+        return _parse(docs, memo)
 
 
-def _parse(docs: Sequence[Document]) -> ParseResult:
+def _parse_memoized(
+    doc: Document,
+    body: dict[str, Any],
+    position: int,
+    errors: list[InputError],
+    *,
+    memo: ParseMemo | None,
+    fresh: dict[tuple[int, int], _Memoized],
+) -> tuple[KindInfo, BaseModel] | None:
+    if memo is None:
+        return _parse_object(doc, body, position, errors)
+    key = (id(body), position)
+    hit = memo.entries.get(key)
+    # The entry holds `body` alive, so an equal id is the same object, not a reused address.
+    if hit is None or hit[0] is not body:
+        own: list[InputError] = []
+        hit = (body, _parse_object(doc, body, position, own), tuple(own))
+    fresh[key] = hit
+    errors.extend(hit[2])
+    return hit[1]
+
+
+def _parse(docs: Sequence[Document], memo: ParseMemo | None = None) -> ParseResult:
+    fresh: dict[tuple[int, int], _Memoized] = {}
     errors: list[InputError] = []
     buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
     seen: dict[tuple[str, str, str], _Origin] = {}
     position = 0
     for doc in docs:
         for body in _objects(doc, errors):
-            obj = _parse_object(doc, body, position, errors)
+            obj = _parse_memoized(doc, body, position, errors, memo=memo, fresh=fresh)
             position += 1
             if obj is None:
                 continue
@@ -76,7 +112,9 @@ def _parse(docs: Sequence[Document]) -> ParseResult:
                 continue
             seen[key] = _Origin(doc.source, doc.index)
             buckets[info.field].append(model)
-    snapshot = Snapshot(**{field: tuple(items) for field, items in buckets.items()})  # type: ignore[arg-type]
+    if memo is not None:
+        memo.entries = fresh  # forget objects that are gone
+    snapshot = Snapshot(**{f: tuple(items) for f, items in buckets.items()})  # type: ignore[arg-type]
     return ParseResult(snapshot=snapshot, errors=tuple(errors))
 
 

@@ -28,6 +28,9 @@ def spec_hash(obj: BaseModel) -> str:
 class GenerationTracker:
     def __init__(self) -> None:
         self._seen: dict[ObjectKey, tuple[str, int]] = {}
+        # Spec hashes of the previous load by object identity: unchanged files hand back the
+        # very same (immutable) objects, so only changed ones are hashed again.
+        self._digests: dict[int, tuple[BaseModel, str]] = {}
 
     def apply(self, snapshot: Snapshot) -> tuple[Snapshot, dict[ObjectKey, tuple[str, int]]]:
         """The snapshot with generations set, and the tracking state to `commit` if it is used.
@@ -36,6 +39,7 @@ class GenerationTracker:
         generation + 1 (or the given one, if the file states a higher one).
         """
         seen: dict[ObjectKey, tuple[str, int]] = {}
+        digests: dict[int, tuple[BaseModel, str]] = {}
         changes: dict[str, tuple[Any, ...]] = {}
         for f in dataclasses.fields(Snapshot):
             objects = getattr(snapshot, f.name)
@@ -43,7 +47,9 @@ class GenerationTracker:
             for obj in objects:
                 meta = obj.metadata
                 key = (type(obj).__name__, meta.namespace, meta.name)
-                digest = spec_hash(obj)
+                hit = self._digests.get(id(obj))
+                digest = hit[1] if hit is not None and hit[0] is obj else spec_hash(obj)
+                digests[id(obj)] = (obj, digest)
                 given = int(meta.generation)
                 previous = self._seen.get(key)
                 if previous is None:
@@ -59,6 +65,7 @@ class GenerationTracker:
                 else:
                     out.append(obj)
             changes[f.name] = tuple(out)
+        self._digests = digests
         return dataclasses.replace(snapshot, **changes), seen
 
     def commit(self, seen: dict[ObjectKey, tuple[str, int]]) -> None:

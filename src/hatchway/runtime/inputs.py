@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hatchway.model.parse import InputError
+from hatchway.model.parse import InputError, ParseMemo
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.generations import GenerationTracker
-from hatchway.sources.files import load_paths
+from hatchway.sources.files import DecodeCache, load_paths
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,11 @@ class FileSource:
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
         self._generations = GenerationTracker()
+        self._decoded = DecodeCache()
+        self._validated = ParseMemo()
 
     def load(self) -> Loaded:
-        result = load_paths(self.paths)
+        result = load_paths(self.paths, cache=self._decoded, memo=self._validated)
         snapshot, seen = self._generations.apply(result.snapshot)
         return Loaded(snapshot, result.errors, seen)
 

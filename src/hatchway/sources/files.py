@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -15,27 +16,50 @@ import yaml
 
 from hatchway.model import gcpause
 from hatchway.model.inputs import Document, InputError
-from hatchway.model.parse import ParseResult, parse_documents
+from hatchway.model.parse import ParseMemo, ParseResult, parse_documents
 from hatchway.sources import decoding
 
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
-def load_paths(paths: Sequence[str], stdin: IO[str] | None = None) -> ParseResult:
-    """Parse every object in `paths` (files, directories read recursively, or "-" for stdin)."""
+FileStamp = tuple[int, int, int]  # inode, mtime (ns), size: a save changes at least one
+
+
+@dataclass
+class DecodeCache:
+    """Decoded documents per file, reused while the file is unchanged, so that under `serve`
+    a save re-decodes only the saved file (decoding is most of a reload's cost with many files).
+    Safe to share because parsing never mutates a decoded document."""
+
+    entries: dict[str, tuple[FileStamp, tuple[Document, ...], tuple[InputError, ...]]] = field(
+        default_factory=dict
+    )
+
+
+def load_paths(
+    paths: Sequence[str],
+    stdin: IO[str] | None = None,
+    cache: DecodeCache | None = None,
+    memo: ParseMemo | None = None,
+) -> ParseResult:
+    """Parse every object in `paths` (files, directories read recursively, or "-" for stdin).
+
+    `cache` and `memo` (kept by a long-running caller) skip decoding and validating files
+    that did not change since the previous call."""
     with gcpause.paused():
-        docs, errors = read_documents(paths, stdin)
-        result = parse_documents(docs)
+        docs, errors = read_documents(paths, stdin, cache)
+        result = parse_documents(docs, memo)
     return ParseResult(snapshot=result.snapshot, errors=(*errors, *result.errors))
 
 
 def read_documents(
-    paths: Sequence[str], stdin: IO[str] | None = None
+    paths: Sequence[str], stdin: IO[str] | None = None, cache: DecodeCache | None = None
 ) -> tuple[list[Document], list[InputError]]:
     """Decoded documents of `paths` in load order, and the files that could not be read."""
     docs: list[Document] = []
     errors: list[InputError] = []
+    fresh: dict[str, tuple[FileStamp, tuple[Document, ...], tuple[InputError, ...]]] = {}
     for path in paths:
         if path == STDIN:
             stream = stdin if stdin is not None else sys.stdin
@@ -47,12 +71,24 @@ def read_documents(
             _decode(STDIN, text, docs, errors)
             continue
         for file in _expand(Path(path), errors):
+            source = str(file)
             try:
-                text = file.read_text(encoding="utf-8")
+                st = file.stat()
+                stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+                hit = cache.entries.get(source) if cache is not None else None
+                if hit is not None and hit[0] == stamp:
+                    file_docs, file_errors = list(hit[1]), list(hit[2])
+                else:
+                    file_docs, file_errors = [], []
+                    _decode(source, file.read_text(encoding="utf-8"), file_docs, file_errors)
             except (OSError, UnicodeDecodeError) as exc:
-                errors.append(_file_error(str(file), f"cannot read file: {_reason(exc)}"))
+                errors.append(_file_error(source, f"cannot read file: {_reason(exc)}"))
                 continue
-            _decode(str(file), text, docs, errors)
+            fresh[source] = (stamp, tuple(file_docs), tuple(file_errors))
+            docs += file_docs
+            errors += file_errors
+    if cache is not None:
+        cache.entries = fresh  # files that went away are forgotten
     return docs, errors
 
 
