@@ -241,6 +241,12 @@ class EchoPool:
         self.servers[name] = server
         return server
 
+    def add(self, server: EchoServer) -> EchoServer:
+        """Start an already configured server (e.g. a TLS subclass) on the pool's loop."""
+        self._call(server.start)
+        self.servers[server.name] = server
+        return server
+
     def stop(self, name: str) -> None:
         server = self.servers.pop(name)
         self._call(server.stop)

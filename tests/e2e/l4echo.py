@@ -134,7 +134,7 @@ def tls_hello(
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     with ctx.wrap_socket(raw, server_hostname=sni) as s:
         der = s.getpeercert(binary_form=True)
-        banner, got = _exchange(s, payload)  # type: ignore[arg-type]
+        banner, got = _exchange(s, payload)
         return banner, got, common_name(der) if der else ""
 
 

@@ -18,7 +18,7 @@ import h2.config
 import h2.connection
 import h2.events
 
-from e2e.echo import EchoPool, EchoServer
+from e2e.echo import EchoPool, EchoServer, Request
 from e2e.harness import Hatchway, Response, free_port, gateway_class, http_request, write_yaml
 
 Doc = dict[str, Any]
@@ -134,10 +134,13 @@ def route(
     section: str | None = None,
     created: str | None = None,
     namespace: str = "default",
+    port: int | None = None,
 ) -> Doc:
     parent: Doc = {"name": GW, "namespace": "default"}
     if section is not None:
         parent["sectionName"] = section
+    if port is not None:
+        parent["port"] = port
     meta: Doc = {"name": name, "namespace": namespace}
     if created is not None:
         meta["creationTimestamp"] = created
@@ -170,7 +173,7 @@ def prefix(value: str) -> Doc:
 
 def svc(
     name: str,
-    server: EchoServer | None,
+    server: EchoServer | Port | None,
     app_protocol: str | None = None,
     ready: bool = True,
 ) -> list[Doc]:
@@ -207,6 +210,56 @@ def svc(
     return docs
 
 
+class Port:
+    """Where something listens (or nothing does): enough for `svc` and `svc_multi`."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+
+def svc_multi(name: str, servers: Iterable[EchoServer | Port]) -> list[Doc]:
+    """A Service whose endpoints are all `servers` (one EndpointSlice each: their ports differ)."""
+    servers = list(servers)
+    docs = svc(name, servers[0])
+    for i, server in enumerate(servers[1:], start=2):
+        extra = svc(name, server)[1]
+        extra["metadata"]["name"] = f"{name}-{i}"
+        docs.append(extra)
+    return docs
+
+
+class RecordingEcho(EchoServer):
+    """An echo server that also remembers the request-URIs it was sent (mirrors, retries).
+
+    `x-echo-fail-first: N` answers 500 to the first N requests for a request-URI (then as
+    usual), so a retry can succeed.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.paths: list[str] = []
+
+    async def answer(self, req: Request) -> tuple[int, list[tuple[str, str]], bytes]:
+        earlier = self.paths.count(req.path)
+        if len(self.paths) < 10_000:
+            self.paths.append(req.path)
+        status, headers, body = await super().answer(req)
+        if earlier < int(req.headers.get("x-echo-fail-first", ["0"])[0]):
+            status = 500
+        return status, headers, body
+
+
+def recording_echo(pool: EchoPool, name: str) -> RecordingEcho:
+    """A RecordingEcho registered in the session pool (stopped with it)."""
+    existing = pool.servers.get(name)
+    if isinstance(existing, RecordingEcho):
+        return existing
+    server = RecordingEcho(name)
+    pool._call(server.start)  # the pool's loop owns the server's sockets
+    pool.servers[name] = server
+    return server
+
+
 def echo(pool: EchoPool, name: str) -> EchoServer:
     """The session's echo server called `name` (started on first use)."""
     return pool.servers.get(name) or pool.start(name)
@@ -216,19 +269,34 @@ def echo(pool: EchoPool, name: str) -> EchoServer:
 
 
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send bytes verbatim (no client-side normalization) and read until the peer closes."""
+    """Send bytes verbatim (no client-side normalization) and read one reply.
+
+    Stops at the end of the body given by Content-Length (Envoy delays its close by up to a
+    second when the client does not hang up first), else when the peer closes.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks: list[bytes] = []
-        while True:
+        buf = b""
+        while not _complete(buf):
             try:
                 chunk = s.recv(65536)
             except ConnectionResetError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-        return b"".join(chunks)
+            buf += chunk
+        return buf
+
+
+def _complete(buf: bytes) -> bool:
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
 
 
 def raw_status(reply: bytes) -> int:
@@ -253,8 +321,13 @@ def h2c_request(
         sid = conn.get_next_available_stream_id()
         conn.send_headers(
             sid,
-            [(":method", method), (":path", path), (":scheme", "http"), (":authority", host)]
-            + list(headers),
+            [
+                (":method", method),
+                (":path", path),
+                (":scheme", "http"),
+                (":authority", host),
+                *headers,
+            ],
             end_stream=True,
         )
         s.sendall(conn.data_to_send())

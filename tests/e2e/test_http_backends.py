@@ -10,17 +10,21 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.rig import Doc, Rig, echo, h2c_request, route, running_rig, svc, to
+from e2e.rig import Doc, Port, Rig, echo, h2c_request, route, running_rig, svc, svc_multi, to
 from e2e.ws_backend import WebSocketEcho, accept_key, frame, read_frame, read_head
 
 pytestmark = pytest.mark.e2e
 
 
 def fwd(host: str, refs: list[Doc], **rule: object) -> Doc:
-    return route(host.split(".")[0], [{"backendRefs": refs, **rule}], hostnames=[host])
+    return route(host.split(".", maxsplit=1)[0], [{"backendRefs": refs, **rule}], hostnames=[host])
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +45,16 @@ def rig(
     h2 = echo(echo_pool, "b-h2c")
     ws_a, ws_b = ws_servers
 
-    class Port:  # svc() only needs `.port`
-        def __init__(self, port: int) -> None:
-            self.port = port
-
     services = [
         *svc("b1", b1),
         *svc("b2", b2),
+        *svc_multi("pair", [b1, b2]),
         *svc("h2c", h2, app_protocol="kubernetes.io/h2c"),
         *svc("plain", h2),
         *svc("noready", b1, ready=False),
         *svc("noslice", None),
-        *svc("ws", Port(ws_a.port), app_protocol="kubernetes.io/ws"),  # type: ignore[arg-type]
-        *svc("ws-inferred", Port(ws_b.port)),  # type: ignore[arg-type]
+        *svc("ws", Port(ws_a.port), app_protocol="kubernetes.io/ws"),
+        *svc("ws-inferred", Port(ws_b.port)),
     ]
     routes = [
         fwd("weights.example", to("b1", "b2", weights=[3, 1])),
@@ -64,20 +65,24 @@ def rig(
         fwd("noslice.example", to("noslice")),
         fwd("halfready.example", to("b1", "noready", weights=[1, 1])),
         fwd("empty.example", []),
-        route("omitted", [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
-              hostnames=["omitted.example"]),
+        fwd("noport.example", [{"name": "b1", "port": 81}]),  # b1 has no port 81
+        route(
+            "omitted",
+            [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
+            hostnames=["omitted.example"],
+        ),
         fwd("h2c.example", to("h2c")),
         fwd("plain.example", to("plain")),
         fwd("ws.example", to("ws")),
         fwd("wsinferred.example", to("ws-inferred")),
         fwd(
             "cookie.example",
-            to("b1", "b2"),
+            to("pair"),
             sessionPersistence={"sessionName": "hw-sess", "type": "Cookie"},
         ),
         fwd(
             "header.example",
-            to("b1", "b2"),
+            to("pair"),
             sessionPersistence={"sessionName": "x-sess", "type": "Header"},
         ),
         fwd("any.example", to("b1")),
@@ -129,6 +134,28 @@ def test_no_ready_endpoints_share_is_503(rig: Rig) -> None:
     assert set(got) == {"b1", "503"}, got
 
 
+def test_missing_service_port_is_500(rig: Rig) -> None:
+    assert rig.request("/", "noport.example").status == 500
+
+
+def test_route_status_on_the_admin_api(rig: Rig) -> None:
+    """Invalid references are reported (ResolvedRefs False) while the route stays Accepted;
+    empty backendRefs are not an unresolved reference (conformance)."""
+    resources = rig.hw.admin("/status").json()["resources"]
+    routes = {r["metadata"]["name"]: r for r in resources if r["kind"] == "HTTPRoute"}
+
+    def conditions(name: str) -> dict[str, tuple[str, str]]:
+        parent = routes[name]["status"]["parents"][0]
+        return {c["type"]: (c["status"], c["reason"]) for c in parent["conditions"]}
+
+    assert conditions("invalid")["Accepted"] == ("True", "Accepted")
+    assert conditions("invalid")["ResolvedRefs"] == ("False", "BackendNotFound")
+    assert conditions("allinvalid")["ResolvedRefs"] == ("False", "BackendNotFound")
+    assert conditions("empty")["ResolvedRefs"] == ("True", "ResolvedRefs")
+    assert conditions("omitted")["ResolvedRefs"] == ("True", "ResolvedRefs")
+    assert conditions("weights")["ResolvedRefs"] == ("True", "ResolvedRefs")
+
+
 @pytest.mark.parametrize("host", ["empty.example", "omitted.example"])
 def test_empty_or_omitted_backend_refs_are_500(rig: Rig, host: str) -> None:
     r = rig.request("/x", host)
@@ -148,7 +175,9 @@ def test_backend_app_protocol_h2c(rig: Rig) -> None:
     assert rig.request("/", "plain.example").json()["protocol"] == "HTTP/1.1"
 
 
-@pytest.mark.parametrize(("host", "server"), [("ws.example", "ws-a"), ("wsinferred.example", "ws-b")])
+@pytest.mark.parametrize(
+    ("host", "server"), [("ws.example", "ws-a"), ("wsinferred.example", "ws-b")]
+)
 def test_websocket_upgrade(rig: Rig, host: str, server: str) -> None:
     key = base64.b64encode(os.urandom(16)).decode()
     with socket.create_connection(("127.0.0.1", rig.port), timeout=5) as s:
@@ -173,9 +202,7 @@ def test_cookie_session_persistence(rig: Rig) -> None:
     assert cookie.startswith("hw-sess="), first.headers
     pinned = first.headers["x-echo-backend"]
     value = cookie.split(";")[0]
-    got = Counter(
-        rig.backend("/", "cookie.example", headers={"Cookie": value}) for _ in range(20)
-    )
+    got = Counter(rig.backend("/", "cookie.example", headers={"Cookie": value}) for _ in range(20))
     assert got == Counter({pinned: 20})
     # Without the cookie both backends are used (so the pinning above is not luck).
     assert set(tally(rig, "cookie.example", 40)) == {"b1", "b2"}
@@ -186,7 +213,25 @@ def test_header_session_persistence(rig: Rig) -> None:
     token = first.headers.get("x-sess")
     assert token, first.headers
     pinned = first.headers["x-echo-backend"]
-    got = Counter(
-        rig.backend("/", "header.example", headers={"x-sess": token}) for _ in range(20)
-    )
+    got = Counter(rig.backend("/", "header.example", headers={"x-sess": token}) for _ in range(20))
     assert got == Counter({pinned: 20})
+    assert set(tally(rig, "header.example", 40)) == {"b1", "b2"}
+
+
+def test_h2c_advertises_a_stream_limit(rig: Rig) -> None:
+    """A client cannot open unbounded concurrent streams on one connection."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding="utf-8"))
+    with socket.create_connection(("127.0.0.1", rig.port), timeout=5) as s:
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        settings: dict[int, int] = {}
+        for _ in range(20):
+            data = s.recv(65536)
+            if not data:
+                break
+            events = conn.receive_data(data)
+            changed = [e for e in events if isinstance(e, h2.events.RemoteSettingsChanged)]
+            if changed:
+                settings = {k: v.new_value for k, v in changed[0].changed_settings.items()}
+                break
+    assert settings.get(h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS) == 100, settings

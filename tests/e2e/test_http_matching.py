@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from e2e.echo import EchoPool
+from e2e.harness import free_port
 from e2e.rig import Doc, Rig, echo, http_listener, prefix, route, running_rig, svc, to
 
 pytestmark = pytest.mark.e2e
 
 BACKENDS = [f"b{i}" for i in range(1, 9)]
+PORT_ONLY = free_port()  # a second HTTP listener, the only parent of route `port-bound`
 
 
 def rule(backend: str, *matches: Doc) -> Doc:
@@ -61,7 +63,11 @@ def routes() -> list[Doc]:
                 rule("b1", {"queryParams": [{"name": "animal", "value": "whale"}]}),
                 rule(
                     "b2",
-                    {"queryParams": [{"type": "RegularExpression", "name": "id", "value": "[0-9]+"}]},
+                    {
+                        "queryParams": [
+                            {"type": "RegularExpression", "name": "id", "value": "[0-9]+"}
+                        ]
+                    },
                 ),
                 rule("b5"),
             ],
@@ -103,6 +109,8 @@ def routes() -> list[Doc]:
         route("byname-a", [rule("b1")], ["name.example"], created="2022-01-01T00:00:00Z"),
         # Hostname wildcards on the route.
         route("wild", [rule("b3")], hostnames=["*.wc.example"]),
+        # parentRef port: only the listener on that port.
+        route("port-bound", [rule("b4")], ["port.example"], port=PORT_ONLY),
         # Listener isolation: three listeners on one port.
         # (It covers `*.iso.example` too, but those hosts belong to more specific listeners.)
         route("iso-any", [rule("b1")], ["iso.example", "*.iso.example"], section="http"),
@@ -118,6 +126,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory, echo_pool: EchoPool) -> Iterat
         http_listener("http"),
         http_listener("wild", hostname="*.iso.example"),
         http_listener("exact", hostname="a.iso.example"),
+        http_listener("second", port=PORT_ONLY),
     ]
     tmp: Path = tmp_path_factory.mktemp("matching")
     with running_rig(tmp, routes(), services, listeners) as r:
@@ -175,6 +184,8 @@ def test_header_match(rig: Rig, headers: dict[str, str], expected: str) -> None:
     [
         ("animal=whale", "b1"),
         ("color=red&animal=whale", "b1"),
+        ("animal=whale&animal=shark", "b1"),  # repeated: the first value counts
+        ("animal=shark&animal=whale", "b5"),
         ("ANIMAL=whale", "b5"),  # names are case-sensitive
         ("animal=Whale", "b5"),  # and values
         ("id=42", "b2"),
@@ -261,3 +272,8 @@ def test_listener_isolation(rig: Rig, host: str, path: str, expected: str | None
     assert r.headers.get("x-echo-backend") == expected, r.body[:200]
     if expected is None:
         assert r.status == 404
+
+
+def test_parent_ref_port(rig: Rig) -> None:
+    assert rig.backend("/", "port.example", port=PORT_ONLY) == "b4"
+    assert rig.request("/", "port.example").status == 404  # not on the other port

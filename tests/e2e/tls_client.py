@@ -79,7 +79,7 @@ class H1Connection:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Content-Length: 0"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        r = http.client.HTTPResponse(self.sock)  # type: ignore[arg-type]
+        r = http.client.HTTPResponse(self.sock)
         r.begin()
         body = r.read()
         return _response(r.status, r.getheaders(), body, self.sock)
@@ -153,7 +153,7 @@ def _h2_request(
         for ev in conn.receive_data(data):
             if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == stream:
                 for k, v in ev.headers or []:
-                    if k == ":status":
+                    if str(k) == ":status":
                         status = int(v)
                     else:
                         out.append((str(k), str(v)))
@@ -181,11 +181,8 @@ def s_client(
         "-CAfile",
         str(ca_file),
         "-verify_return_error",
-        "-brief",
     ]
     if alpn:
         cmd += ["-alpn", alpn]
-    done = subprocess.run(
-        cmd, input=b"", capture_output=True, timeout=timeout, check=False
-    )
+    done = subprocess.run(cmd, input=b"", capture_output=True, timeout=timeout, check=False)
     return (done.stdout + done.stderr).decode(errors="replace")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hatchway.ir import IR, Forward, Origin
+from hatchway.ir import IR, Forward, Origin, Protocol
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
 from hatchway.xds.resources import ResourceSet, XdsResources
 from hatchway.xds.secrets import build_secrets
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.udp_weights import build_udp_weighted_cluster
 
 
 def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
@@ -17,9 +18,12 @@ def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
     users = _cluster_users(ir)
     for cluster in sorted(ir.clusters, key=lambda c: c.name):
         build_cluster(cluster, tuple(users.get(cluster.name, ())), out, settings)
+    by_name = {c.name: c for c in ir.clusters}
     for listener in ir.listeners:
         build_secrets(listener, out)
         build_listener(listener, out, settings)
+        if listener.protocol is Protocol.UDP:
+            build_udp_weighted_cluster(listener, by_name, out)
     return out.freeze()
 
 

@@ -28,11 +28,21 @@ NO_BACKEND_STATUS_HTTP = 500
 NO_BACKEND_STATUS_GRPC = 503
 
 
-def fill_action(out: Any, route: Route, listener_protocol: Protocol) -> None:
-    """Fill a `route.v3.Route`'s action (route / redirect / direct_response)."""
+def fill_action(
+    out: Any,
+    route: Route,
+    listener_protocol: Protocol,
+    domain: str = "*",
+    host_has_port: bool = False,
+) -> None:
+    """Fill a `route.v3.Route`'s action (route / redirect / direct_response).
+
+    `domain` is the virtual host's domain; `host_has_port` marks the copy of a redirect route
+    that only matches a Host with a port (see `redirect_needs_port_variant`).
+    """
     action = route.action
     if isinstance(action, Redirect):
-        fill_redirect(out.redirect, action, listener_protocol)
+        fill_redirect(out.redirect, action, listener_protocol, domain, host_has_port)
     elif isinstance(action, DirectResponse):
         fill_direct(out.direct_response, action.status, action.body)
     elif isinstance(action, Forward):
@@ -43,20 +53,61 @@ def fill_action(out: Any, route: Route, listener_protocol: Protocol) -> None:
             fill_forward(out.route, route, action)
 
 
+def _final_scheme(redirect: Redirect, listener_protocol: Protocol) -> str:
+    return redirect.scheme or ("https" if listener_protocol is Protocol.HTTPS else "http")
+
+
+def redirect_needs_port_variant(route: Route, listener_protocol: Protocol, domain: str) -> bool:
+    """A redirect whose Location has no port, under a wildcard domain: it needs a copy matching
+    only a Host with a port, which then states the default port (see `fill_redirect`)."""
+    r = route.action
+    return (
+        isinstance(r, Redirect)
+        and r.hostname is None
+        and r.port is not None
+        and r.port == _DEFAULT_PORTS.get(_final_scheme(r, listener_protocol))
+        and "*" in domain
+    )
+
+
+def match_host_with_port(match: Any) -> None:
+    """Add `Host ends with :<digits>` to a RouteMatch (`[::1]` alone does not match)."""
+    h = match.headers.add()
+    h.name = ":authority"
+    h.string_match.safe_regex.regex = ".*:[0-9]+"
+
+
 def fill_direct(out: Any, status: int, body: str) -> None:
     out.status = status
     if body:
         out.body.inline_string = body
 
 
-def fill_redirect(out: Any, redirect: Redirect, listener_protocol: Protocol) -> None:
+def fill_redirect(
+    out: Any,
+    redirect: Redirect,
+    listener_protocol: Protocol,
+    domain: str = "*",
+    host_has_port: bool = False,
+) -> None:
     if redirect.scheme is not None:
         out.scheme_redirect = redirect.scheme
     if redirect.hostname is not None:
         out.host_redirect = redirect.hostname
-    scheme = redirect.scheme or ("https" if listener_protocol is Protocol.HTTPS else "http")
-    if redirect.port is not None and redirect.port != _DEFAULT_PORTS.get(scheme):
+    default_port = _DEFAULT_PORTS.get(_final_scheme(redirect, listener_protocol))
+    if redirect.port is not None and redirect.port != default_port:
         out.port_redirect = redirect.port  # omitted for 80/http and 443/https: no `:80` in Location
+    elif redirect.port is not None and redirect.hostname is None:
+        # The port is the scheme's default, so Location carries none, and the request's own
+        # port must not leak into it (`Host: h:8080` + scheme https must not give
+        # `https://h:8080`). Envoy keeps the Host's port unless host_redirect or port_redirect
+        # is set, and prints port_redirect even when it is the default. An exact domain is the
+        # request's host (ports are ignored in matching): name it. Under a wildcard domain the
+        # copy of the route that matches only a Host with a port states the port (`:443`).
+        if "*" not in domain:
+            out.host_redirect = domain
+        elif host_has_port:
+            out.port_redirect = redirect.port
     if redirect.path is not None:
         rewrite = path_rewrite(redirect.path)
         if rewrite.full is not None:

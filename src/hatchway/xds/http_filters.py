@@ -82,12 +82,25 @@ def cors_policy(cors: CORS) -> Any:
 def origin_regex(origin: str) -> str:
     """`https://*.bar.com` -> RE2 matching `https://a.bar.com`, `https://x.y.bar.com`.
 
-    `*` stands for one or more DNS labels (greedy to the left, never `/` or `:`), the rest is
-    literal; the scheme's default port is optional in the request's Origin.
+    `*` stands for one or more DNS labels (greedy to the left; only label characters, so no
+    `/`, `:`, `?` or `@` can smuggle another host in), the rest is literal; the scheme's
+    default port is optional in the request's Origin.
     """
     origin = _without_default_port(origin)
-    literal = re.escape(origin).replace(r"\*", "[^/:]+")
-    return f"(?i)^{literal}$"
+    literal = re.escape(origin).replace(r"\*", _LABELS)
+    return f"(?i)^{literal}{_optional_default_port(origin)}$"
+
+
+_LABELS = r"[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+
+
+def _optional_default_port(origin: str) -> str:
+    """`(:443)?` for an https origin without a port (likewise http/80), else nothing."""
+    scheme, _, rest = origin.partition("://")
+    if ":" in rest:
+        return ""
+    port = {"http": "80", "https": "443"}.get(scheme.lower())
+    return f"(?::{port})?" if port else ""
 
 
 def _without_default_port(origin: str) -> str:

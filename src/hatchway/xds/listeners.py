@@ -24,6 +24,7 @@ from hatchway.xds.http_filters import fill_http_filters
 from hatchway.xds.resources import LISTENER, ResourceSet
 from hatchway.xds.routes import build_route_config
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.udp_weights import udp_target
 
 _ADS_V3 = config_source_pb2.V3
 
@@ -178,13 +179,10 @@ def _fill_tcp_proxy(f: Any, prefix: str, backends: tuple[WeightedBackend, ...]) 
 
 
 def _fill_udp(lis: Any, listener: Listener) -> None:
-    """udp_proxy to one cluster. Envoy's udp_proxy routes have no weights, so with several
-    valid backends the heaviest (first on ties) takes all datagrams; with none, datagrams go
-    to the never-defined cluster and are dropped."""
-    chain = listener.chains[0] if listener.chains else None
-    backends = chain.l4.backends if chain is not None and chain.l4 is not None else ()
-    valid = [b for b in backends if b.cluster is not None and b.weight > 0]
-    cluster = max(valid, key=lambda b: b.weight).cluster if valid else names.INVALID_BACKEND_CLUSTER
+    """udp_proxy to one cluster: the backend's, or with several backends the weighted
+    cluster of `udp_weights`; with none, datagrams go to the never-defined cluster and are
+    dropped."""
+    cluster = udp_target(listener)
     u = udp_proxy_pb2.UdpProxyConfig()
     u.stat_prefix = names.stat_prefix(listener)
     action = u.matcher.on_no_match.action

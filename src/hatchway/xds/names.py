@@ -28,6 +28,8 @@ def route_config_name(listener: Listener, chain: FilterChain) -> str:
     base = listener_name(listener)
     if listener.protocol is Protocol.HTTP:
         return base
+    if chain.name.startswith(f"{base}/"):
+        return chain.name  # the core already names chains under their socket
     return f"{base}/{chain.name}"
 
 

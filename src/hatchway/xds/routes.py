@@ -8,9 +8,18 @@ from envoy.config.route.v3 import route_pb2
 
 from hatchway.ir import FilterChain, Listener, Origin
 from hatchway.xds.headers import fill_headers
-from hatchway.xds.http_actions import fill_action
+from hatchway.xds.http_actions import (
+    fill_action,
+    match_host_with_port,
+    redirect_needs_port_variant,
+)
 from hatchway.xds.http_filters import fill_per_route_filters
 from hatchway.xds.matches import fill_route_match
+from hatchway.xds.misdirected import (
+    fill_misdirected_route,
+    is_misdirected,
+    listener_host_patterns,
+)
 from hatchway.xds.resources import ROUTE, ResourceSet
 from hatchway.xds.settings import XdsSettings
 
@@ -28,27 +37,48 @@ def build_route_config(
     # is checked by `xds.validate` before publishing, and the runtime pushes CDS before RDS.
     cfg.validate_clusters.value = False
     origins: dict[Origin, None] = {chain.listener: None}
-    for vh in chain.virtual_hosts or ():
+    vhosts = chain.virtual_hosts or ()
+    for vh in vhosts:
         v = cfg.virtual_hosts.add()
         v.name = vh.name
         v.domains.append(vh.domain)
         vh_origins: dict[Origin, None] = {vh.listener: None}
+        if is_misdirected(listener, chain, vh):
+            fill_misdirected_route(v.routes.add())
+            out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
+            continue
         for route in vh.routes:
-            r = v.routes.add()
-            r.name = route.name
-            fill_route_match(r.match, route.match)
-            fill_action(r, route, listener.protocol)
-            fill_headers(
-                r.request_headers_to_add, r.request_headers_to_remove, route.request_headers
+            variants = (
+                (True, False)
+                if redirect_needs_port_variant(route, listener.protocol, vh.domain)
+                else (False,)
             )
-            fill_headers(
-                r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
-            )
-            fill_per_route_filters(r.typed_per_filter_config, route, settings)
+            for host_has_port in variants:
+                r = v.routes.add()
+                r.name = route.name
+                fill_route_match(r.match, route.match)
+                if host_has_port:
+                    match_host_with_port(r.match)
+                fill_action(r, route, listener.protocol, vh.domain, host_has_port)
+                fill_headers(
+                    r.request_headers_to_add, r.request_headers_to_remove, route.request_headers
+                )
+                fill_headers(
+                    r.response_headers_to_add,
+                    r.response_headers_to_remove,
+                    route.response_headers,
+                )
+                fill_per_route_filters(r.typed_per_filter_config, route, settings)
             out.add_part((ROUTE, name, f"{vh.name}/{route.name}"), (route.origin, vh.listener))
             vh_origins[route.origin] = None
         out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
         origins.update(vh_origins)
+    for pattern, misdirected in listener_host_patterns(listener, chain, vhosts):
+        v = cfg.virtual_hosts.add()
+        v.name = f"{chain.name}/listener/{pattern}"
+        v.domains.append(pattern)
+        if misdirected:
+            fill_misdirected_route(v.routes.add())
     out.add(ROUTE, name, cfg, tuple(origins))
 
 
