@@ -34,9 +34,17 @@ def http_match_key(match: Match) -> MatchKey:
     )
 
 
-def grpc_match_key(service: str | None, method: str | None, headers: int) -> MatchKey:
-    """§5: most characters in service, then in method, then most header matches."""
-    return (0, -len(service or ""), -len(method or ""), -headers, 0)
+def grpc_match_key(
+    service: str | None, method: str | None, headers: int, regex: bool = False
+) -> MatchKey:
+    """§5: most characters in service, then in method, then most header matches.
+
+    A RegularExpression match ranks after every Exact one and before a match without service
+    and method (implementation-specific, as for HTTPRoute paths): counting a pattern's
+    characters would let `echo\\.v[0-9]+\\.Echo` beat the Exact `echo.v1.Echo` it generalises.
+    """
+    tier = 2 if service is None and method is None else 1 if regex else 0
+    return (tier, -len(service or ""), -len(method or ""), -headers, 0)
 
 
 @dataclass(frozen=True, order=True)

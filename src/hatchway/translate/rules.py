@@ -406,7 +406,9 @@ def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
             path = PathMatch(PathMatchType.PREFIX, f"/{mm.service}")
         else:
             path = PathMatch(PathMatchType.REGEX, f"/[^/]+/{mm.method}")
-    key = grpc_match_key(mm.service, mm.method, len(headers))
+    key = grpc_match_key(
+        mm.service, mm.method, len(headers), regex=mm.type == "RegularExpression"
+    )
     return Match(path=path, headers=headers), key
 
 
