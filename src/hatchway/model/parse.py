@@ -7,9 +7,9 @@ reported; everything else still loads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -46,49 +46,68 @@ _Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[Inp
 @dataclass
 class ParseMemo:
     """Validated objects of the previous parse, keyed by the decoded document's identity and
-    its position (which decides the default creationTimestamp). A caller that reuses decoded
+    the creationTimestamp it gets when it has none. A caller that reuses decoded
     documents for unchanged files (serve's DecodeCache) then re-validates only what changed."""
 
-    entries: dict[tuple[int, int], _Memoized] = field(default_factory=dict)
+    entries: dict[tuple[int, datetime], _Memoized] = field(default_factory=dict)
 
 
-def parse_documents(docs: Sequence[Document], memo: ParseMemo | None = None) -> ParseResult:
+ObjectKey = tuple[str, str, str]  # kind, namespace (as written, may be ""), name
+# The creationTimestamp an object without one gets, from its key and its position in the input.
+Stamper = Callable[[ObjectKey, int], datetime]
+
+
+def input_order(key: ObjectKey, position: int) -> datetime:
+    """The contract's default: timestamps in input order, so precedence ties are stable."""
+    return EPOCH + timedelta(seconds=position)
+
+
+def parse_documents(
+    docs: Sequence[Document], memo: ParseMemo | None = None, stamp: Stamper = input_order
+) -> ParseResult:
     """Validate every object of `docs` (in order) and gather them into a Snapshot."""
     with gcpause.paused():
-        return _parse(docs, memo)
+        return _parse(docs, memo, stamp)
 
 
 def _parse_memoized(
     doc: Document,
     body: dict[str, Any],
-    position: int,
+    created: datetime,
     errors: list[InputError],
     *,
     memo: ParseMemo | None,
-    fresh: dict[tuple[int, int], _Memoized],
+    fresh: dict[tuple[int, datetime], _Memoized],
 ) -> tuple[KindInfo, BaseModel] | None:
     if memo is None:
-        return _parse_object(doc, body, position, errors)
-    key = (id(body), position)
+        return _parse_object(doc, body, created, errors)
+    key = (id(body), created)
     hit = memo.entries.get(key)
     # The entry holds `body` alive, so an equal id is the same object, not a reused address.
     if hit is None or hit[0] is not body:
         own: list[InputError] = []
-        hit = (body, _parse_object(doc, body, position, own), tuple(own))
+        hit = (body, _parse_object(doc, body, created, own), tuple(own))
     fresh[key] = hit
     errors.extend(hit[2])
     return hit[1]
 
 
-def _parse(docs: Sequence[Document], memo: ParseMemo | None = None) -> ParseResult:
-    fresh: dict[tuple[int, int], _Memoized] = {}
+def _raw_key(body: dict[str, Any]) -> ObjectKey:
+    meta = body.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return (str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+
+
+def _parse(docs: Sequence[Document], memo: ParseMemo | None, stamp: Stamper) -> ParseResult:
+    fresh: dict[tuple[int, datetime], _Memoized] = {}
     errors: list[InputError] = []
     buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
     seen: dict[tuple[str, str, str], _Origin] = {}
     position = 0
     for doc in docs:
         for body in _objects(doc, errors):
-            obj = _parse_memoized(doc, body, position, errors, memo=memo, fresh=fresh)
+            created = stamp(_raw_key(body), position)
+            obj = _parse_memoized(doc, body, created, errors, memo=memo, fresh=fresh)
             position += 1
             if obj is None:
                 continue
@@ -145,7 +164,7 @@ def _objects(doc: Document, errors: list[InputError]) -> Iterator[dict[str, Any]
 
 
 def _parse_object(
-    doc: Document, body: dict[str, Any], position: int, errors: list[InputError]
+    doc: Document, body: dict[str, Any], created: datetime, errors: list[InputError]
 ) -> tuple[KindInfo, BaseModel] | None:
     kind = body.get("kind")
     api_version = body.get("apiVersion")
@@ -184,7 +203,7 @@ def _parse_object(
         return None
 
     namespace = (namespace or "default") if info.namespaced else None
-    body = _prepare(body, info, namespace or "", name, position)
+    body = _prepare(body, info, namespace or "", name, created)
     try:
         model = info.model.model_validate(body, by_alias=True, by_name=False)
     except ValidationError as exc:
@@ -200,14 +219,14 @@ def _parse_object(
 
 
 def _prepare(
-    body: dict[str, Any], info: KindInfo, namespace: str, name: str | None, position: int
+    body: dict[str, Any], info: KindInfo, namespace: str, name: str | None, created: datetime
 ) -> dict[str, Any]:
     """A copy of `body` with status dropped and the loader's metadata defaults filled in."""
     body = {k: v for k, v in body.items() if k != "status"}
     meta = dict(body["metadata"])
     meta["namespace"] = namespace
     if meta.get("creationTimestamp") is None:
-        meta["creationTimestamp"] = EPOCH + timedelta(seconds=position)
+        meta["creationTimestamp"] = created
     if info.kind == "Namespace" and name is not None:
         labels = meta.get("labels")
         labels = dict(labels) if isinstance(labels, dict) else {}

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hatchway.model.parse import InputError, ParseMemo
+from hatchway.model.parse import InputError, ObjectKey, ParseMemo, input_order
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.generations import GenerationTracker
 from hatchway.sources.files import DecodeCache, load_paths
@@ -33,19 +34,44 @@ class InputSource(Protocol):
 
 
 class FileSource:
-    """`-f` paths; bumps `metadata.generation` when an object's spec changes between loads,
-    as the API server would, so observedGeneration means the same as in a cluster."""
+    """`-f` paths, with the API server's bookkeeping emulated across loads:
+
+    - `metadata.generation` goes up when an object's spec changes, so observedGeneration
+      means what it means in a cluster;
+    - an object without `creationTimestamp` keeps the one it got when it first appeared, and a
+      new object is always younger than every live one (on the first load: input order, as
+      offline). Without this, a new file sorting first would make every later object younger
+      and could flip precedence ties of routes nobody touched.
+    Unchanged files are neither decoded nor validated again."""
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
         self._generations = GenerationTracker()
         self._decoded = DecodeCache()
         self._validated = ParseMemo()
+        self._created: dict[ObjectKey, datetime] = {}
 
     def load(self) -> Loaded:
-        result = load_paths(self.paths, cache=self._decoded, memo=self._validated)
+        known = self._created
+        newest = max(known.values(), default=None)
+        chosen: dict[ObjectKey, datetime] = {}
+
+        def stamp(key: ObjectKey, position: int) -> datetime:
+            ts = known.get(key)
+            if ts is None:
+                ts = (
+                    input_order(key, position)
+                    if newest is None
+                    else newest + timedelta(seconds=position + 1)
+                )
+            chosen[key] = ts
+            return ts
+
+        result = load_paths(self.paths, cache=self._decoded, memo=self._validated, stamp=stamp)
         snapshot, seen = self._generations.apply(result.snapshot)
-        return Loaded(snapshot, result.errors, seen)
+        return Loaded(snapshot, result.errors, (seen, chosen))
 
     def commit(self, loaded: Loaded) -> None:
-        self._generations.commit(loaded.token)
+        seen, chosen = loaded.token
+        self._generations.commit(seen)
+        self._created = chosen

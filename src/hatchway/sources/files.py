@@ -16,7 +16,7 @@ import yaml
 
 from hatchway.model import gcpause
 from hatchway.model.inputs import Document, InputError
-from hatchway.model.parse import ParseMemo, ParseResult, parse_documents
+from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_documents
 from hatchway.sources import decoding
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -42,6 +42,7 @@ def load_paths(
     stdin: IO[str] | None = None,
     cache: DecodeCache | None = None,
     memo: ParseMemo | None = None,
+    stamp: Stamper = input_order,
 ) -> ParseResult:
     """Parse every object in `paths` (files, directories read recursively, or "-" for stdin).
 
@@ -49,7 +50,7 @@ def load_paths(
     that did not change since the previous call."""
     with gcpause.paused():
         docs, errors = read_documents(paths, stdin, cache)
-        result = parse_documents(docs, memo)
+        result = parse_documents(docs, memo, stamp)
     return ParseResult(snapshot=result.snapshot, errors=(*errors, *result.errors))
 
 
