@@ -406,9 +406,7 @@ def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
             path = PathMatch(PathMatchType.PREFIX, f"/{mm.service}")
         else:
             path = PathMatch(PathMatchType.REGEX, f"/[^/]+/{mm.method}")
-    key = grpc_match_key(
-        mm.service, mm.method, len(headers), regex=mm.type == "RegularExpression"
-    )
+    key = grpc_match_key(mm.service, mm.method, len(headers), regex=mm.type == "RegularExpression")
     return Match(path=path, headers=headers), key
 
 
