@@ -138,6 +138,36 @@ def test_bad_input_keeps_last_good_config(setup: dict[str, Any], hatchway_factor
     wait_for(lambda: _backend(http_request(port, "/blue").json()) == "green", 5, "the fix")
 
 
+def test_one_bad_object_does_not_freeze_other_changes(
+    setup: dict[str, Any], hatchway_factory: Factory
+) -> None:
+    """As with an API server: the invalid update is refused, the old object keeps serving,
+    and valid changes elsewhere go live; a file that no longer parses keeps its last good
+    content."""
+    hw = hatchway_factory(setup["config"])
+    port = setup["port"]
+    bad = http_route("app", "demo", [("/blue", "green")])
+    bad["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Prefix"
+    write_yaml(setup["config"] / "route.yaml", [bad])
+    errors = wait_for(lambda: hw.admin("/errors").json(), 5, "an input error")
+    assert "previous version keeps serving" in errors[0]["message"]
+
+    write_yaml(setup["config"] / "extra.yaml", [http_route("extra", "demo", [("/x", "green")])])
+    wait_for(lambda: http_request(port, "/x").status == 200, 5, "the unrelated new route")
+    assert _backend(http_request(port, "/blue").json()) == "blue"  # old `app` still live
+    app = next(r for r in hw.admin("/status").json()["resources"] if r["metadata"]["name"] == "app")
+    assert app["metadata"]["generation"] == 1  # the refused update never happened
+
+    (setup["config"] / "extra.yaml").write_text("spec: [unclosed\n")
+    errors = wait_for(
+        lambda: [e for e in hw.admin("/errors").json() if "extra.yaml" in (e["file"] or "")],
+        5,
+        "the YAML error",
+    )
+    assert "last good content keeps serving" in errors[0]["message"]
+    assert http_request(port, "/x").status == 200
+
+
 def test_envoy_killed_is_restarted(setup: dict[str, Any], hatchway_factory: Factory) -> None:
     hw = hatchway_factory(setup["config"])
     port = setup["port"]

@@ -4,6 +4,7 @@ published, so a source can keep state (generations) only for what really went li
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ class FileSource:
       new object is always younger than every live one (on the first load: input order, as
       offline). Without this, a new file sorting first would make every later object younger
       and could flip precedence ties of routes nobody touched.
+    - an object whose new version is invalid keeps its last published version (the API
+      server would have rejected the update), and a file that no longer parses keeps its last
+      good content; the error is reported, and every other change still goes live.
     Unchanged files are neither decoded nor validated again."""
 
     def __init__(self, paths: Sequence[str]) -> None:
@@ -50,6 +54,7 @@ class FileSource:
         self._decoded = DecodeCache()
         self._validated = ParseMemo()
         self._created: dict[ObjectKey, datetime] = {}
+        self._live: Snapshot | None = None  # the last published snapshot
 
     def load(self) -> Loaded:
         known = self._created
@@ -68,10 +73,52 @@ class FileSource:
             return ts
 
         result = load_paths(self.paths, cache=self._decoded, memo=self._validated, stamp=stamp)
-        snapshot, seen = self._generations.apply(result.snapshot)
-        return Loaded(snapshot, result.errors, (seen, chosen))
+        snapshot, errors = result.snapshot, result.errors
+        if self._live is not None:
+            snapshot, errors = keep_last_good(snapshot, self._live, errors)
+        snapshot, seen = self._generations.apply(snapshot)
+        return Loaded(snapshot, errors, (seen, chosen))
 
     def commit(self, loaded: Loaded) -> None:
         seen, chosen = loaded.token
         self._generations.commit(seen)
         self._created = chosen
+        self._live = loaded.snapshot
+
+
+def _key(obj: Any) -> ObjectKey:
+    return (type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
+
+
+def keep_last_good(
+    snapshot: Snapshot, live: Snapshot, errors: tuple[InputError, ...]
+) -> tuple[Snapshot, tuple[InputError, ...]]:
+    """`snapshot` with the live version of every object whose new version was rejected."""
+    rejected = {
+        (e.kind, e.namespace or "", e.name): i
+        for i, e in enumerate(errors)
+        if e.kind is not None and e.name is not None
+    }
+    if not rejected:
+        return snapshot, errors
+    kept: set[int] = set()
+    changes: dict[str, tuple[Any, ...]] = {}
+    for f in dataclasses.fields(Snapshot):
+        current: tuple[Any, ...] = getattr(snapshot, f.name)
+        present = {_key(o) for o in current}
+        extra = []
+        for obj in getattr(live, f.name):
+            key = _key(obj)
+            # Errors name a namespaced object's namespace as written: "" may mean "default".
+            index = rejected.get(key, rejected.get((key[0], "", key[2])))
+            if index is not None and key not in present:
+                extra.append(obj)
+                kept.add(index)
+        if extra:
+            changes[f.name] = (*current, *extra)
+    note = "; its previous version keeps serving"
+    errors = tuple(
+        dataclasses.replace(e, message=e.message + note) if i in kept else e
+        for i, e in enumerate(errors)
+    )
+    return dataclasses.replace(snapshot, **changes), errors

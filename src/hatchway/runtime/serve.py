@@ -97,9 +97,8 @@ class GatewayRuntime:
     # --- the pipeline -----------------------------------------------------------------------
 
     async def reload(self) -> bool:
-        """Load the inputs and publish them unless they are bad and a good config runs.
-
-        Returns whether a new generation was published.
+        """Load the inputs and publish the result unless Envoy would reject it or it is
+        what already runs. Returns whether a new generation was published.
         """
         async with self._reload_lock:
             # Taken before reading: a save during the load shows up as a difference later.
@@ -112,17 +111,28 @@ class GatewayRuntime:
             self.stats.input_errors.set(len(errors))
             for e in errors:
                 log.error("input: %s", e)
-            if built is None or (errors and self._published is not None):
+            if built is None:
                 self.stats.reloads.labels("kept_last_good").inc()
                 if self._published is not None:
                     log.warning(
-                        "input has %d error(s); still serving generation %d",
-                        len(errors),
+                        "Envoy would reject the new configuration; still serving generation %d",
                         self._published.snapshot.generation,
                     )
                 return False
+            # Input errors are contained per object (the source keeps the last good version of
+            # what is invalid), so everything else still goes live.
             resources, status, warnings, loaded = built
             self.source.commit(loaded)
+            last = self._published
+            if (
+                last is not None
+                and dict(resources.versions) == dict(last.resources.versions)
+                and status == last.status
+                and warnings == last.warnings
+            ):
+                self.stats.reloads.labels("unchanged").inc()
+                log.info("inputs changed but the configuration did not; nothing to publish")
+                return False
             self._generation += 1
             snapshot = from_resources(self._generation, resources)
             self._published = _Published(snapshot, resources, status, warnings)

@@ -6,6 +6,7 @@ validation is `hatchway.model.parse.parse_documents`.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,14 @@ def read_documents(
                 else:
                     file_docs, file_errors = [], []
                     _decode(source, file.read_text(encoding="utf-8"), file_docs, file_errors)
+                    if file_errors and hit is not None and not hit[2]:
+                        # A save that broke the file: keep serving its last good content (the
+                        # cache keeps the good entry, so the next save is decoded again).
+                        file_errors = [_still_serving(e) for e in file_errors]
+                        docs += hit[1]
+                        errors += file_errors
+                        fresh[source] = hit
+                        continue
             except (OSError, UnicodeDecodeError) as exc:
                 errors.append(_file_error(source, f"cannot read file: {_reason(exc)}"))
                 continue
@@ -120,6 +129,12 @@ def _decode(source: str, text: str, docs: list[Document], errors: list[InputErro
         errors.append(
             InputError(source, index, None, None, None, None, f"invalid YAML: {_yaml_reason(exc)}")
         )
+
+
+def _still_serving(error: InputError) -> InputError:
+    return dataclasses.replace(
+        error, message=error.message + "; its last good content keeps serving"
+    )
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
