@@ -32,6 +32,7 @@ from hatchway.ir import (
     URLRewrite,
     WeightedBackend,
 )
+from hatchway.ir.re2 import re2_problem
 from hatchway.model.meta import BackendObjectReference
 from hatchway.model.routes import (
     GRPCRoute,
@@ -50,7 +51,6 @@ from hatchway.status import RouteConditionReason
 from hatchway.translate.backends import Backends, Problem
 from hatchway.translate.durations import duration_ms
 from hatchway.translate.precedence import MatchKey, grpc_match_key, http_match_key
-from hatchway.translate.regex import regex_problem
 
 R = RouteConditionReason
 _ONCE = ("CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
@@ -181,7 +181,7 @@ def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
 
 
 def _check_regex(value: str, what: str) -> None:
-    problem = regex_problem(value)
+    problem = re2_problem(value)
     if problem is not None:
         raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{what} {value!r}: {problem}")
 

@@ -17,8 +17,8 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from hatchway.ir import Origin
+from hatchway.ir.re2 import re2_problem
 from hatchway.xds.names import INVALID_BACKEND_CLUSTER
-from hatchway.xds.re2 import re2_problem
 from hatchway.xds.resources import LISTENER, ROUTE, XdsResources
 from hatchway.xds.routes import route_clusters
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hatchway import ir, xds
-from hatchway.xds.re2 import re2_problem
+from hatchway.ir.re2 import re2_problem
 from hatchway.xds.resources import ResourceSet
 
 from .ir_samples import GW, http_ir, route, section, vhost

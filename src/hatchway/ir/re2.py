@@ -1,7 +1,8 @@
-"""Validation of user regular expressions for Envoy's RE2 dialect.
+"""The IR's regular-expression dialect is RE2 (Envoy's `safe_regex`): which patterns it accepts.
 
 Envoy compiles `safe_regex` with RE2; a pattern it rejects NACKs the whole route
-configuration, so the core must reject such patterns first (route `UnsupportedValue`).
+configuration. The core uses this to reject user patterns first (route `UnsupportedValue`),
+and the Envoy step to check every regex it emits before publishing.
 No RE2 binding is pinned: we compile with Python's `re` (catches syntax errors) and refuse the
 Perl-only constructs RE2 lacks. This is conservative: a few RE2-valid patterns that Python
 does not parse (e.g. `\\z`) are rejected too, never the reverse.
@@ -61,7 +62,7 @@ def _strip_classes(pattern: str) -> str:
     return "".join(out)
 
 
-def regex_problem(pattern: str) -> str | None:
+def re2_problem(pattern: str) -> str | None:
     """None if Envoy's RE2 will accept `pattern`, else a short reason."""
     if not pattern:
         return "empty regular expression"

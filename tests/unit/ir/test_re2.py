@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatchway.translate.regex import regex_problem
+from hatchway.ir.re2 import re2_problem
 
 
 @pytest.mark.parametrize(
@@ -10,7 +10,7 @@ from hatchway.translate.regex import regex_problem
     [r"/foo/[a-z]+", r"^/v\d+/.*$", r"(?P<x>a)b", r"[(?=]", r"\\1", r"a{2,1000}", r"(?i)abc"],
 )
 def test_re2_compatible(pattern: str) -> None:
-    assert regex_problem(pattern) is None
+    assert re2_problem(pattern) is None
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,6 @@ def test_re2_compatible(pattern: str) -> None:
     ],
 )
 def test_re2_incompatible(pattern: str, reason: str) -> None:
-    problem = regex_problem(pattern)
+    problem = re2_problem(pattern)
     assert problem is not None
     assert reason in problem
