@@ -35,9 +35,11 @@ from hatchway.ir import (
 from hatchway.ir.re2 import re2_problem
 from hatchway.model.meta import BackendObjectReference
 from hatchway.model.routes import (
+    GRPCBackendRef,
     GRPCRoute,
     GRPCRouteMatch,
     GRPCRouteRule,
+    HTTPBackendRef,
     HTTPHeaderFilter,
     HTTPPathModifier,
     HTTPRequestMirrorFilter,
@@ -301,29 +303,7 @@ def _compile_http_rule(
                 R.INVALID_KIND,
                 "ExtensionRef filters are not supported",
             )
-    weighted: list[WeightedBackend] = []
-    for ref in rule.backend_refs:
-        btypes = [f.type for f in ref.filters]
-        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
-        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
-        if unsupported:
-            raise RuleInvalid(
-                R.UNSUPPORTED_VALUE,
-                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
-            )
-        cluster, problem = backends.resolve("HTTPRoute", ns, ref)
-        if problem is not None:
-            out.unresolved = out.unresolved or problem
-        weighted.append(
-            WeightedBackend(
-                cluster=cluster,
-                weight=ref.weight,
-                invalid_reason=problem[1] if problem else None,
-                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
-                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
-            )
-        )
-    compiled.backends = tuple(weighted)
+    compiled.backends = _weighted_backends("HTTPRoute", ns, rule.backend_refs, backends, out)
     if rule.timeouts is not None:
         t = rule.timeouts
         compiled.request_timeout_ms = duration_ms(t.request) if t.request else None
@@ -337,6 +317,42 @@ def _compile_http_rule(
         )
     compiled.session = _session(rule.session_persistence)
     return compiled
+
+
+def _weighted_backends(
+    kind: str,
+    ns: str,
+    refs: Sequence[HTTPBackendRef | GRPCBackendRef],
+    backends: Backends,
+    out: CompiledRoute,
+    *,
+    forced: AppProtocol | None = None,
+) -> tuple[WeightedBackend, ...]:
+    """A rule's backendRefs, resolved; an unresolvable one keeps its weight with no cluster
+    (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False."""
+    weighted: list[WeightedBackend] = []
+    for ref in refs:
+        btypes = [f.type for f in ref.filters]
+        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
+        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+        if unsupported:
+            raise RuleInvalid(
+                R.UNSUPPORTED_VALUE,
+                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
+            )
+        cluster, problem = backends.resolve(kind, ns, ref, forced=forced)
+        if problem is not None:
+            out.unresolved = out.unresolved or problem
+        weighted.append(
+            WeightedBackend(
+                cluster=cluster,
+                weight=ref.weight,
+                invalid_reason=problem[1] if problem else None,
+                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
+                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
+            )
+        )
+    return tuple(weighted)
 
 
 def _backend_filter(
@@ -434,29 +450,9 @@ def _compile_grpc_rule(
                 R.INVALID_KIND,
                 "ExtensionRef filters are not supported",
             )
-    weighted: list[WeightedBackend] = []
-    for ref in rule.backend_refs:
-        btypes = [f.type for f in ref.filters]
-        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
-        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
-        if unsupported:
-            raise RuleInvalid(
-                R.UNSUPPORTED_VALUE,
-                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
-            )
-        cluster, problem = backends.resolve("GRPCRoute", ns, ref, forced=AppProtocol.H2C)
-        if problem is not None:
-            out.unresolved = out.unresolved or problem
-        weighted.append(
-            WeightedBackend(
-                cluster=cluster,
-                weight=ref.weight,
-                invalid_reason=problem[1] if problem else None,
-                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
-                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
-            )
-        )
-    compiled.backends = tuple(weighted)
+    compiled.backends = _weighted_backends(
+        "GRPCRoute", ns, rule.backend_refs, backends, out, forced=AppProtocol.H2C
+    )
     compiled.session = _session(rule.session_persistence)
     return compiled
 
