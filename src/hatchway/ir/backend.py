@@ -19,13 +19,13 @@ class AppProtocol(StrEnum):
     UDP = "udp"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Endpoint:
     address: str
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpstreamTLS:
     """TLS from Envoy to a backend (BackendTLSPolicy), plus the Gateway's client certificate."""
 
@@ -41,7 +41,7 @@ class UpstreamTLS:
     invalid: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """One backend port: a Service port (or a mirror target), with its ready endpoints.
 

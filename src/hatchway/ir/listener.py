@@ -18,14 +18,14 @@ class Protocol(StrEnum):
     UDP = "UDP"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TLSCertificate:
     name: str  # stable: `namespace/secret-name`
     cert_pem: str
     key_pem: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientValidation:
     """Frontend client-certificate validation (Gateway spec.tls.frontend)."""
 
@@ -33,14 +33,14 @@ class ClientValidation:
     allow_insecure_fallback: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TLSTermination:
     certificates: tuple[TLSCertificate, ...]
     client_validation: ClientValidation | None = None
     alpn: tuple[str, ...] = ("h2", "http/1.1")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class L4Route:
     """TCP, UDP or TLS (passthrough/terminated) forwarding. No valid backend -> close."""
 
@@ -48,7 +48,7 @@ class L4Route:
     backends: tuple[WeightedBackend, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FilterChain:
     """One way of handling connections on a listener, chosen by SNI (`server_names`).
 
@@ -64,7 +64,7 @@ class FilterChain:
     l4: L4Route | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listener:
     """One bound socket: every Gateway listener on this address and port shares it.
 
@@ -81,7 +81,7 @@ class Listener:
     gateways: tuple[Origin, ...]  # Gateways (and ListenerSets) contributing to this socket
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IR:
     listeners: tuple[Listener, ...] = ()  # sorted by (address, port, protocol)
     clusters: tuple[Cluster, ...] = ()  # sorted by name; only clusters something refers to

@@ -15,27 +15,27 @@ class PathMatchType(StrEnum):
     REGEX = "RegularExpression"  # RE2, validated by the core
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PathMatch:
     type: PathMatchType
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderMatch:
     name: str  # lower-cased; header names are case-insensitive
     value: str
     regex: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryMatch:
     name: str  # case-sensitive
     value: str
     regex: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """All conditions are ANDed. For gRPC the core turns service/method into `path`."""
 
@@ -45,14 +45,14 @@ class Match:
     query: tuple[QueryMatch, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeaderModifier:
     set: tuple[tuple[str, str], ...] = ()
     add: tuple[tuple[str, str], ...] = ()
     remove: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeightedBackend:
     """One backendRef after resolution.
 
@@ -67,7 +67,7 @@ class WeightedBackend:
     response_headers: HeaderModifier | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mirror:
     cluster: str
     numerator: int = 100  # fraction of requests mirrored = numerator / denominator
@@ -79,7 +79,7 @@ class PathModifierType(StrEnum):
     PREFIX = "ReplacePrefixMatch"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PathModifier:
     type: PathModifierType
     value: str
@@ -87,13 +87,13 @@ class PathModifier:
     matched_prefix: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class URLRewrite:
     hostname: str | None = None
     path: PathModifier | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redirect:
     """RequestRedirect with defaults resolved by the core.
 
@@ -110,20 +110,20 @@ class Redirect:
     path: PathModifier | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirectResponse:
     status: int
     body: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forward:
     """Send to weighted backends. All-invalid (or empty) backends is a 500, decided by the core."""
 
     backends: tuple[WeightedBackend, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CORS:
     allow_origins: tuple[str, ...] = ()  # "*" alone, or scheme://host[:port] with a leading `*.`
     allow_credentials: bool = False
@@ -133,14 +133,14 @@ class CORS:
     max_age_s: int = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retry:
     codes: tuple[int, ...] = ()
     attempts: int | None = None  # number of retries; None = implementation default
     backoff_ms: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionPersistence:
     type: str = "Cookie"  # Cookie | Header
     name: str | None = None
@@ -149,7 +149,7 @@ class SessionPersistence:
     permanent: bool = False  # cookieConfig.lifetimeType Permanent
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """One rule match, placed in precedence order within its virtual host."""
 
@@ -172,7 +172,7 @@ class Route:
     hostname: str = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualHost:
     """Requests whose Host (port ignored) best matches `domain` are served by `routes`, in order.
 

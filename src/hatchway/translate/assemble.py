@@ -175,6 +175,8 @@ class _Builder:
         lc: ListenerCtx,
         port: int,
     ) -> None:
+        ref = route.ref
+        host_rank = route_hostname_rank(host)
         for rule in route.compiled.rules:
             action = rule.action(port)
             if isinstance(action, Forward):
@@ -182,7 +184,7 @@ class _Builder:
             for mirror in rule.mirrors:
                 self.cluster_gateways[mirror.cluster].add((lc.gateway.namespace, lc.gateway.name))
             for cm in rule.matches:
-                key = (route.ref, rule.index, cm.index)
+                key = (ref, rule.index, cm.index)
                 if key in entries:
                     continue
                 origin = Origin(
@@ -194,7 +196,7 @@ class _Builder:
                     rule_name=rule.name,
                 )
                 order = RouteOrderKey(
-                    route_hostname_rank(host),
+                    host_rank,
                     cm.key,
                     route.created,
                     route.namespace,
@@ -205,7 +207,7 @@ class _Builder:
                 entries[key] = (
                     order,
                     Route(
-                        name=f"{route.ref}/rule/{rule.index}/match/{cm.index}",
+                        name=f"{ref}/rule/{rule.index}/match/{cm.index}",
                         origin=origin,
                         match=cm.match,
                         action=action,

@@ -81,8 +81,12 @@ class Parents:
 
 def _candidates(
     parents: Parents, route: RouteCtx, ref: ParentReference
-) -> list[ListenerCtx] | None:
-    """Listeners the parentRef names, [] when none match, None when the parent is not ours."""
+) -> tuple[list[ListenerCtx], str] | None:
+    """Listeners the parentRef names (and why there are none), None when the parent is not ours.
+
+    A parent that is ours but not accepted offers no listener: the spec names no reason for
+    that, and NoMatchingParent ("no matching parent") is the closest; the message says why.
+    """
     if ref.group != GATEWAY_GROUP:
         return None
     ns = ref.namespace or route.namespace
@@ -90,20 +94,25 @@ def _candidates(
         gw = parents.gateways.get((ns, ref.name))
         if gw is None:
             return None
-        listeners = list(gw.listeners) if gw.accepted is None else []
+        if gw.accepted is not None:
+            return [], f"the parent Gateway is not accepted ({gw.accepted[0]})"
+        listeners = gw.listeners
     elif ref.kind == "ListenerSet":
         ls = parents.sets.get((ns, ref.name))
         if ls is None:
             return None
-        listeners = list(ls.listeners) if ls.rejected is None else []
+        if ls.rejected is not None:
+            return [], f"the parent ListenerSet is not accepted ({ls.rejected[0]})"
+        listeners = ls.listeners
     else:
         return None
-    return [
+    matching = [
         lc
         for lc in listeners
         if (ref.section_name is None or lc.name == ref.section_name)
         and (ref.port is None or lc.port == ref.port)
     ]
+    return matching, "no listener matches the parentRef's sectionName/port"
 
 
 def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
@@ -113,9 +122,10 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
         if ref in seen:
             continue
         seen.add(ref)
-        listeners = _candidates(parents, route, ref)
-        if listeners is None:
+        found = _candidates(parents, route, ref)
+        if found is None:
             continue  # not our parent: write nothing
+        listeners, none_reason = found
         pc = ParentCtx(ref)
         route.parents.append(pc)
         if route.fully_invalid:
@@ -123,10 +133,7 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
             pc.rejected = (reason, msg)
             continue
         if not listeners:
-            pc.rejected = (
-                R.NO_MATCHING_PARENT,
-                "no listener matches the parentRef (or the parent is not accepted)",
-            )
+            pc.rejected = (R.NO_MATCHING_PARENT, none_reason)
             continue
         allowed = [
             lc

@@ -53,6 +53,8 @@ class Backends:
     def __init__(self, index: Index) -> None:
         self.index = index
         self.specs: dict[str, ClusterSpec] = {}
+        # Thousands of routes name the same few Services: resolve each distinct ref once.
+        self._resolved: dict[tuple[object, ...], tuple[str | None, Problem | None]] = {}
 
     def resolve(
         self,
@@ -62,6 +64,20 @@ class Backends:
         forced: AppProtocol | None = None,
     ) -> tuple[str | None, Problem | None]:
         """The cluster for `ref`, or the reason it is invalid (RefNotPermitted before existence)."""
+        ref_key = (ref.group, ref.kind, ref.namespace, ref.name, ref.port)
+        key = (route_kind, route_namespace, ref_key, forced)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(route_kind, route_namespace, ref, forced)
+        return found
+
+    def _resolve(
+        self,
+        route_kind: str,
+        route_namespace: str,
+        ref: BackendObjectReference,
+        forced: AppProtocol | None,
+    ) -> tuple[str | None, Problem | None]:
         ns = ref.namespace or route_namespace
         what = f"backendRef {ns}/{ref.name}"
         R = RouteConditionReason

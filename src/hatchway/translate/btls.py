@@ -26,6 +26,7 @@ R = PolicyConditionReason
 T = PolicyConditionType
 Problem = tuple[str, str]
 TargetKey = tuple[str, str, str | None]  # (namespace, service, port name or None = whole)
+ServiceGateways = dict[tuple[str, str], set[tuple[str, str]]]  # Service -> Gateways using it
 
 
 @dataclass(eq=False)
@@ -45,6 +46,19 @@ class PolicyCtx:
     @property
     def namespace(self) -> str:
         return self.obj.metadata.namespace
+
+    @property
+    def target_not_found(self) -> bool:
+        return self.accepted is not None and self.accepted[0] == R.TARGET_NOT_FOUND
+
+    @property
+    def named_services(self) -> list[tuple[str, str]]:
+        """Every Service a targetRef names, whether or not it (or its port) exists."""
+        return [
+            (self.namespace, t.name)
+            for t in self.obj.spec.target_refs
+            if (t.group, t.kind) == ("", "Service")
+        ]
 
 
 def _validate(index: Index, pc: PolicyCtx) -> None:
@@ -108,7 +122,7 @@ class Policies:
         self.winners: dict[TargetKey, PolicyCtx] = {}
         for pc in self.policies:
             _validate(index, pc)
-            if pc.accepted is not None and pc.accepted[0] == R.TARGET_NOT_FOUND:
+            if pc.target_not_found:
                 continue
             lost = [t for t in pc.targets if t in self.winners]
             for t in pc.targets:
@@ -149,15 +163,28 @@ class Policies:
             invalid=pc.accepted[1] if pc.accepted is not None else None,
         )
 
+    @property
+    def any_target_not_found(self) -> bool:
+        return any(pc.target_not_found for pc in self.policies)
+
     def statuses(
-        self, service_gateways: dict[tuple[str, str], set[tuple[str, str]]], controller: str
+        self,
+        service_gateways: ServiceGateways,
+        controller: str,
+        referenced: ServiceGateways | None = None,
     ) -> list[ResourceStatus]:
+        """Per-ancestor statuses. The ancestors are the Gateways whose routes use the target;
+        for a missing target (or port), those whose routes refer to it (`referenced`, by
+        Service name), so that TargetNotFound is reported where the problem shows."""
         out: list[ResourceStatus] = []
         for pc in self.policies:
             gen = pc.obj.metadata.generation
             gws: set[tuple[str, str]] = set()
             for ns, svc, _ in pc.targets:
                 gws |= service_gateways.get((ns, svc), set())
+            if pc.target_not_found:
+                for key in pc.named_services:
+                    gws |= service_gateways.get(key, set()) | (referenced or {}).get(key, set())
             conds: list[Condition] = []
             if pc.accepted is not None:
                 conds.append(condition(T.ACCEPTED, False, pc.accepted[0], pc.accepted[1], gen))

@@ -98,6 +98,11 @@ class ListenerCtx:
         return self.accepted is None and self.conflict is None
 
     @property
+    def can_serve(self) -> bool:
+        """Ready and programmable (e.g. an HTTPS listener has a usable certificate)."""
+        return self.is_ready and self.programmed is None
+
+    @property
     def tls_mode(self) -> str | None:
         if self.protocol == "HTTPS":
             return "Terminate"
@@ -531,7 +536,9 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
         _mark_conflicts(merged, settings)
         _mark_overlaps(merged)
         for lsc in gw.listener_sets:
-            if lsc.rejected is None and not any(lc.is_ready for lc in lsc.listeners):
+            # [conf ListenerSetReferenceGrant]: a set whose only listener has no usable
+            # certificate is not accepted.
+            if lsc.rejected is None and not any(lc.can_serve for lc in lsc.listeners):
                 lsc.rejected = (
                     ListenerSetConditionReason.LISTENERS_NOT_VALID,
                     "no listener of this ListenerSet is valid",
@@ -653,7 +660,7 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
             )
         attached_sets = None
         if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
-            attached_sets = sum(1 for s in gw.listener_sets if s.rejected is None)
+            attached_sets = sum(1 for s in gw.listener_sets if _final_rejection(s) is None)
         addresses = tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
         out.append(
             ResourceStatus(
@@ -672,20 +679,33 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
     return out
 
 
+def _final_rejection(lsc: ListenerSetCtx) -> tuple[str, str] | None:
+    """`lsc.rejected`, or ListenersNotValid when assembly took the last listener away."""
+    if lsc.rejected is None and not any(lc.can_serve for lc in lsc.listeners):
+        return (
+            ListenerSetConditionReason.LISTENERS_NOT_VALID,
+            "no listener of this ListenerSet is valid",
+        )
+    return lsc.rejected
+
+
 def _listener_set_status(lsc: ListenerSetCtx) -> ResourceStatus:
     gen = lsc.obj.metadata.generation
     T, R = ListenerSetConditionType, ListenerSetConditionReason
-    if lsc.rejected is not None:
-        reason, msg = lsc.rejected
+    rejected = _final_rejection(lsc)
+    if rejected is not None:
+        reason, msg = rejected
+        # §9.4: ParentNotAccepted is an Accepted reason; Programmed says ParentNotProgrammed.
+        programmed = R.PARENT_NOT_PROGRAMMED if reason == R.PARENT_NOT_ACCEPTED else reason
         conds = (
             condition(T.ACCEPTED, False, reason, msg, gen),
-            condition(T.PROGRAMMED, False, reason, msg, gen),
+            condition(T.PROGRAMMED, False, programmed, msg, gen),
         )
         listeners: tuple[ListenerStatus, ...] = ()
         if reason == R.LISTENERS_NOT_VALID:
             listeners = tuple(_listener_status(lc, True) for lc in lsc.listeners)
     else:
-        partial = not all(lc.is_ready for lc in lsc.listeners)
+        partial = not all(lc.can_serve for lc in lsc.listeners)
         conds = (
             condition(
                 T.ACCEPTED,

@@ -69,7 +69,7 @@ class RuleInvalid(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompiledMatch:
     index: int
     match: Match
@@ -205,14 +205,14 @@ def _headers(items: tuple[tuple[str, str, str], ...], what: str) -> tuple[Header
 # --- HTTPRoute ----------------------------------------------------------------------------------
 
 
+_PATH_TYPES = {"Exact": PathMatchType.EXACT, "RegularExpression": PathMatchType.REGEX}
+
+
 def _http_match(m: HTTPRouteMatch) -> Match:
-    if m.path.type == "RegularExpression":
+    # Called for every match of every route: empty headers/query skip their loops.
+    path_type = _PATH_TYPES.get(m.path.type, PathMatchType.PREFIX)
+    if path_type is PathMatchType.REGEX:
         _check_regex(m.path.value, "path regex")
-        path = PathMatch(PathMatchType.REGEX, m.path.value)
-    elif m.path.type == "Exact":
-        path = PathMatch(PathMatchType.EXACT, m.path.value)
-    else:
-        path = PathMatch(PathMatchType.PREFIX, m.path.value)
     query: dict[str, QueryMatch] = {}
     for q in m.query_params:
         if q.name in query:
@@ -220,11 +220,16 @@ def _http_match(m: HTTPRouteMatch) -> Match:
         if q.type == "RegularExpression":
             _check_regex(q.value, "query regex")
         query[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
+    headers = (
+        _headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex")
+        if m.headers
+        else ()
+    )
     return Match(
-        path=path,
+        path=PathMatch(path_type, m.path.value),
         method=m.method,
-        headers=_headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex"),
-        query=tuple(query.values()),
+        headers=headers,
+        query=tuple(query.values()) if query else (),
     )
 
 
@@ -238,10 +243,11 @@ def _compile_http_rule(
     route: HTTPRoute, idx: int, rule: HTTPRouteRule, backends: Backends, out: CompiledRoute
 ) -> CompiledRule:
     ns = route.metadata.namespace
-    matches = tuple(
-        CompiledMatch(i, m, http_match_key(m))
-        for i, m in enumerate(_http_match(m) for m in rule.matches)
-    )
+    compiled_matches: list[CompiledMatch] = []
+    for i, route_match in enumerate(rule.matches):
+        m = _http_match(route_match)
+        compiled_matches.append(CompiledMatch(i, m, http_match_key(m)))
+    matches = tuple(compiled_matches)
     types = [f.type for f in rule.filters]
     _check_filter_counts(types, "filters")
     if "RequestRedirect" in types and "URLRewrite" in types:
@@ -332,14 +338,15 @@ def _weighted_backends(
     (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False."""
     weighted: list[WeightedBackend] = []
     for ref in refs:
-        btypes = [f.type for f in ref.filters]
-        _check_filter_counts(btypes, f"backendRef {ref.name} filters")
-        unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
-        if unsupported:
-            raise RuleInvalid(
-                R.UNSUPPORTED_VALUE,
-                f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
-            )
+        if ref.filters:
+            btypes = [f.type for f in ref.filters]
+            _check_filter_counts(btypes, f"backendRef {ref.name} filters")
+            unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+            if unsupported:
+                raise RuleInvalid(
+                    R.UNSUPPORTED_VALUE,
+                    f"backendRef {ref.name}: {sorted(unsupported)} not supported per backend",
+                )
         cluster, problem = backends.resolve(kind, ns, ref, forced=forced)
         if problem is not None:
             out.unresolved = out.unresolved or problem
@@ -348,8 +355,12 @@ def _weighted_backends(
                 cluster=cluster,
                 weight=ref.weight,
                 invalid_reason=problem[1] if problem else None,
-                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier"),
-                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier"),
+                request_headers=_backend_filter(ref.filters, "RequestHeaderModifier")
+                if ref.filters
+                else None,
+                response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier")
+                if ref.filters
+                else None,
             )
         )
     return tuple(weighted)

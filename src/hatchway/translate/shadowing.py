@@ -74,7 +74,9 @@ def find_shadowed(routes: Sequence[Route]) -> list[tuple[Route, Route]]:
                 candidates += by_prefix.get(anc, ())
         if m.path.type is not PathMatchType.PREFIX:
             candidates += by_exact.get((m.path.type, m.path.value), ())
-        for cand in sorted(candidates):
+        if len(candidates) > 1:
+            candidates.sort()  # earliest (highest-precedence) winner first
+        for cand in candidates:
             winner = routes[cand]
             if (
                 not _same_rule(winner, route)
