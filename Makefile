@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test clean
+.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +53,9 @@ k8s-down:  ## stop the local Kubernetes rig
 
 k8s-test: $(STAMP)  ## controller tests against a real kube-apiserver (builds the rig on first use)
 	$(BIN)/pytest -q -m k8s tests/controller
+
+conformance:  ## upstream Gateway API conformance v1.6.1 against `hatchway controller` (root; ~11 min; conformance/README.md)
+	hack/conformance/run.sh
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

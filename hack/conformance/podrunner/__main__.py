@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -14,14 +15,6 @@ from lightkube import Client, KubeConfig
 from podrunner import kubelet
 from podrunner.network import Bridge
 from podrunner.runner import PodRunner
-
-
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(_sig: int, _frame: FrameType | None) -> None:
-    raise _Stop
 
 
 def main(argv: list[str]) -> int:
@@ -44,16 +37,18 @@ def main(argv: list[str]) -> int:
     bridge.up()
     runner = PodRunner(client, bridge, args.node, state, args.echo_binary)
     server = kubelet.serve(bridge.gateway, args.kubelet_port, state, runner.log_path)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()  # only a flag: the loop notices it between two ticks
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         runner.register_node(args.kubelet_port)
-        runner.run()
-    except _Stop:
-        pass
+        runner.run(stop)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        server.shutdown()
+        server.server_close()
         runner.stop_all()
         runner.delete_node()
         bridge.down()

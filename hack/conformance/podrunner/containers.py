@@ -143,6 +143,7 @@ def _echo_ports(env: dict[str, str]) -> list[int]:
 
 def plan_pod(
     pod: dict[str, Any],
+    *,
     lookup: Lookup,
     pod_dir: Path,
     pod_ip: str,

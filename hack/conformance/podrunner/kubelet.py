@@ -76,7 +76,7 @@ def select_lines(text: str, query: dict[str, list[str]], now: dt.datetime) -> st
 
 def serve(address: str, port: int, state: Path, log_path: LogPath) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             parts = [unquote(p) for p in url.path.split("/") if p]
             path = (
@@ -93,7 +93,7 @@ def serve(address: str, port: int, state: Path, log_path: LogPath) -> ThreadingH
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     crt, key = _self_signed(state)

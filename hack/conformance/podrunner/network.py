@@ -48,7 +48,9 @@ class Bridge:
         _ip("link", "set", self.name, "up")
 
     def down(self) -> None:
-        out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["ip", "netns", "list"], check=False, capture_output=True, text=True
+        ).stdout
         for line in out.splitlines():
             name = line.split()[0] if line.split() else ""
             if name.startswith(f"{self.prefix}-"):

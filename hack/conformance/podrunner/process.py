@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,6 +56,12 @@ class Container:
         self.restarts += 1
         self.start()
 
+    def signal_stop(self) -> None:
+        """SIGTERM without waiting: lets many containers wind down at once."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -63,10 +70,8 @@ class Container:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=3)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.proc.wait()
         if self._pump is not None:
             self._pump.join(timeout=2)

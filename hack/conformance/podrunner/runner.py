@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import socket
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,22 +92,21 @@ class PodRunner:
         self.client.patch(Node.Status, self.node, status)
 
     def delete_node(self) -> None:
-        try:
+        with contextlib.suppress(ApiError):
             self.client.delete(Node, self.node)
-        except ApiError:
-            pass
 
     # --- loop ----------------------------------------------------------------------------
 
     def lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        res = Secret if kind == "Secret" else ConfigMap
         try:
-            obj = self.client.get(res, name, namespace=namespace)
+            if kind == "Secret":
+                body: dict[str, Any] = self.client.get(Secret, name, namespace=namespace).to_dict()
+            else:
+                body = self.client.get(ConfigMap, name, namespace=namespace).to_dict()
         except ApiError as exc:
             if exc.status.code == 404:
                 return None
             raise
-        body: dict[str, Any] = obj.to_dict()
         return body
 
     def log_path(self, namespace: str, pod: str, container: str) -> Path | None:
@@ -161,7 +161,12 @@ class PodRunner:
         net = self.bridge.peek()
         try:
             plans = plan_pod(
-                pod, self.lookup, directory, net, self.bridge.gateway, self.echo_binary
+                pod,
+                lookup=self.lookup,
+                pod_dir=directory,
+                pod_ip=net,
+                host_ip=self.bridge.gateway,
+                echo_binary=self.echo_binary,
             )
         except (NotReady, Unsupported) as exc:
             if self.waiting.get(uid) != str(exc):
@@ -261,16 +266,18 @@ class PodRunner:
         log.info("stopped %s/%s", rp.namespace, rp.name)
 
     def stop_all(self) -> None:
+        for rp in self.pods.values():
+            for c in rp.containers:
+                c.signal_stop()
         for uid in list(self.pods):
             self._stop(self.pods.pop(uid))
 
-    def run(self, stop_after: float | None = None, period: float = 0.3) -> None:
-        started = time.monotonic()
-        while stop_after is None or time.monotonic() - started < stop_after:
+    def run(self, stop: threading.Event, period: float = 0.3) -> None:
+        while not stop.is_set():
             try:
                 self.tick()
             except ApiError as exc:
                 log.warning("tick failed: %s", exc)
             except Exception:  # one odd object must not stop every Pod
                 log.exception("tick failed")
-            time.sleep(period)
+            stop.wait(period)

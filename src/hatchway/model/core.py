@@ -76,13 +76,18 @@ class EndpointPort(LooseModel):
     app_protocol: str | None = None
 
 
+def _none_is_empty(value: object) -> object:
+    return () if value is None else value
+
+
 class EndpointSlice(LooseModel):
     api_version: str = "discovery.k8s.io/v1"
     kind: Literal["EndpointSlice"] = "EndpointSlice"
     metadata: ObjectMeta
     address_type: Literal["IPv4", "IPv6", "FQDN"]
-    endpoints: tuple[Endpoint, ...] = ()
-    ports: tuple[EndpointPort, ...] = ()
+    # The endpointslice controller writes `null` for a Service with no ready Pods.
+    endpoints: Annotated[tuple[Endpoint, ...], BeforeValidator(_none_is_empty)] = ()
+    ports: Annotated[tuple[EndpointPort, ...], BeforeValidator(_none_is_empty)] = ()
 
     @property
     def service_name(self) -> str | None:

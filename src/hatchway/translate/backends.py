@@ -23,6 +23,9 @@ _APP_PROTOCOLS = {
     "kubernetes.io/h2c": AppProtocol.H2C,
     "h2c": AppProtocol.H2C,
     "kubernetes.io/ws": AppProtocol.WS,
+    # TLS to the backend comes from a BackendTLSPolicy; what runs inside it is HTTP/1.1.
+    "https": AppProtocol.HTTP1,
+    "HTTPS": AppProtocol.HTTP1,
 }
 
 

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make conformance`: the upstream Gateway API conformance suite (v1.6.1, unmodified) against
+# `hatchway controller` on the local rig. Brings everything up, runs, writes the report,
+# tears everything down (also on failure or Ctrl-C).
+#
+#   hack/conformance/run.sh                       # the five GATEWAY-* profiles
+#   HWCONF_RUN_TEST=HTTPRouteWeight hack/conformance/run.sh   # one test (no report)
+#   HWCONF_KEEP=1 ...                            # leave the rig running afterwards (debugging)
+#
+# Needs root (network namespaces), Go (first build), openssl, curl. Runtime state lives in
+# $HWCONF_STATE (default /tmp/hwconf); the report goes to conformance/reports/.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python="${PYTHON:-$root/.venv/bin/python}"
+state="${HWCONF_STATE:-/tmp/hwconf}"
+profiles="${HWCONF_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP}"
+report_dir="$root/conformance/reports/v1.6.1"
+report="$report_dir/hatchway-report.yaml"
+# The rig runs on its own ports and state dir, so a teammate's rig is never touched.
+export HATCHWAY_K8S_STATE="$state/k8s"
+export HATCHWAY_K8S_API_PORT="${HWCONF_API_PORT:-26443}"
+export HATCHWAY_K8S_ETCD_PORT="${HWCONF_ETCD_PORT:-22379}"
+export HATCHWAY_K8S_WITH_KCM=1  # build it; it is started below with the controllers we need
+
+started=$SECONDS
+log() { printf '%s run.sh: %s\n' "$(date +%T)" "$*" >&2; }
+pids=()
+suite_pid=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n "$suite_pid" ]] && kill -TERM "$suite_pid" 2>/dev/null
+  if [[ "${HWCONF_KEEP:-0}" == 1 ]]; then
+    printf '%s\n' "${pids[@]}" > "$state/pids"
+    log "HWCONF_KEEP=1: leaving the rig up; stop it with hack/conformance/down.sh"; exit $rc
+  fi
+  # Reverse start order: the controller, the pod runner (stops its Pods, bridge), KCM, the rig.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "${pids[i]}" 2>/dev/null || true
+  done
+  "$root/hack/k8s/down.sh" || true
+  log "done in $((SECONDS - started)) s (exit $rc)"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+# The previous run's logs are kept next to the state dir, for comparison.
+if [[ -d "$state/logs" ]]; then rm -rf "$state.prev-logs"; mv "$state/logs" "$state.prev-logs"; fi
+rm -rf "$state"; mkdir -p "$state/logs"
+log "building (cached after the first run)"
+bin="$("$here/build.sh")"
+k8s_bin="$("$root/hack/k8s/build.sh")"
+kubeconfig="$("$root/hack/k8s/up.sh" | tail -1)"
+pki="$HATCHWAY_K8S_STATE/pki"
+
+# kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
+# namespace/garbage collection so the suite's cleanup finishes.
+setsid "$k8s_bin/kube-controller-manager" --kubeconfig "$kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 1 \
+  --controllers deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
+  --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+  > "$state/logs/kube-controller-manager.log" 2>&1 < /dev/null &
+pids+=($!)
+
+PYTHONPATH="$here" setsid "$python" -m podrunner --kubeconfig "$kubeconfig" \
+  --echo-binary "$bin/echo-basic" --state "$state/pods" \
+  > "$state/logs/podrunner.log" 2>&1 < /dev/null &
+pids+=($!)
+
+# The GatewayClass the suite runs against (it reads the claimed features from its status).
+curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+  -H 'Content-Type: application/json' -X POST \
+  "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/apis/gateway.networking.k8s.io/v1/gatewayclasses" \
+  -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"hatchway"},"spec":{"controllerName":"hatchway.dev/gateway-controller","description":"Hatchway conformance run"}}' \
+  > /dev/null
+
+# One loopback address per Gateway: see controller_shim.py (a stop-gap until the controller
+# allocates addresses itself).
+setsid "$python" "$here/controller_shim.py" --kubeconfig "$kubeconfig" \
+  --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 \
+  > "$state/logs/controller.log" 2>&1 < /dev/null &
+pids+=($!)
+
+# The suite reads the claimed features once, at start: wait until the controller wrote them.
+for _ in $(seq 600); do
+  curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/apis/gateway.networking.k8s.io/v1/gatewayclasses/hatchway" \
+    2>/dev/null | "$python" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("status",{}).get("supportedFeatures") else 1)' \
+    && break
+  sleep 0.2
+done
+log "rig, pod runner and controller up after $((SECONDS - started)) s; running the suite"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/pyproject.toml")"
+args=(
+  -test.v -test.timeout 4h -test.count 1
+  --gateway-class hatchway
+  --organization hatchway --project hatchway --url https://example.invalid/hatchway
+  --version "v$version" --contact "hatchway maintainers"
+  # GatewayStaticAddresses: a loopback address outside the controller's pool that Envoy can
+  # bind, and a documentation address (TEST-NET-3) that no interface here holds.
+  --usable-address 127.11.0.1 --unusable-address 203.0.113.1
+)
+if [[ -n "${HWCONF_RUN_TEST:-}" ]]; then
+  args+=(--run-test "$HWCONF_RUN_TEST")
+else
+  mkdir -p "$report_dir"
+  args+=(--conformance-profiles "$profiles" --report-output "$report.tmp")
+fi
+suite_started=$SECONDS
+set +e
+# In the background so that a signal reaches the trap while the suite runs.
+(cd "$state" && KUBECONFIG="$kubeconfig" exec nice -n 5 "$bin/conformance.test" "${args[@]}" \
+  ${HWCONF_SUITE_ARGS:-}) > "$state/logs/suite.log" 2>&1 &
+suite_pid=$!
+wait "$suite_pid"
+rc=$?
+suite_pid=""
+set -e
+log "suite finished in $((SECONDS - suite_started)) s (exit $rc); log: $state/logs/suite.log"
+if [[ -f "$report.tmp" ]]; then
+  mv "$report.tmp" "$report"; chmod 644 "$report"
+  log "report: $report"
+fi
+"$python" "$here/summarize.py" "$state/logs/suite.log" > "$state/summary.txt" || true
+cat "$state/summary.txt" >&2 || true
+exit $rc
