@@ -378,18 +378,24 @@ def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
 def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
     """Within one parent every conflicting listener loses; across parents the later one loses."""
     candidates = [lc for lc in merged if lc.protocol in PROTOCOL_KINDS]
+    # Listeners that already lost to an earlier parent are out of the picture: they must not
+    # take their own siblings down with them (conformance ListenerSetProtocolConflict).
+    beaten: set[int] = set()
     for i, a in enumerate(candidates):
         for b in candidates[i + 1 :]:
             reason = _conflict(a, b, settings.tls_mode_mixed)
             if reason is None:
                 continue
             if a.owner.kind == b.owner.kind and a.owner.name == b.owner.name:
+                if id(a) in beaten or id(b) in beaten:
+                    continue
                 if a.conflict is None:
                     a.conflict = reason
                 if b.conflict is None:
                     b.conflict = reason
             elif a.conflict is None and b.conflict is None:
                 b.conflict = reason
+                beaten.add(id(b))
 
 
 def _mark_overlaps(merged: list[ListenerCtx]) -> None:
