@@ -378,14 +378,18 @@ def _backend_filter(
     return None
 
 
-def _resolve_dropped(
+def _drop(
+    out: CompiledRoute,
+    idx: int,
+    err: RuleInvalid,
+    *,
     backends: Backends,
     kind: str,
     ns: str,
     refs: Sequence[BackendObjectReference],
-    out: CompiledRoute,
 ) -> None:
-    """ResolvedRefs covers every backendRef, including those of dropped rules."""
+    """Record a dropped rule; ResolvedRefs still covers its backendRefs."""
+    out.dropped.append((idx, err.reason, err.message))
     forced = AppProtocol.H2C if kind == "GRPCRoute" else None
     for ref in refs:
         _, problem = backends.resolve(kind, ns, ref, forced)
@@ -399,9 +403,14 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
         try:
             out.rules.append(_compile_http_rule(route, idx, rule, backends, out))
         except RuleInvalid as err:
-            out.dropped.append((idx, err.reason, err.message))
-            _resolve_dropped(
-                backends, "HTTPRoute", route.metadata.namespace, rule.backend_refs, out
+            _drop(
+                out,
+                idx,
+                err,
+                backends=backends,
+                kind="HTTPRoute",
+                ns=route.metadata.namespace,
+                refs=rule.backend_refs,
             )
     return out
 
@@ -474,9 +483,14 @@ def compile_grpc(route: GRPCRoute, backends: Backends) -> CompiledRoute:
         try:
             out.rules.append(_compile_grpc_rule(route, idx, rule, backends, out))
         except RuleInvalid as err:
-            out.dropped.append((idx, err.reason, err.message))
-            _resolve_dropped(
-                backends, "GRPCRoute", route.metadata.namespace, rule.backend_refs, out
+            _drop(
+                out,
+                idx,
+                err,
+                backends=backends,
+                kind="GRPCRoute",
+                ns=route.metadata.namespace,
+                refs=rule.backend_refs,
             )
     return out
 
