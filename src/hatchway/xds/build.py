@@ -29,14 +29,12 @@ def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
 
 def _cluster_users(ir: IR) -> dict[str, list[Origin]]:
     """Route (or L4 route) origins per cluster name, first-seen order."""
-    users: dict[str, list[Origin]] = {}
+    # dict as an ordered set: one Service can back thousands of routes.
+    users: dict[str, dict[Origin, None]] = {}
 
     def use(cluster: str | None, origin: Origin) -> None:
-        if cluster is None:
-            return
-        lst = users.setdefault(cluster, [])
-        if origin not in lst:
-            lst.append(origin)
+        if cluster is not None:
+            users.setdefault(cluster, {})[origin] = None
 
     for listener in ir.listeners:
         for chain in listener.chains:
@@ -50,4 +48,4 @@ def _cluster_users(ir: IR) -> dict[str, list[Origin]]:
                             use(b.cluster, route.origin)
                     for m in route.mirrors:
                         use(m.cluster, route.origin)
-    return users
+    return {name: list(origins) for name, origins in users.items()}
