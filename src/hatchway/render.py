@@ -7,6 +7,7 @@ order).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -119,10 +120,32 @@ def resource_to_dict(r: ResourceStatus) -> dict[str, Any]:
     }
 
 
-def report_to_dicts(report: StatusReport) -> dict[str, Any]:
+class StatusDicts:
+    """`resource_to_dict` for a sequence of reports, reusing the dict of every status object
+    seen in the previous one (a translation memo hands back the very same statuses for
+    routes that did not change). The dicts are shared: callers must not modify them."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[ResourceStatus, dict[str, Any]]] = {}
+
+    def __call__(self, resources: Iterable[ResourceStatus]) -> list[dict[str, Any]]:
+        fresh: dict[int, tuple[ResourceStatus, dict[str, Any]]] = {}
+        out: list[dict[str, Any]] = []
+        for r in resources:
+            hit = self._last.get(id(r))
+            if hit is None or hit[0] is not r:
+                hit = (r, resource_to_dict(r))
+            fresh[id(r)] = hit
+            out.append(hit[1])
+        self._last = fresh
+        return out
+
+
+def report_to_dicts(report: StatusReport, dicts: StatusDicts | None = None) -> dict[str, Any]:
     """`{"resources": [...], "warnings": [...]}`: the body of `GET /status` and `status -o json`."""
+    ordered = sorted(report.resources, key=lambda r: r.key)
     return {
-        "resources": [resource_to_dict(r) for r in sorted(report.resources, key=lambda r: r.key)],
+        "resources": dicts(ordered) if dicts else [resource_to_dict(r) for r in ordered],
         "warnings": [{"object": w.object, "message": w.message} for w in sorted(report.warnings)],
     }
 

@@ -25,12 +25,17 @@ def spec_hash(obj: BaseModel) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+_Tracked = tuple[BaseModel, str, tuple[str, int] | None, int, BaseModel]
+
+
 class GenerationTracker:
     def __init__(self) -> None:
         self._seen: dict[ObjectKey, tuple[str, int]] = {}
-        # Spec hashes of the previous load by object identity: unchanged files hand back the
-        # very same (immutable) objects, so only changed ones are hashed again.
-        self._digests: dict[int, tuple[BaseModel, str]] = {}
+        # By object identity: (object, spec hash, what `_seen` held for it, generation, the
+        # object handed out). Unchanged files hand back the very same (immutable) objects, so
+        # only changed ones are hashed again, and an object whose generation we bumped is
+        # copied once, not on every load (translation reuses work per object identity).
+        self._tracked: dict[int, _Tracked] = {}
 
     def apply(self, snapshot: Snapshot) -> tuple[Snapshot, dict[ObjectKey, tuple[str, int]]]:
         """The snapshot with generations set, and the tracking state to `commit` if it is used.
@@ -39,19 +44,22 @@ class GenerationTracker:
         generation + 1 (or the given one, if the file states a higher one).
         """
         seen: dict[ObjectKey, tuple[str, int]] = {}
-        digests: dict[int, tuple[BaseModel, str]] = {}
+        tracked: dict[int, _Tracked] = {}
         changes: dict[str, tuple[Any, ...]] = {}
         for f in dataclasses.fields(Snapshot):
-            objects = getattr(snapshot, f.name)
             out = []
-            for obj in objects:
+            for obj in getattr(snapshot, f.name):
                 meta = obj.metadata
                 key = (type(obj).__name__, meta.namespace, meta.name)
-                hit = self._digests.get(id(obj))
-                digest = hit[1] if hit is not None and hit[0] is obj else spec_hash(obj)
-                digests[id(obj)] = (obj, digest)
-                given = int(meta.generation)
                 previous = self._seen.get(key)
+                hit = self._tracked.get(id(obj))
+                if hit is not None and hit[0] is obj and hit[2] == previous:
+                    tracked[id(obj)] = hit
+                    seen[key] = (hit[1], hit[3])
+                    out.append(hit[4])
+                    continue
+                digest = hit[1] if hit is not None and hit[0] is obj else spec_hash(obj)
+                given = int(meta.generation)
                 if previous is None:
                     generation = given
                 elif previous[0] == digest:
@@ -59,13 +67,14 @@ class GenerationTracker:
                 else:
                     generation = max(previous[1] + 1, given)
                 seen[key] = (digest, generation)
+                handed = obj
                 if generation != given:
                     meta = meta.model_copy(update={"generation": generation})
-                    out.append(obj.model_copy(update={"metadata": meta}))
-                else:
-                    out.append(obj)
+                    handed = obj.model_copy(update={"metadata": meta})
+                tracked[id(obj)] = (obj, digest, previous, generation, handed)
+                out.append(handed)
             changes[f.name] = tuple(out)
-        self._digests = digests
+        self._tracked = tracked
         return dataclasses.replace(snapshot, **changes), seen
 
     def commit(self, seen: dict[ObjectKey, tuple[str, int]]) -> None:

@@ -34,7 +34,7 @@ from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
 from hatchway.translate import Settings as TranslateSettings
-from hatchway.translate import translate
+from hatchway.translate import TranslateMemo, translate
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
 
 log = logging.getLogger("hatchway.serve")
@@ -88,6 +88,10 @@ class GatewayRuntime:
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self._loaded_fingerprint: Fingerprint = ()
+        # Per-route work carried from one reload to the next (reloads never overlap).
+        self._translate_memo = TranslateMemo()
+        self._status_dicts = render.StatusDicts()
+        self._route_cache = xds.RouteCache()
 
     @property
     def generation(self) -> int:
@@ -104,7 +108,8 @@ class GatewayRuntime:
             # Taken before reading: a save during the load shows up as a difference later.
             self._loaded_fingerprint = fingerprint(self.settings.paths)
             started = time.perf_counter()
-            result = await asyncio.to_thread(self._build)
+            stages: dict[str, float] = {}
+            result = await asyncio.to_thread(self._build, stages)
             self.stats.translation_seconds.observe(time.perf_counter() - started)
             errors, built = result
             self._errors = [e.to_dict() for e in errors]
@@ -141,29 +146,47 @@ class GatewayRuntime:
             self.stats.generation.set(self._generation)
             self.stats.set_resources(status)
             log.info(
-                "published generation %d (%d xDS resources) in %.1f ms",
+                "published generation %d (%d xDS resources) in %.1f ms (%s)",
                 self._generation,
                 snapshot.size(),
                 (time.perf_counter() - started) * 1000,
+                ", ".join(f"{k} {v * 1000:.1f}" for k, v in stages.items()),
             )
             self._watch_ack(self._generation)
             return True
 
     def _build(
-        self,
+        self, stages: dict[str, float]
     ) -> tuple[
         list[InputError],
         tuple[xds.XdsResources, list[dict[str, Any]], list[dict[str, Any]], Loaded] | None,
     ]:
-        """Runs in a worker thread: pure work plus file reads, no shared state written."""
+        """Runs in a worker thread: pure work plus file reads, no shared state written
+        (but for the translation memo, which only reloads use, one at a time).
+        `stages` receives the seconds each step took, for the log."""
+        clock = time.perf_counter()
+        cpu0 = time.thread_time()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            stages[stage] = now - clock
+            clock = now
+
         loaded = self.source.load()
+        lap("load")
         errors = list(loaded.errors)
         translation = translate(
-            loaded.snapshot, TranslateSettings(bind_address=self.settings.bind_address)
+            loaded.snapshot,
+            TranslateSettings(bind_address=self.settings.bind_address),
+            self._translate_memo,
         )
+        lap("translate")
         with gcpause.paused():  # as in translate: many small acyclic objects
-            resources = xds.build(translation.ir)
+            resources = xds.build(translation.ir, route_cache=self._route_cache)
+        lap("xds")
         problems = xds.validate(resources)
+        lap("validate")
         for p in problems:
             # Envoy would reject these; publishing would only trade a clear error for a NACK.
             origin = p.origins[0] if p.origins else None
@@ -180,7 +203,9 @@ class GatewayRuntime:
             )
         if problems and self._published is not None:
             return errors, None
-        report = render.report_to_dicts(translation.report)
+        report = render.report_to_dicts(translation.report, self._status_dicts)
+        lap("status")
+        stages["cpu"] = time.thread_time() - cpu0
         return errors, (resources, report["resources"], report["warnings"], loaded)
 
     def _watch_ack(self, generation: int) -> None:

@@ -2,6 +2,14 @@
 
 from hatchway.translate.core import translate
 from hatchway.translate.features import SUPPORTED_FEATURES
+from hatchway.translate.memo import TranslateMemo
 from hatchway.translate.settings import CONTROLLER_NAME, Settings, Translation
 
-__all__ = ["CONTROLLER_NAME", "SUPPORTED_FEATURES", "Settings", "Translation", "translate"]
+__all__ = [
+    "CONTROLLER_NAME",
+    "SUPPORTED_FEATURES",
+    "Settings",
+    "TranslateMemo",
+    "Translation",
+    "translate",
+]

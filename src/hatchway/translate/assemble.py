@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from hatchway.ir import (
     IR,
     FilterChain,
-    Forward,
     L4Route,
     Listener,
     Origin,
@@ -29,6 +28,7 @@ from hatchway.translate.attach import Attachment, RouteCtx
 from hatchway.translate.hostnames import ANY, route_hostname_rank
 from hatchway.translate.listeners import GatewayCtx, ListenerCtx
 from hatchway.translate.precedence import RouteOrderKey
+from hatchway.translate.rules import CompiledRule, IRRouteEntry
 from hatchway.translate.shadowing import find_shadowed
 
 
@@ -175,55 +175,17 @@ class _Builder:
         lc: ListenerCtx,
         port: int,
     ) -> None:
-        ref = route.ref
-        host_rank = route_hostname_rank(host)
         for rule in route.compiled.rules:
-            action = rule.action(port)
-            if isinstance(action, Forward):
-                self._use_clusters(action.backends, lc)
+            if rule.forwards:
+                self._use_clusters(rule.backends, lc)
             for mirror in rule.mirrors:
                 self.cluster_gateways[mirror.cluster].add((lc.gateway.namespace, lc.gateway.name))
-            for cm in rule.matches:
-                key = (ref, rule.index, cm.index)
-                if key in entries:
-                    continue
-                origin = Origin(
-                    route.kind,
-                    route.namespace,
-                    route.name,
-                    rule=rule.index,
-                    match=cm.index,
-                    rule_name=rule.name,
-                )
-                order = RouteOrderKey(
-                    host_rank,
-                    cm.key,
-                    route.created,
-                    route.namespace,
-                    route.name,
-                    rule.index,
-                    cm.index,
-                )
-                entries[key] = (
-                    order,
-                    Route(
-                        name=f"{ref}/rule/{rule.index}/match/{cm.index}",
-                        origin=origin,
-                        match=cm.match,
-                        action=action,
-                        grpc=rule.grpc,
-                        request_headers=rule.request_headers,
-                        response_headers=rule.response_headers,
-                        rewrite=rule.rewrite,
-                        mirrors=rule.mirrors,
-                        cors=rule.cors,
-                        request_timeout_ms=rule.request_timeout_ms,
-                        backend_timeout_ms=rule.backend_timeout_ms,
-                        retry=rule.retry,
-                        session_persistence=rule.session,
-                        hostname=host,
-                    ),
-                )
+            built = rule.ir_routes.get((host, port))
+            if built is None:
+                built = rule.ir_routes[(host, port)] = _ir_routes(route, rule, host, port)
+            for key, order, ir_route in built:
+                if key not in entries:
+                    entries[key] = (order, ir_route)
 
     def _warn(self, loser: Route, winner: Route, domain: str) -> None:
         o = loser.origin
@@ -337,6 +299,47 @@ class _Builder:
                 l4=L4Route(_route_origin(att.route), rule.backends),
             ),
         )
+
+
+def _ir_routes(
+    route: RouteCtx, rule: CompiledRule, host: str, port: int
+) -> tuple[IRRouteEntry, ...]:
+    """One IR route per match of `rule`, served under `host` on a listener at `port`."""
+    ref = route.ref
+    host_rank = route_hostname_rank(host)
+    action = rule.action(port)
+    out: list[IRRouteEntry] = []
+    for cm in rule.matches:
+        origin = Origin(
+            route.kind,
+            route.namespace,
+            route.name,
+            rule=rule.index,
+            match=cm.index,
+            rule_name=rule.name,
+        )
+        order = RouteOrderKey(
+            host_rank, cm.key, route.created, route.namespace, route.name, rule.index, cm.index
+        )
+        ir_route = Route(
+            name=f"{ref}/rule/{rule.index}/match/{cm.index}",
+            origin=origin,
+            match=cm.match,
+            action=action,
+            grpc=rule.grpc,
+            request_headers=rule.request_headers,
+            response_headers=rule.response_headers,
+            rewrite=rule.rewrite,
+            mirrors=rule.mirrors,
+            cors=rule.cors,
+            request_timeout_ms=rule.request_timeout_ms,
+            backend_timeout_ms=rule.backend_timeout_ms,
+            retry=rule.retry,
+            session_persistence=rule.session,
+            hostname=host,
+        )
+        out.append(((ref, rule.index, cm.index), order, ir_route))
+    return tuple(out)
 
 
 def _route_origin(route: RouteCtx) -> Origin:

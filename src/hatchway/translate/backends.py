@@ -52,12 +52,22 @@ def cluster_name(namespace: str, service: str, port: int, protocol: AppProtocol)
     return f"{base}/{protocol.value}"
 
 
+Resolved = dict[tuple[object, ...], tuple[str | None, Problem | None]]
+
+
 class Backends:
-    def __init__(self, index: Index) -> None:
+    def __init__(
+        self,
+        index: Index,
+        resolved: Resolved | None = None,
+        specs: dict[str, ClusterSpec] | None = None,
+    ) -> None:
+        """`resolved` and `specs` may come from an earlier translation over the very same
+        Services and ReferenceGrants (see `TranslateMemo`)."""
         self.index = index
-        self.specs: dict[str, ClusterSpec] = {}
+        self.specs: dict[str, ClusterSpec] = {} if specs is None else specs
         # Thousands of routes name the same few Services: resolve each distinct ref once.
-        self._resolved: dict[tuple[object, ...], tuple[str | None, Problem | None]] = {}
+        self._resolved: Resolved = {} if resolved is None else resolved
 
     def resolve(
         self,

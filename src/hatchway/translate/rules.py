@@ -28,6 +28,7 @@ from hatchway.ir import (
     QueryMatch,
     Redirect,
     Retry,
+    Route,
     SessionPersistence,
     URLRewrite,
     WeightedBackend,
@@ -52,7 +53,12 @@ from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
 from hatchway.status import RouteConditionReason
 from hatchway.translate.backends import Backends, Problem
 from hatchway.translate.durations import duration_ms
-from hatchway.translate.precedence import MatchKey, grpc_match_key, http_match_key
+from hatchway.translate.precedence import (
+    MatchKey,
+    RouteOrderKey,
+    grpc_match_key,
+    http_match_key,
+)
 
 R = RouteConditionReason
 _ONCE = ("CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
@@ -67,6 +73,10 @@ class RuleInvalid(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+# (entry key `(route ref, rule index, match index)`, precedence, IR route)
+IRRouteEntry = tuple[tuple[str, int, int], RouteOrderKey, Route]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,16 @@ class CompiledRule:
     retry: Retry | None = None
     session: SessionPersistence | None = None
     grpc: bool = False
+    # The IR routes built from this rule per (effective hostname, listener port), kept for as
+    # long as the rule is (see `TranslateMemo`): the same rule yields the same IR routes.
+    ir_routes: dict[tuple[str, int], tuple[IRRouteEntry, ...]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def forwards(self) -> bool:
+        """Whether `action` is a Forward (to `backends`) whatever the listener."""
+        return self.direct is None and self.redirect is None
 
     def action(self, listener_port: int) -> Forward | Redirect | DirectResponse:
         if self.direct is not None:

@@ -18,6 +18,7 @@ from hatchway.xds.resources import (
     SECRET,
     SHORT_NAMES,
     TYPE_URLS,
+    RouteCache,
     XdsResources,
     version_of,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "TYPE_URLS",
     "Hardening",
     "Problem",
+    "RouteCache",
     "XdsResources",
     "XdsSettings",
     "build",

@@ -5,16 +5,23 @@ from __future__ import annotations
 from hatchway.ir import IR, Forward, Origin, Protocol
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
-from hatchway.xds.resources import ResourceSet, XdsResources
+from hatchway.xds.resources import ResourceSet, RouteCache, XdsResources
 from hatchway.xds.secrets import build_secrets
 from hatchway.xds.settings import XdsSettings
 from hatchway.xds.udp_weights import build_udp_weighted_cluster
 
 
-def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
-    """Translate the IR into xDS resources. Unchanged IR gives byte-identical resources."""
+def build(
+    ir: IR, settings: XdsSettings | None = None, route_cache: RouteCache | None = None
+) -> XdsResources:
+    """Translate the IR into xDS resources. Unchanged IR gives byte-identical resources.
+
+    Pass the same `route_cache` to consecutive builds (a running gateway does) to reuse the
+    Envoy routes of IR routes that did not change."""
     settings = settings or XdsSettings()
-    out = ResourceSet()
+    if route_cache is not None:
+        route_cache.begin(settings)
+    out = ResourceSet(route_cache)
     users = _cluster_users(ir)
     for cluster in sorted(ir.clusters, key=lambda c: c.name):
         build_cluster(cluster, tuple(users.get(cluster.name, ())), out, settings)
@@ -24,6 +31,8 @@ def build(ir: IR, settings: XdsSettings | None = None) -> XdsResources:
         build_listener(listener, out, settings)
         if listener.protocol is Protocol.UDP:
             build_udp_weighted_cluster(listener, by_name, out)
+    if route_cache is not None:
+        route_cache.end()
     return out.freeze()
 
 

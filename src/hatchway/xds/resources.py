@@ -90,14 +90,54 @@ class XdsResources:
         return h.hexdigest()
 
 
+class RouteCache:
+    """Serialized Envoy routes per IR route object, carried from one build to the next.
+
+    Building an Envoy route field by field costs ~10 µs in Python; merging its cached bytes
+    into the RouteConfiguration costs ~1 µs. The translate memo hands back the very same
+    IR route objects for unchanged routes, so most of a rebuild is merging. An entry holds
+    its IR route, so an equal `id` is the same object; entries unused by a build are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._settings: object = None
+        self._last: dict[tuple[int, str, str], tuple[object, tuple[bytes, ...]]] = {}
+        self._fresh: dict[tuple[int, str, str], tuple[object, tuple[bytes, ...]]] = {}
+        self.hits = 0  # routes reused by the last build (for tests and logs)
+
+    def begin(self, settings: object) -> None:
+        if settings != self._settings:  # per-route filter config depends on the settings
+            self._settings = settings
+            self._last = {}
+        self._fresh = {}
+        self.hits = 0
+
+    def get(self, route: object, protocol: str, domain: str) -> tuple[bytes, ...] | None:
+        key = (id(route), protocol, domain)
+        hit = self._last.get(key)
+        if hit is None or hit[0] is not route:
+            return None
+        self._fresh[key] = hit
+        self.hits += 1
+        return hit[1]
+
+    def put(self, route: object, protocol: str, domain: str, data: tuple[bytes, ...]) -> None:
+        self._fresh[(id(route), protocol, domain)] = (route, data)
+
+    def end(self) -> None:
+        self._last, self._fresh = self._fresh, {}
+
+
 class ResourceSet:
     """Accumulates resources while building; `freeze()` serializes and hashes them once."""
 
-    def __init__(self) -> None:
+    def __init__(self, route_cache: RouteCache | None = None) -> None:
         self._by_type: dict[str, dict[str, Any]] = {t: {} for t in TYPE_URLS}
         # dicts used as insertion-ordered sets: membership must stay O(1) with 10k routes.
         self._origins: dict[Key, dict[Origin, None]] = {}
-        self._parts: dict[PartKey, dict[Origin, None]] = {}
+        # Most parts are added once: kept as given, merged only on a second add.
+        self._parts: dict[PartKey, tuple[Origin, ...]] = {}
+        self.route_cache = route_cache
 
     def add(self, type_url: str, name: str, message: Any, origins: tuple[Origin, ...]) -> None:
         self._by_type[type_url][name] = message
@@ -110,7 +150,11 @@ class ResourceSet:
         self._origins.setdefault((type_url, name), {}).update(dict.fromkeys(origins))
 
     def add_part(self, key: PartKey, origins: tuple[Origin, ...]) -> None:
-        self._parts.setdefault(key, {}).update(dict.fromkeys(origins))
+        known = self._parts.get(key)
+        if known is None:
+            self._parts[key] = origins
+        else:
+            self._parts[key] = tuple(dict.fromkeys((*known, *origins)))
 
     def freeze(self) -> XdsResources:
         serialized: dict[Key, bytes] = {}
@@ -127,5 +171,5 @@ class ResourceSet:
             serialized=MappingProxyType(serialized),
             versions=MappingProxyType(versions),
             origins=MappingProxyType({k: tuple(v) for k, v in self._origins.items()}),
-            part_origins=MappingProxyType({k: tuple(v) for k, v in self._parts.items()}),
+            part_origins=MappingProxyType(dict(self._parts)),
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from envoy.config.route.v3 import route_pb2
 
-from hatchway.ir import FilterChain, Listener, Origin
+from hatchway.ir import FilterChain, Listener, Origin, Route
 from hatchway.xds.headers import fill_headers
 from hatchway.xds.http_actions import (
     fill_action,
@@ -37,6 +37,7 @@ def build_route_config(
     # is checked by `xds.validate` before publishing, and the runtime pushes CDS before RDS.
     cfg.validate_clusters.value = False
     origins: dict[Origin, None] = {chain.listener: None}
+    cache = out.route_cache
     vhosts = chain.virtual_hosts or ()
     for vh in vhosts:
         v = cfg.virtual_hosts.add()
@@ -48,27 +49,14 @@ def build_route_config(
             out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
             continue
         for route in vh.routes:
-            variants = (
-                (True, False)
-                if redirect_needs_port_variant(route, listener.protocol, vh.domain)
-                else (False,)
-            )
-            for host_has_port in variants:
-                r = v.routes.add()
-                r.name = route.name
-                fill_route_match(r.match, route.match)
-                if host_has_port:
-                    match_host_with_port(r.match)
-                fill_action(r, route, listener.protocol, vh.domain, host_has_port)
-                fill_headers(
-                    r.request_headers_to_add, r.request_headers_to_remove, route.request_headers
-                )
-                fill_headers(
-                    r.response_headers_to_add,
-                    r.response_headers_to_remove,
-                    route.response_headers,
-                )
-                fill_per_route_filters(r.typed_per_filter_config, route, settings)
+            cached = cache.get(route, listener.protocol, vh.domain) if cache else None
+            if cached is not None:
+                for data in cached:
+                    v.routes.add().MergeFromString(data)
+            else:
+                built = _build_routes(v, route, listener, vh.domain, settings)
+                if cache is not None:
+                    cache.put(route, listener.protocol, vh.domain, built)
             out.add_part((ROUTE, name, f"{vh.name}/{route.name}"), (route.origin, vh.listener))
             vh_origins[route.origin] = None
         out.add_part((ROUTE, name, vh.name), tuple(vh_origins))
@@ -80,6 +68,30 @@ def build_route_config(
         if misdirected:
             fill_misdirected_route(v.routes.add())
     out.add(ROUTE, name, cfg, tuple(origins))
+
+
+def _build_routes(
+    v: Any, route: Route, listener: Listener, domain: str, settings: XdsSettings
+) -> tuple[bytes, ...]:
+    """Append the Envoy route(s) for `route` to virtual host `v`; their serialized forms."""
+    variants = (
+        (True, False) if redirect_needs_port_variant(route, listener.protocol, domain) else (False,)
+    )
+    out: list[bytes] = []
+    for host_has_port in variants:
+        r = v.routes.add()
+        r.name = route.name
+        fill_route_match(r.match, route.match)
+        if host_has_port:
+            match_host_with_port(r.match)
+        fill_action(r, route, listener.protocol, domain, host_has_port)
+        fill_headers(r.request_headers_to_add, r.request_headers_to_remove, route.request_headers)
+        fill_headers(
+            r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
+        )
+        fill_per_route_filters(r.typed_per_filter_config, route, settings)
+        out.append(r.SerializeToString(deterministic=True))
+    return tuple(out)
 
 
 def route_clusters(r: Any) -> list[str]:

@@ -1,0 +1,69 @@
+"""What one translation hands the next, so a change to one route costs about one route.
+
+A running gateway translates the whole snapshot after every change, and the objects that did
+not change come back as the *same* Python objects (the sources keep parsed objects per input).
+Per-route work — compiling rules, resolving backendRefs, the route's status, the IR routes
+built from each rule — depends only on the route and on the objects named below, so it is
+kept while those stay identical. Everything cross-route (attachment, conflicts, precedence
+order, listener counts) is still computed every time: the memo never changes a result, and
+`tests/unit/test_translate_memo.py` checks that against fresh translations.
+
+Pure: the caller owns the memo and passes it to every `translate` call; one memo serves one
+sequence of translations (never two threads at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hatchway.status import ResourceStatus
+from hatchway.translate.backends import ClusterSpec, Resolved
+from hatchway.translate.rules import CompiledRoute
+
+# A route status depends on the route (generation, compiled rules), the controller name and
+# each parentRef's outcome: (controller, (parentRef, rejection), ...).
+StatusKey = tuple[object, ...]
+
+
+@dataclass(eq=False)
+class RouteEntry:
+    """Kept per route object: it is reused only while `obj` is the very object translated."""
+
+    obj: object
+    compiled: CompiledRoute
+    status_key: StatusKey | None = None
+    status: ResourceStatus | None = None
+
+
+@dataclass(eq=False)
+class TranslateMemo:
+    # Backend resolution reads Services and ReferenceGrants only (endpoints come later).
+    backend_inputs: tuple[object, ...] = ()
+    resolved: Resolved = field(default_factory=dict)
+    specs: dict[str, ClusterSpec] = field(default_factory=dict)
+    routes: dict[int, RouteEntry] = field(default_factory=dict)
+    hits: int = 0  # routes reused by the last translation (for tests and logs)
+
+    def backends_unchanged(self, inputs: Sequence[object]) -> bool:
+        """Whether the backend inputs are the very objects of the last call; resets if not."""
+        same = len(inputs) == len(self.backend_inputs) and all(
+            a is b for a, b in zip(inputs, self.backend_inputs, strict=True)
+        )
+        if not same:
+            self.backend_inputs = tuple(inputs)
+            self.resolved = {}
+            self.specs = {}
+            self.routes = {}
+        return same
+
+    def route(self, obj: object) -> RouteEntry | None:
+        entry = self.routes.get(id(obj))
+        if entry is not None and entry.obj is obj:
+            self.hits += 1
+            return entry
+        return None
+
+    def keep(self, entries: dict[int, RouteEntry]) -> None:
+        """The entries of this translation replace the old ones (removed routes drop out)."""
+        self.routes = entries

@@ -1,0 +1,103 @@
+"""A TranslateMemo never changes a result: translations that reuse per-route work from
+earlier snapshots equal fresh ones, over every golden case and edits between them."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hatchway.model.parse import Document, parse_documents
+from hatchway.model.snapshot import Snapshot
+from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
+from hatchway.translate import translate
+from hatchway.translate.memo import TranslateMemo
+
+CASES = Path(__file__).parents[1] / "golden" / "translate"
+ROUTE_KINDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
+
+
+def _snapshot(case: str) -> Snapshot:
+    path = CASES / case / "input.yaml"
+    docs = [
+        Document(case, i, body)
+        for i, body in enumerate(yaml.safe_load_all(path.read_text()))
+        if body is not None
+    ]
+    return parse_documents(docs).snapshot
+
+
+SNAPSHOTS = {p.parent.name: _snapshot(p.parent.name) for p in sorted(CASES.glob("*/input.yaml"))}
+
+
+def _dump(snapshot: Snapshot, memo: TranslateMemo | None) -> str:
+    out = translate(snapshot, memo=memo)
+    return dump_yaml(report_to_dicts(out.report)) + dump_yaml(ir_to_dicts(out.ir))
+
+
+def _variants(snapshot: Snapshot, rng: random.Random) -> list[Snapshot]:
+    """Edits that keep most objects identical: drop a route, reorder routes, swap a
+    Service for an equal copy (a new object: backend work must be redone), drop a Gateway."""
+    out: list[Snapshot] = []
+    for kind in ROUTE_KINDS:
+        routes = getattr(snapshot, kind)
+        if routes:
+            i = rng.randrange(len(routes))
+            out.append(dataclasses.replace(snapshot, **{kind: routes[:i] + routes[i + 1 :]}))
+            shuffled = list(routes)
+            rng.shuffle(shuffled)
+            out.append(dataclasses.replace(snapshot, **{kind: tuple(shuffled)}))
+    if snapshot.services:
+        copy = snapshot.services[0].model_copy()
+        out.append(dataclasses.replace(snapshot, services=(copy, *snapshot.services[1:])))
+    if snapshot.gateways:
+        out.append(dataclasses.replace(snapshot, gateways=snapshot.gateways[1:]))
+        # Same routes, other verdicts: no listener hostname matches any more.
+        gw = snapshot.gateways[0].model_copy(deep=True)
+        for listener in gw.spec.listeners:
+            object.__setattr__(listener, "hostname", "nothing.invalid")
+        out.append(dataclasses.replace(snapshot, gateways=(gw, *snapshot.gateways[1:])))
+        moved = snapshot.gateways[0].model_copy(deep=True)
+        for listener in moved.spec.listeners:
+            object.__setattr__(listener, "port", listener.port + 1000)
+        out.append(dataclasses.replace(snapshot, gateways=(moved, *snapshot.gateways[1:])))
+    if snapshot.namespaces:
+        out.append(dataclasses.replace(snapshot, namespaces=()))
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(SNAPSHOTS))
+def test_memo_matches_fresh_translation(case: str) -> None:
+    rng = random.Random(case)
+    snapshot = SNAPSHOTS[case]
+    memo = TranslateMemo()
+    expected = _dump(snapshot, None)
+    assert _dump(snapshot, memo) == expected
+    assert _dump(snapshot, memo) == expected  # everything reused
+    routes = sum(len(getattr(snapshot, k)) for k in ROUTE_KINDS)
+    assert memo.hits == routes, "an unchanged snapshot must reuse every route"
+    for variant in _variants(snapshot, rng):
+        assert _dump(variant, memo) == _dump(variant, None)
+        assert _dump(snapshot, memo) == expected  # and back
+
+
+def test_memo_across_unrelated_snapshots() -> None:
+    """One memo through every case in turn (objects of other cases must never leak in)."""
+    memo = TranslateMemo()
+    names = sorted(SNAPSHOTS)
+    for case in [*names, *reversed(names)]:
+        assert _dump(SNAPSHOTS[case], memo) == _dump(SNAPSHOTS[case], None), case
+
+
+def test_changed_route_is_recompiled() -> None:
+    """A route edited in place of the old one (a new object) is translated anew."""
+    snapshot = next(s for s in SNAPSHOTS.values() if len(s.http_routes) >= 2)
+    memo = TranslateMemo()
+    translate(snapshot, memo=memo)
+    edited = snapshot.http_routes[0].model_copy(deep=True)
+    variant = dataclasses.replace(snapshot, http_routes=(edited, *snapshot.http_routes[1:]))
+    assert _dump(variant, memo) == _dump(variant, None)
+    assert memo.hits == len(snapshot.http_routes) - 1
