@@ -24,12 +24,16 @@ from typing import Any
 from hatchway import render, xds
 from hatchway.model import gcpause
 from hatchway.model.inputs import InputError
+from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.admin import AdminServer, Readiness
-from hatchway.runtime.delta import AckState, XdsEvent
+from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
 from hatchway.runtime.inputs import FileSource, InputSource, Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
+from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined, culprits
+from hatchway.runtime.quarantine import apply as apply_quarantine
+from hatchway.runtime.quarantine import find as find_route
 from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
@@ -57,11 +61,22 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class _Built:
+    resources: xds.XdsResources
+    status: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    loaded: Loaded
+    model: Snapshot  # what was translated: `loaded`'s snapshot minus quarantined routes
+    quarantine: dict[ObjKey, Quarantined]  # the entries still in force
+
+
+@dataclass(frozen=True)
 class _Published:
     snapshot: XdsSnapshot
     resources: xds.XdsResources
     status: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+    model: Snapshot
 
 
 def _now() -> str:
@@ -88,6 +103,9 @@ class GatewayRuntime:
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self._loaded_fingerprint: Fingerprint = ()
+        self._quarantine: dict[ObjKey, Quarantined] = {}
+        self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
+        self._requarantine: asyncio.Task[bool] | None = None
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
@@ -109,7 +127,9 @@ class GatewayRuntime:
             self._loaded_fingerprint = fingerprint(self.settings.paths)
             started = time.perf_counter()
             stages: dict[str, float] = {}
-            result = await asyncio.to_thread(self._build, stages)
+            result = await asyncio.to_thread(
+                self._build, stages, dict(self._quarantine), self._accepted_model
+            )
             self.stats.translation_seconds.observe(time.perf_counter() - started)
             errors, built = result
             self._errors = [e.to_dict() for e in errors]
@@ -126,8 +146,9 @@ class GatewayRuntime:
                 return False
             # Input errors are contained per object (the source keeps the last good version of
             # what is invalid), so everything else still goes live.
-            resources, status, warnings, loaded = built
-            self.source.commit(loaded)
+            resources, status, warnings = built.resources, built.status, built.warnings
+            self.source.commit(built.loaded)
+            self._quarantine = built.quarantine
             last = self._published
             if (
                 last is not None
@@ -140,7 +161,7 @@ class GatewayRuntime:
                 return False
             self._generation += 1
             snapshot = from_resources(self._generation, resources)
-            self._published = _Published(snapshot, resources, status, warnings)
+            self._published = _Published(snapshot, resources, status, warnings, built.model)
             self.xds.publish(snapshot)
             self.stats.reloads.labels("published").inc()
             self.stats.generation.set(self._generation)
@@ -156,11 +177,11 @@ class GatewayRuntime:
             return True
 
     def _build(
-        self, stages: dict[str, float]
-    ) -> tuple[
-        list[InputError],
-        tuple[xds.XdsResources, list[dict[str, Any]], list[dict[str, Any]], Loaded] | None,
-    ]:
+        self,
+        stages: dict[str, float],
+        quarantine: dict[ObjKey, Quarantined],
+        accepted: Snapshot | None,
+    ) -> tuple[list[InputError], _Built | None]:
         """Runs in a worker thread: pure work plus file reads, no shared state written
         (but for the translation memo, which only reloads use, one at a time).
         `stages` receives the seconds each step took, for the log."""
@@ -176,17 +197,24 @@ class GatewayRuntime:
         loaded = self.source.load()
         lap("load")
         errors = list(loaded.errors)
-        translation = translate(
-            loaded.snapshot,
-            TranslateSettings(bind_address=self.settings.bind_address),
-            self._translate_memo,
-        )
-        lap("translate")
-        with gcpause.paused():  # as in translate: many small acyclic objects
-            resources = xds.build(translation.ir, route_cache=self._route_cache)
-        lap("xds")
-        problems = xds.validate(resources)
-        lap("validate")
+        # A route `validate` blames is quarantined and the rest translated again (a few
+        # rounds at most: each round can only add routes to the quarantine).
+        for _ in range(3):
+            model, held, quarantine = apply_quarantine(loaded.snapshot, quarantine, accepted)
+            translation = translate(
+                model,
+                TranslateSettings(bind_address=self.settings.bind_address),
+                self._translate_memo,
+            )
+            lap("translate")
+            with gcpause.paused():  # as in translate: many small acyclic objects
+                resources = xds.build(translation.ir, route_cache=self._route_cache)
+            lap("xds")
+            problems = xds.validate(resources)
+            lap("validate")
+            if not _quarantine_problems(problems, model, quarantine):
+                break
+        errors += held
         for p in problems:
             # Envoy would reject these; publishing would only trade a clear error for a NACK.
             origin = p.origins[0] if p.origins else None
@@ -206,7 +234,9 @@ class GatewayRuntime:
         report = render.report_to_dicts(translation.report, self._status_dicts)
         lap("status")
         stages["cpu"] = time.thread_time() - cpu0
-        return errors, (resources, report["resources"], report["warnings"], loaded)
+        return errors, _Built(
+            resources, report["resources"], report["warnings"], loaded, model, quarantine
+        )
 
     def _watch_ack(self, generation: int) -> None:
         if self._ack_waiter is not None:
@@ -217,13 +247,34 @@ class GatewayRuntime:
         started = time.perf_counter()
         outcome = await self.xds.wait_acked(generation)
         ms = (time.perf_counter() - started) * 1000
+        published = self._published
         if outcome.state is AckState.ACKED:
             self.stats.acked_generation.set(generation)
+            if published is not None and published.snapshot.generation == generation:
+                self._accepted_model = published.model
             log.info("Envoy runs generation %d (%.1f ms after publish)", generation, ms)
-        else:
-            for rej in outcome.rejected:
-                refs = ", ".join(blamed_objects(rej, self._origins()))
-                log.error("generation %d: %s (from %s)", generation, describe(rej), refs)
+            return
+        for rej in outcome.rejected:
+            refs = ", ".join(blamed_objects(rej, self._origins()))
+            log.error("generation %d: %s (from %s)", generation, describe(rej), refs)
+        if published is not None and published.snapshot.generation == generation:
+            self._quarantine_rejected(outcome.rejected, published)
+
+    def _quarantine_rejected(self, rejected: tuple[Rejection, ...], published: _Published) -> None:
+        """Pin each rejection on the routes that caused it, if possible, and republish
+        without them: one bad route must not freeze every update on its port."""
+        added: list[str] = []
+        for rej in rejected:
+            for o in culprits(rej, published.resources):
+                key = (o.kind, o.namespace or "", o.name)
+                obj = find_route(published.model, key)
+                if obj is None or key in self._quarantine:
+                    continue
+                self._quarantine[key] = Quarantined(obj.spec, describe(rej))
+                added.append(f"{o.kind}/{o.namespace}/{o.name}")
+        if added:
+            log.warning("quarantined %s; republishing without them", ", ".join(added))
+            self._requarantine = asyncio.create_task(self.reload(), name="quarantine-reload")
 
     def _origins(self) -> Any:
         return self._published.snapshot.origins if self._published else {}
@@ -346,6 +397,27 @@ class GatewayRuntime:
                 await self.reload()
             except Exception:  # a bug in one reload must not end serving the last good config
                 log.exception("reload failed; still serving the previous configuration")
+
+
+def _quarantine_problems(
+    problems: list[xds.Problem], model: Snapshot, quarantine: dict[ObjKey, Quarantined]
+) -> bool:
+    """Quarantine the route a `validate` problem is pinned on; whether any was added.
+
+    Only a problem with a single route behind it (a bad regex, a dangling cluster) is pinned;
+    one between virtual hosts (a duplicate domain) names many routes and is left as it is."""
+    added = False
+    for p in problems:
+        keys = {(o.kind, o.namespace or "", o.name) for o in p.origins if o.kind in ROUTE_KINDS}
+        if len(keys) != 1:
+            continue
+        for key in keys - set(quarantine):
+            obj = find_route(model, key)
+            if obj is not None:
+                what = xds.SHORT_NAMES.get(p.type_url, p.type_url)
+                quarantine[key] = Quarantined(obj.spec, f"{what} {p.resource}: {p.message}")
+                added = True
+    return added
 
 
 async def serve(settings: ServeSettings) -> int:

@@ -69,6 +69,11 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
                         # Envoy's defaults, stated so an operator sees and can tune them.
                         "overload.premature_reset_total_stream_count": 500,
                         "overload.premature_reset_min_stream_lifetime_seconds": 1,
+                        # Envoy refuses a regex whose RE2 program is over 100 instructions,
+                        # which a plain `/(a|b|c)/[0-9]{1,12}/...` path match exceeds, and
+                        # the refusal rejects the whole RouteConfiguration. RE2 runs in
+                        # linear time whatever the size; this still bounds memory.
+                        "re2.max_program_size.error_level": 10000,
                     },
                 },
                 # An admin layer so an operator can change runtime values via /runtime_modify.

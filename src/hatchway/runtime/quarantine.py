@@ -1,0 +1,104 @@
+"""Routes Envoy rejected, kept out of the configuration until they change.
+
+Envoy rejects a whole RouteConfiguration for one bad route (e.g. a regex over RE2's program
+size limit), and every later generation that still holds that route is rejected too: one
+object would freeze all updates on its port. When a rejection can be pinned on particular
+routes — Envoy quotes the offending value, and only their part of the resource contains it —
+those routes are quarantined: the next translation serves their last version Envoy
+accepted, or leaves them out, and reports why on `/errors`. A route leaves quarantine as soon
+as its spec changes (the new version gets its chance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hatchway.ir import Origin
+from hatchway.model.inputs import InputError
+from hatchway.model.snapshot import Snapshot
+from hatchway.runtime.delta import Rejection
+from hatchway.xds import ROUTE, XdsResources
+
+ObjKey = tuple[str, str, str]  # (kind, namespace, name)
+ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
+_ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
+# Envoy quotes the value it refused: `regex '...' RE2 program size of 166 > ...`.
+_QUOTED = re.compile(r"'([^']{2,})'")
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    spec: Any  # the rejected version's spec: a different spec is a new chance
+    message: str
+
+
+def culprits(rej: Rejection, resources: XdsResources) -> list[Origin]:
+    """The routes a rejected RouteConfiguration can be pinned on (none if unsure)."""
+    if rej.type_url != ROUTE or rej.name not in resources.routes:
+        return []
+    quoted = [q.encode() for q in _QUOTED.findall(rej.message) if q != rej.name]
+    if not quoted:
+        return []
+    found: dict[Origin, None] = {}
+    for vh in resources.routes[rej.name].virtual_hosts:
+        for r in vh.routes:
+            data = r.SerializeToString()
+            if any(q in data for q in quoted):
+                part = (ROUTE, rej.name, f"{vh.name}/{r.name}")
+                for o in resources.part_origins.get(part, ()):
+                    if o.kind in ROUTE_KINDS:
+                        found[Origin(o.kind, o.namespace, o.name)] = None
+    return list(found)
+
+
+def _key(obj: Any) -> ObjKey:
+    meta = obj.metadata
+    return (obj.kind, meta.namespace or "", meta.name)
+
+
+def find(snapshot: Snapshot, key: ObjKey) -> Any | None:
+    for f in _ROUTE_FIELDS:
+        for obj in getattr(snapshot, f):
+            if _key(obj) == key:
+                return obj
+    return None
+
+
+def apply(
+    snapshot: Snapshot, entries: dict[ObjKey, Quarantined], accepted: Snapshot | None
+) -> tuple[Snapshot, list[InputError], dict[ObjKey, Quarantined]]:
+    """`snapshot` with each quarantined route replaced by its version in `accepted` (the last
+    snapshot Envoy accepted) or left out; the errors to report; the entries still in force."""
+    if not entries:
+        return snapshot, [], entries
+    active: dict[ObjKey, Quarantined] = {}
+    errors: list[InputError] = []
+    changes: dict[str, tuple[Any, ...]] = {}
+    for f in _ROUTE_FIELDS:
+        objects: tuple[Any, ...] = getattr(snapshot, f)
+        out: list[Any] = []
+        touched = False
+        for obj in objects:
+            key = _key(obj)
+            entry = entries.get(key)
+            if entry is None or obj.spec != entry.spec:
+                out.append(obj)  # not quarantined, or changed since: a new chance
+                continue
+            active[key] = entry
+            touched = True
+            previous = find(accepted, key) if accepted is not None else None
+            if previous is not None and previous.spec != entry.spec:
+                out.append(previous)
+                fate = "its previous version keeps serving"
+            else:
+                fate = "it is left out until it changes"
+            kind, ns, name = key
+            errors.append(
+                InputError(None, None, kind, ns or None, name, None, f"{entry.message}; {fate}")
+            )
+        if touched:
+            changes[f] = tuple(out)
+    return dataclasses.replace(snapshot, **changes), errors, active
