@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import logging
 import os
 import shutil
@@ -106,6 +107,8 @@ class GatewayRuntime:
         self._quarantine: dict[ObjKey, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._requarantine: asyncio.Task[bool] | None = None
+        self._gc_task: asyncio.Task[None] | None = None
+        self._gc_last = time.monotonic()
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
@@ -182,6 +185,18 @@ class GatewayRuntime:
         quarantine: dict[ObjKey, Quarantined],
         accepted: Snapshot | None,
     ) -> tuple[list[InputError], _Built | None]:
+        # No cyclic GC while building: a full collection over the live configuration costs
+        # ~200 ms at 3,000 routes, more than the whole incremental rebuild. Garbage is
+        # collected once Envoy runs the result (`_collect_garbage`).
+        with gcpause.paused():
+            return self._build_unpaused(stages, quarantine, accepted)
+
+    def _build_unpaused(
+        self,
+        stages: dict[str, float],
+        quarantine: dict[ObjKey, Quarantined],
+        accepted: Snapshot | None,
+    ) -> tuple[list[InputError], _Built | None]:
         """Runs in a worker thread: pure work plus file reads, no shared state written
         (but for the translation memo, which only reloads use, one at a time).
         `stages` receives the seconds each step took, for the log."""
@@ -207,8 +222,7 @@ class GatewayRuntime:
                 self._translate_memo,
             )
             lap("translate")
-            with gcpause.paused():  # as in translate: many small acyclic objects
-                resources = xds.build(translation.ir, route_cache=self._route_cache)
+            resources = xds.build(translation.ir, route_cache=self._route_cache)
             lap("xds")
             problems = xds.validate(resources)
             lap("validate")
@@ -253,12 +267,38 @@ class GatewayRuntime:
             if published is not None and published.snapshot.generation == generation:
                 self._accepted_model = published.model
             log.info("Envoy runs generation %d (%.1f ms after publish)", generation, ms)
+            self._schedule_gc()
             return
         for rej in outcome.rejected:
             refs = ", ".join(blamed_objects(rej, self._origins()))
             log.error("generation %d: %s (from %s)", generation, describe(rej), refs)
         if published is not None and published.snapshot.generation == generation:
             self._quarantine_rejected(outcome.rejected, published)
+
+    def _schedule_gc(self) -> None:
+        """Collect garbage once changes pause (1 s without a rebuild), or at the latest
+        every 30 s under constant churn.
+
+        Rebuilds pause the collector (`_build`); here a full collection frees what they
+        left, then `gc.freeze` moves the live configuration out of the collector's way so
+        the automatic collections in between stay cheap. A full collection over 3,000 routes
+        takes ~200 ms: on the change-to-traffic path it would double the time.
+        """
+        if self._gc_task is not None:
+            self._gc_task.cancel()
+        overdue = time.monotonic() - self._gc_last > 30.0
+        self._gc_task = asyncio.create_task(self._collect_garbage(0.05 if overdue else 1.0))
+
+    async def _collect_garbage(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._reload_lock.locked():
+            return  # a rebuild is under way; its ACK schedules the next collection
+        started = time.perf_counter()
+        gc.unfreeze()
+        found = gc.collect()
+        gc.freeze()
+        self._gc_last = time.monotonic()
+        log.debug("gc: %d unreachable in %.1f ms", found, (time.perf_counter() - started) * 1000)
 
     def _quarantine_rejected(self, rejected: tuple[Rejection, ...], published: _Published) -> None:
         """Pin each rejection on the routes that caused it, if possible, and republish
@@ -381,8 +421,9 @@ class GatewayRuntime:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            if self._ack_waiter is not None:
-                self._ack_waiter.cancel()
+            for task in (self._ack_waiter, self._gc_task, self._requarantine):
+                if task is not None:
+                    task.cancel()
             if self.envoy is not None:
                 await self.envoy.stop()
             await self.admin.stop()
