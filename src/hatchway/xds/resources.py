@@ -41,6 +41,26 @@ def version_of(serialized: bytes) -> str:
     return hashlib.blake2b(serialized, digest_size=8).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class RouteFacts:
+    """What `validate` checks of one IR route's Envoy route(s), found once when built."""
+
+    part: str  # `vhost/route`, a part of its RouteConfiguration
+    name: str  # the route's name
+    clusters: tuple[str, ...]  # forwarded or mirrored to
+    regex_problems: tuple[str, ...]  # patterns RE2 would refuse, as messages
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltRoute:
+    """One IR route as Envoy route(s): `framed` is ready to join into a VirtualHost's
+    serialized `routes` field (tag, length and bytes per Envoy route)."""
+
+    framed: bytes
+    clusters: tuple[str, ...]
+    regex_problems: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class XdsResources:
     """Everything to serve over ADS, as proto messages keyed by resource name, in stable order.
@@ -56,6 +76,10 @@ class XdsResources:
     versions: Mapping[Key, str]
     origins: Mapping[Key, tuple[Origin, ...]]
     part_origins: Mapping[PartKey, tuple[Origin, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # RouteConfiguration name -> facts of its routes (absent: `validate` reads the protos).
+    route_facts: Mapping[str, tuple[RouteFacts, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
 
@@ -101,8 +125,8 @@ class RouteCache:
 
     def __init__(self) -> None:
         self._settings: object = None
-        self._last: dict[tuple[int, str, str], tuple[object, tuple[bytes, ...]]] = {}
-        self._fresh: dict[tuple[int, str, str], tuple[object, tuple[bytes, ...]]] = {}
+        self._last: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
+        self._fresh: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
         self.hits = 0  # routes reused by the last build (for tests and logs)
 
     def begin(self, settings: object) -> None:
@@ -112,7 +136,7 @@ class RouteCache:
         self._fresh = {}
         self.hits = 0
 
-    def get(self, route: object, protocol: str, domain: str) -> tuple[bytes, ...] | None:
+    def get(self, route: object, protocol: str, domain: str) -> BuiltRoute | None:
         key = (id(route), protocol, domain)
         hit = self._last.get(key)
         if hit is None or hit[0] is not route:
@@ -121,7 +145,7 @@ class RouteCache:
         self.hits += 1
         return hit[1]
 
-    def put(self, route: object, protocol: str, domain: str, data: tuple[bytes, ...]) -> None:
+    def put(self, route: object, protocol: str, domain: str, data: BuiltRoute) -> None:
         self._fresh[(id(route), protocol, domain)] = (route, data)
 
     def end(self) -> None:
@@ -137,6 +161,7 @@ class ResourceSet:
         self._origins: dict[Key, dict[Origin, None]] = {}
         # Most parts are added once: kept as given, merged only on a second add.
         self._parts: dict[PartKey, tuple[Origin, ...]] = {}
+        self._route_facts: dict[str, tuple[RouteFacts, ...]] = {}
         self.route_cache = route_cache
 
     def add(self, type_url: str, name: str, message: Any, origins: tuple[Origin, ...]) -> None:
@@ -156,6 +181,10 @@ class ResourceSet:
         else:
             self._parts[key] = tuple(dict.fromkeys((*known, *origins)))
 
+    def set_route_facts(self, config: str, facts: tuple[RouteFacts, ...]) -> None:
+        """The facts of every route of RouteConfiguration `config` (`validate` trusts them)."""
+        self._route_facts[config] = facts
+
     def freeze(self) -> XdsResources:
         serialized: dict[Key, bytes] = {}
         versions: dict[Key, str] = {}
@@ -172,4 +201,5 @@ class ResourceSet:
             versions=MappingProxyType(versions),
             origins=MappingProxyType({k: tuple(v) for k, v in self._origins.items()}),
             part_origins=MappingProxyType(dict(self._parts)),
+            route_facts=MappingProxyType(dict(self._route_facts)),
         )

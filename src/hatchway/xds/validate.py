@@ -17,10 +17,9 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from hatchway.ir import Origin
-from hatchway.ir.re2 import re2_problem
 from hatchway.xds.names import INVALID_BACKEND_CLUSTER
 from hatchway.xds.resources import LISTENER, ROUTE, XdsResources
-from hatchway.xds.routes import route_clusters
+from hatchway.xds.routes import route_facts
 
 
 @dataclass(frozen=True)
@@ -70,35 +69,17 @@ def _check_route_config(res: XdsResources, name: str, cfg: Any) -> Iterator[Prob
                 )
             else:
                 seen_domains[key] = vh.name
-        for r in vh.routes:
-            part = f"{vh.name}/{r.name}"
-            for where, pattern in _route_regexes(r):
-                reason = re2_problem(pattern)
-                if reason:
-                    yield problem(f"route {r.name!r}: {where} {pattern!r}: {reason}", part)
+    facts = res.route_facts.get(name)
+    if facts is None:
+        facts = route_facts(cfg)
+    for f in facts:
+        for message in f.regex_problems:
+            yield problem(message, f.part)
     clusters = res.clusters
-    for vh in cfg.virtual_hosts:
-        for r in vh.routes:
-            for cluster in route_clusters(r):
-                if cluster != INVALID_BACKEND_CLUSTER and cluster not in clusters:
-                    yield problem(
-                        f"route {r.name!r} refers to unknown cluster {cluster!r}",
-                        f"{vh.name}/{r.name}",
-                    )
-
-
-def _route_regexes(r: Any) -> Iterator[tuple[str, str]]:
-    m = r.match
-    if m.HasField("safe_regex"):
-        yield "path regex", m.safe_regex.regex
-    for h in m.headers:
-        if h.string_match.HasField("safe_regex"):
-            yield f"header {h.name} regex", h.string_match.safe_regex.regex
-    for q in m.query_parameters:
-        if q.string_match.HasField("safe_regex"):
-            yield f"query {q.name} regex", q.string_match.safe_regex.regex
-    if r.HasField("route") and r.route.HasField("regex_rewrite"):
-        yield "rewrite regex", r.route.regex_rewrite.pattern.regex
+    for f in facts:
+        for cluster in f.clusters:
+            if cluster != INVALID_BACKEND_CLUSTER and cluster not in clusters:
+                yield problem(f"route {f.name!r} refers to unknown cluster {cluster!r}", f.part)
 
 
 def _check_listener(res: XdsResources, name: str, lis: Any) -> Iterator[Problem]:
