@@ -39,14 +39,15 @@ def _targets(paths: Sequence[str]) -> tuple[list[Path], set[Path], list[Path], b
 async def watch_paths(
     paths: Sequence[str],
     *,
-    step_ms: int = 20,
+    step_ms: int = 10,
     debounce_ms: int = 400,
     stop_event: asyncio.Event | None = None,
 ) -> AsyncIterator[frozenset[Path]]:
     """Yield each batch of changed input files.
 
     A batch is yielded once `step_ms` pass without a further change (a save is usually
-    several file-system events), or at the latest `debounce_ms` after its first change.
+    several file-system events, microseconds apart; the step is the floor of change-to-
+    traffic time, so it is kept short), or at the latest `debounce_ms` after its first change.
     Ends when `stop_event` is set. Yields nothing if there is nothing to watch (stdin only).
     """
     watch, files, dirs, recursive = _targets(paths)
