@@ -66,6 +66,9 @@ def _variants(snapshot: Snapshot, rng: random.Random) -> list[Snapshot]:
         out.append(dataclasses.replace(snapshot, gateways=(moved, *snapshot.gateways[1:])))
     if snapshot.namespaces:
         out.append(dataclasses.replace(snapshot, namespaces=()))
+    if snapshot.endpoint_slices:
+        out.append(dataclasses.replace(snapshot, endpoint_slices=snapshot.endpoint_slices[1:]))
+        out.append(dataclasses.replace(snapshot, endpoint_slices=()))
     return out
 
 
@@ -76,9 +79,16 @@ def test_memo_matches_fresh_translation(case: str) -> None:
     memo = TranslateMemo()
     expected = _dump(snapshot, None)
     assert _dump(snapshot, memo) == expected
-    assert _dump(snapshot, memo) == expected  # everything reused
-    routes = sum(len(getattr(snapshot, k)) for k in ROUTE_KINDS)
-    assert memo.hits == routes, "an unchanged snapshot must reuse every route"
+    assert _dump(snapshot, memo) == expected
+    assert memo.endpoints_only, "an unchanged snapshot needs no translation"
+    for kind in ROUTE_KINDS:
+        routes = getattr(snapshot, kind)
+        if routes:
+            variant = dataclasses.replace(snapshot, **{kind: routes[1:]})
+            assert _dump(variant, memo) == _dump(variant, None)
+            total = sum(len(getattr(variant, k)) for k in ROUTE_KINDS)
+            assert memo.hits == total, "every route left must be reused"
+            assert _dump(snapshot, memo) == expected
     for variant in _variants(snapshot, rng):
         assert _dump(variant, memo) == _dump(variant, None)
         assert _dump(snapshot, memo) == expected  # and back
@@ -90,6 +100,20 @@ def test_memo_across_unrelated_snapshots() -> None:
     names = sorted(SNAPSHOTS)
     for case in [*names, *reversed(names)]:
         assert _dump(SNAPSHOTS[case], memo) == _dump(SNAPSHOTS[case], None), case
+
+
+def test_endpoint_changes_take_the_short_path() -> None:
+    """Only EndpointSlices changed: clusters get the new endpoints, nothing else is redone."""
+    snapshot = next(s for s in SNAPSHOTS.values() if len(s.endpoint_slices) >= 2)
+    memo = TranslateMemo()
+    translate(snapshot, memo=memo)
+    for slices in (snapshot.endpoint_slices[1:], (), snapshot.endpoint_slices):
+        variant = dataclasses.replace(snapshot, endpoint_slices=slices)
+        assert _dump(variant, memo) == _dump(variant, None)
+        assert memo.endpoints_only
+    edited = dataclasses.replace(snapshot, services=snapshot.services[1:])
+    assert _dump(edited, memo) == _dump(edited, None)
+    assert not memo.endpoints_only
 
 
 def test_changed_route_is_recompiled() -> None:

@@ -112,7 +112,7 @@ class GatewayRuntime:
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
-        self._route_cache = xds.RouteCache()
+        self._xds_cache = xds.BuildCache()
 
     @property
     def generation(self) -> int:
@@ -222,7 +222,7 @@ class GatewayRuntime:
                 self._translate_memo,
             )
             lap("translate")
-            resources = xds.build(translation.ir, route_cache=self._route_cache)
+            resources = xds.build(translation.ir, cache=self._xds_cache)
             lap("xds")
             problems = xds.validate(resources)
             lap("validate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from hatchway.ir import IR, AppProtocol, Cluster, WeightedBackend
@@ -130,6 +131,31 @@ def translate(
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
+    memo.endpoints_only = memo.only_endpoints_changed(snapshot, settings)
+    if memo.endpoints_only:
+        return _new_endpoints(snapshot, memo)
+    result = _translate_all(snapshot, settings, memo)
+    memo.remember(snapshot, settings, result)
+    return result
+
+
+def _new_endpoints(snapshot: Snapshot, memo: TranslateMemo) -> Translation:
+    """The last translation with each cluster's endpoints read again: only EndpointSlices
+    changed, and nothing but cluster endpoints reads them (pods come and go all the time)."""
+    assert memo.last is not None
+    backends = Backends(Index(snapshot), memo.resolved, memo.specs)
+    clusters: list[Cluster] = []
+    for c in memo.last.ir.clusters:
+        endpoints = backends.endpoints(memo.specs[c.name])
+        # Unchanged clusters stay the same objects: later steps can tell what changed.
+        clusters.append(c if endpoints == c.endpoints else replace(c, endpoints=endpoints))
+    ir = IR(listeners=memo.last.ir.listeners, clusters=tuple(clusters))
+    result = Translation(memo.last.report, ir)
+    memo.last = result
+    return result
+
+
+def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
     index = Index(snapshot)
     warnings: list[ReportWarning] = []
     statuses: list[ResourceStatus] = []

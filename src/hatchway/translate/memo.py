@@ -14,12 +14,21 @@ sequence of translations (never two threads at once).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from hatchway.model.snapshot import Snapshot
 from hatchway.status import ResourceStatus
 from hatchway.translate.backends import ClusterSpec, Resolved
 from hatchway.translate.rules import CompiledRoute
+from hatchway.translate.settings import Settings, Translation
+
+# Read only to place endpoints in clusters: a change to nothing else needs no translation.
+_ENDPOINT_FIELDS = frozenset({"endpoint_slices"})
+_OTHER_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Snapshot) if f.name not in _ENDPOINT_FIELDS
+)
 
 # A route status depends on the route (generation, compiled rules), the controller name and
 # each parentRef's outcome: (controller, (parentRef, rejection), ...).
@@ -44,6 +53,26 @@ class TranslateMemo:
     specs: dict[str, ClusterSpec] = field(default_factory=dict)
     routes: dict[int, RouteEntry] = field(default_factory=dict)
     hits: int = 0  # routes reused by the last translation (for tests and logs)
+    # The last full translation and what it read (every snapshot field but the endpoints).
+    last: Translation | None = None
+    last_inputs: tuple[tuple[object, ...], ...] = ()
+    last_settings: Settings | None = None
+    endpoints_only: bool = False  # whether the last call took the endpoints-only path
+
+    def remember(self, snapshot: Snapshot, settings: Settings, result: Translation) -> None:
+        self.last = result
+        self.last_inputs = tuple(getattr(snapshot, f) for f in _OTHER_FIELDS)
+        self.last_settings = settings
+
+    def only_endpoints_changed(self, snapshot: Snapshot, settings: Settings) -> bool:
+        """Whether everything but EndpointSlices is the very objects of the last translation."""
+        if self.last is None or settings != self.last_settings:
+            return False
+        for f, before in zip(_OTHER_FIELDS, self.last_inputs, strict=True):
+            now: tuple[object, ...] = getattr(snapshot, f)
+            if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+                return False
+        return True
 
     def backends_unchanged(self, inputs: Sequence[object]) -> bool:
         """Whether the backend inputs are the very objects of the last call; resets if not."""

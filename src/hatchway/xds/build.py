@@ -5,35 +5,49 @@ from __future__ import annotations
 from hatchway.ir import IR, Forward, Origin, Protocol
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
-from hatchway.xds.resources import ResourceSet, RouteCache, XdsResources
+from hatchway.xds.resources import (
+    LISTENER,
+    ROUTE,
+    SECRET,
+    BuildCache,
+    ResourceSet,
+    XdsResources,
+)
 from hatchway.xds.secrets import build_secrets
 from hatchway.xds.settings import XdsSettings
 from hatchway.xds.udp_weights import build_udp_weighted_cluster
 
+# Built from the IR's listeners alone (UDP weighted clusters also read the IR's clusters).
+_LISTENER_SIDE = (SECRET, LISTENER, ROUTE)
+
 
 def build(
-    ir: IR, settings: XdsSettings | None = None, route_cache: RouteCache | None = None
+    ir: IR, settings: XdsSettings | None = None, cache: BuildCache | None = None
 ) -> XdsResources:
     """Translate the IR into xDS resources. Unchanged IR gives byte-identical resources.
 
-    Pass the same `route_cache` to consecutive builds (a running gateway does) to reuse the
-    Envoy routes of IR routes that did not change."""
+    Pass the same `cache` to consecutive builds (a running gateway does) to reuse what
+    did not change: Envoy routes per IR route, the whole listener side when the listeners
+    are the same, serialized messages."""
     settings = settings or XdsSettings()
-    if route_cache is not None:
-        route_cache.begin(settings)
-    out = ResourceSet(route_cache)
-    users = _cluster_users(ir)
+    previous = cache.begin(settings, ir.listeners) if cache is not None else None
+    out = ResourceSet(cache)
+    users = cache.users if previous is not None and cache is not None else _cluster_users(ir)
     for cluster in sorted(ir.clusters, key=lambda c: c.name):
         build_cluster(cluster, tuple(users.get(cluster.name, ())), out, settings)
+    if previous is not None:
+        out.adopt(previous, _LISTENER_SIDE)
     by_name = {c.name: c for c in ir.clusters}
     for listener in ir.listeners:
-        build_secrets(listener, out)
-        build_listener(listener, out, settings)
+        if previous is None:
+            build_secrets(listener, out)
+            build_listener(listener, out, settings)
         if listener.protocol is Protocol.UDP:
             build_udp_weighted_cluster(listener, by_name, out)
-    if route_cache is not None:
-        route_cache.end()
-    return out.freeze()
+    resources = out.freeze(cache.resources if cache is not None else None)
+    if cache is not None:
+        cache.end(ir.listeners, resources, users)
+    return resources
 
 
 def _cluster_users(ir: IR) -> dict[str, list[Origin]]:

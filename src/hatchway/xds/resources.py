@@ -114,27 +114,40 @@ class XdsResources:
         return h.hexdigest()
 
 
-class RouteCache:
-    """Serialized Envoy routes per IR route object, carried from one build to the next.
+class BuildCache:
+    """What one `build` hands the next, so a rebuild costs what changed.
 
-    Building an Envoy route field by field costs ~10 µs in Python; merging its cached bytes
-    into the RouteConfiguration costs ~1 µs. The translate memo hands back the very same
-    IR route objects for unchanged routes, so most of a rebuild is merging. An entry holds
-    its IR route, so an equal `id` is the same object; entries unused by a build are dropped.
+    - Envoy routes per IR route object, serialized: building one field by field costs ~10 µs
+      in Python, joining its bytes into the virtual host almost nothing. The translate memo
+      hands back the very same IR route objects for unchanged routes.
+    - The listener side (listeners, route configurations, secrets) of the last build, reused
+      whole when the IR's listeners are the very same tuple (only clusters or endpoints
+      changed: pods come and go far more often than routes).
+    - Serialized bytes and versions of every message reused as is.
+    Entries hold the objects they were built from, so an equal `id` is the same object.
     """
 
     def __init__(self) -> None:
         self._settings: object = None
         self._last: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
         self._fresh: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
+        self._listeners: object = None
+        self.resources: XdsResources | None = None  # the last build's output
+        self.users: dict[str, list[Origin]] = {}  # its route origins per cluster
         self.hits = 0  # routes reused by the last build (for tests and logs)
+        self.reused_listeners = False  # whether the last build reused the listener side
 
-    def begin(self, settings: object) -> None:
+    def begin(self, settings: object, listeners: object) -> XdsResources | None:
+        """Start a build; the previous output if its listener side can be reused."""
         if settings != self._settings:  # per-route filter config depends on the settings
             self._settings = settings
             self._last = {}
+            self._listeners = None
+            self.resources = None
         self._fresh = {}
         self.hits = 0
+        self.reused_listeners = listeners is self._listeners and self.resources is not None
+        return self.resources if self.reused_listeners else None
 
     def get(self, route: object, protocol: str, domain: str) -> BuiltRoute | None:
         key = (id(route), protocol, domain)
@@ -148,14 +161,21 @@ class RouteCache:
     def put(self, route: object, protocol: str, domain: str, data: BuiltRoute) -> None:
         self._fresh[(id(route), protocol, domain)] = (route, data)
 
-    def end(self) -> None:
-        self._last, self._fresh = self._fresh, {}
+    def end(
+        self, listeners: object, resources: XdsResources, users: dict[str, list[Origin]]
+    ) -> None:
+        if not self.reused_listeners:  # else no route was looked up: keep them all
+            self._last = self._fresh
+        self._fresh = {}
+        self._listeners = listeners
+        self.resources = resources
+        self.users = users
 
 
 class ResourceSet:
     """Accumulates resources while building; `freeze()` serializes and hashes them once."""
 
-    def __init__(self, route_cache: RouteCache | None = None) -> None:
+    def __init__(self, route_cache: BuildCache | None = None) -> None:
         self._by_type: dict[str, dict[str, Any]] = {t: {} for t in TYPE_URLS}
         # dicts used as insertion-ordered sets: membership must stay O(1) with 10k routes.
         self._origins: dict[Key, dict[Origin, None]] = {}
@@ -185,14 +205,34 @@ class ResourceSet:
         """The facts of every route of RouteConfiguration `config` (`validate` trusts them)."""
         self._route_facts[config] = facts
 
-    def freeze(self) -> XdsResources:
+    def adopt(self, previous: XdsResources, type_urls: tuple[str, ...]) -> None:
+        """Take these types' resources from a previous build, as they were."""
+        for t in type_urls:
+            self._by_type[t].update(previous.by_type[t])
+            for name in previous.by_type[t]:
+                self._origins[(t, name)] = dict.fromkeys(previous.origins.get((t, name), ()))
+        for key, origins in previous.part_origins.items():
+            if key[0] in type_urls:
+                self._parts[key] = origins
+        if ROUTE in type_urls:
+            self._route_facts.update(previous.route_facts)
+
+    def freeze(self, previous: XdsResources | None = None) -> XdsResources:
+        """Serialize and hash; a message that is the very object of `previous` keeps its
+        bytes and version."""
         serialized: dict[Key, bytes] = {}
         versions: dict[Key, str] = {}
         for type_url, items in self._by_type.items():
+            before = previous.by_type[type_url] if previous is not None else {}
             for name, message in items.items():
+                key = (type_url, name)
+                if previous is not None and before.get(name) is message:
+                    serialized[key] = previous.serialized[key]
+                    versions[key] = previous.versions[key]
+                    continue
                 data = message.SerializeToString(deterministic=True)
-                serialized[(type_url, name)] = data
-                versions[(type_url, name)] = version_of(data)
+                serialized[key] = data
+                versions[key] = version_of(data)
         return XdsResources(
             by_type=MappingProxyType(
                 {t: MappingProxyType(dict(items)) for t, items in self._by_type.items()}

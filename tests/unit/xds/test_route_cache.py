@@ -1,4 +1,4 @@
-"""A RouteCache never changes the output: cached builds are byte-identical to fresh ones."""
+"""A BuildCache never changes the output: cached builds are byte-identical to fresh ones."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from hatchway import xds
+from hatchway import ir as ir_mod
 from hatchway.ir import IR, FilterChain, Listener
 from hatchway.ir.codec import from_dict
 
@@ -20,8 +21,8 @@ def _ir(case: str) -> IR:
     return from_dict(IR, yaml.safe_load(IRS[case].read_text()))
 
 
-def _bytes(ir: IR, cache: xds.RouteCache | None) -> dict[tuple[str, str], bytes]:
-    return dict(xds.build(ir, route_cache=cache).serialized)
+def _bytes(ir: IR, cache: xds.BuildCache | None) -> dict[tuple[str, str], bytes]:
+    return dict(xds.build(ir, cache=cache).serialized)
 
 
 def _routes(ir: IR) -> int:
@@ -54,11 +55,25 @@ def _drop_first_route(ir: IR) -> IR:
 def test_cached_build_is_byte_identical(case: str) -> None:
     ir = _ir(case)
     fresh = _bytes(ir, None)
-    cache = xds.RouteCache()
+    cache = xds.BuildCache()
     assert _bytes(ir, cache) == fresh
     assert cache.hits == 0
     assert _bytes(ir, cache) == fresh
+    assert cache.reused_listeners, "the very same listeners: the listener side is reused"
+    same_routes = dataclasses.replace(ir, listeners=tuple(list(ir.listeners)))  # a new tuple
+    assert _bytes(same_routes, cache) == fresh
+    assert not cache.reused_listeners
     assert cache.hits >= _routes(ir), "every route of an unchanged IR comes from the cache"
+    # Only clusters changed (endpoints moved): listeners reused, output as if fresh.
+    moved = dataclasses.replace(
+        same_routes,
+        clusters=tuple(
+            dataclasses.replace(c, endpoints=(ir_mod.Endpoint("127.0.0.9", 9),))
+            for c in ir.clusters
+        ),
+    )
+    assert _bytes(moved, cache) == _bytes(moved, None)
+    assert cache.reused_listeners
     smaller = _drop_first_route(ir)
     assert _bytes(smaller, cache) == _bytes(smaller, None)
     assert _bytes(ir, cache) == fresh
@@ -66,16 +81,16 @@ def test_cached_build_is_byte_identical(case: str) -> None:
 
 def test_settings_change_invalidates() -> None:
     ir = next(_ir(c) for c in sorted(IRS) if _routes(_ir(c)))
-    cache = xds.RouteCache()
+    cache = xds.BuildCache()
     _bytes(ir, cache)
     other = xds.XdsSettings(default_session_cookie="other-cookie")
-    got = dict(xds.build(ir, other, route_cache=cache).serialized)
+    got = dict(xds.build(ir, other, cache=cache).serialized)
     assert got == dict(xds.build(ir, other).serialized)
     assert cache.hits == 0
 
 
 def test_one_cache_across_cases() -> None:
-    cache = xds.RouteCache()
+    cache = xds.BuildCache()
     irs = {c: _ir(c) for c in IRS}
     for case in [*IRS, *reversed(list(IRS))]:
         assert _bytes(irs[case], cache) == _bytes(irs[case], None), case
