@@ -110,9 +110,8 @@ def _keep_unchanged(old: Sequence[Document], new: list[Document]) -> list[Docume
     editing one route in a file of thousands costs one route."""
     out: list[Document] = []
     for i, doc in enumerate(new):
-        if i < len(old) and old[i].body == doc.body:
-            doc = dataclasses.replace(doc, body=old[i].body)
-        out.append(doc)
+        same = i < len(old) and old[i].body == doc.body
+        out.append(dataclasses.replace(doc, body=old[i].body) if same else doc)
     return out
 
 

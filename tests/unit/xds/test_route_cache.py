@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hatchway import xds
 from hatchway import ir as ir_mod
+from hatchway import xds
 from hatchway.ir import IR, FilterChain, Listener
 from hatchway.ir.codec import from_dict
 
@@ -60,7 +60,7 @@ def test_cached_build_is_byte_identical(case: str) -> None:
     assert cache.hits == 0
     assert _bytes(ir, cache) == fresh
     assert cache.reused_listeners, "the very same listeners: the listener side is reused"
-    same_routes = dataclasses.replace(ir, listeners=tuple(list(ir.listeners)))  # a new tuple
+    same_routes = dataclasses.replace(ir, listeners=tuple(x for x in ir.listeners))  # a new tuple
     assert _bytes(same_routes, cache) == fresh
     assert not cache.reused_listeners
     assert cache.hits >= _routes(ir), "every route of an unchanged IR comes from the cache"
