@@ -14,6 +14,7 @@ from hatchway.model.parse import InputError, ObjectKey, ParseMemo, input_order
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.generations import GenerationTracker
 from hatchway.sources.files import DecodeCache, load_paths
+from hatchway.translate import Settings as TranslateSettings
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class Loaded:
     errors: tuple[InputError, ...] = ()
     # Source-private state handed back to `commit` when this load is published.
     token: Any = field(default=None, compare=False)
+    # Translation settings that go with this snapshot (e.g. the addresses a controller
+    # assigned to its Gateways); None: the runtime's own.
+    settings: TranslateSettings | None = None
 
 
 class InputSource(Protocol):

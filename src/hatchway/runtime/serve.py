@@ -212,15 +212,14 @@ class GatewayRuntime:
         loaded = self.source.load()
         lap("load")
         errors = list(loaded.errors)
+        translate_settings = loaded.settings or TranslateSettings(
+            bind_address=self.settings.bind_address
+        )
         # A route `validate` blames is quarantined and the rest translated again (a few
         # rounds at most: each round can only add routes to the quarantine).
         for _ in range(3):
             model, held, quarantine = apply_quarantine(loaded.snapshot, quarantine, accepted)
-            translation = translate(
-                model,
-                TranslateSettings(bind_address=self.settings.bind_address),
-                self._translate_memo,
-            )
+            translation = translate(model, translate_settings, self._translate_memo)
             lap("translate")
             resources = xds.build(translation.ir, cache=self._xds_cache)
             lap("xds")
