@@ -13,6 +13,8 @@ from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, StatusReport
 from hatchway.translate.assemble import assemble
 from hatchway.translate.attach import (
+    Attachment,
+    ParentCtx,
     Parents,
     RouteCtx,
     attach,
@@ -22,8 +24,13 @@ from hatchway.translate.attach import (
 from hatchway.translate.backends import Backends
 from hatchway.translate.btls import Policies
 from hatchway.translate.index import Index
-from hatchway.translate.listeners import build_gateways, class_statuses, gateway_statuses
-from hatchway.translate.memo import RouteEntry, TranslateMemo
+from hatchway.translate.listeners import (
+    GatewayCtx,
+    build_gateways,
+    class_statuses,
+    gateway_statuses,
+)
+from hatchway.translate.memo import Attached, RouteEntry, TranslateMemo
 from hatchway.translate.rules import (
     CompiledRoute,
     CompiledRule,
@@ -99,6 +106,51 @@ def _referenced_services(
     return out
 
 
+def _gateways(
+    index: Index, snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+) -> tuple[list[ResourceStatus], list[GatewayCtx], Parents]:
+    """GatewayClasses, Gateways and listeners: those of the last translation when built from
+    the very same objects, with what a translation changes on them put back."""
+    reused = memo.reusable_parents(snapshot, settings)
+    if reused is not None:
+        class_status, gateways, parents, initial = reused
+        for lc, accepted in initial:
+            lc.accepted = accepted
+            lc.attached = 0
+        return class_status, gateways, parents
+    classes, class_status = class_statuses(snapshot.gateway_classes, settings)
+    gateways = build_gateways(index, classes, settings)
+    parents = Parents(gateways)
+    initial = [
+        (lc, lc.accepted)
+        for gw in gateways
+        for lc in (*gw.listeners, *(lc for ls in gw.listener_sets for lc in ls.listeners))
+    ]
+    memo.keep_parents(snapshot, settings, (class_status, gateways, parents, initial))
+    return class_status, gateways, parents
+
+
+def _attach(index: Index, parents: Parents, ctx: RouteCtx) -> bool:
+    attach(index, parents, ctx)
+    return True
+
+
+def _attached(ctx: RouteCtx) -> Attached:
+    """What `attach` found for `ctx`, before cross-route steps change it."""
+    return tuple(
+        (pc.ref, pc.rejected, tuple((a.listener, a.hostnames) for a in pc.attachments))
+        for pc in ctx.parents
+    )
+
+
+def _reattach(ctx: RouteCtx, attached: Attached) -> None:
+    """`attach` again from what it found last time (same route, same Gateways)."""
+    for ref, rejected, atts in attached:
+        pc = ParentCtx(ref, rejected=rejected)
+        pc.attachments = [Attachment(lc, hosts, ctx) for lc, hosts in atts]
+        ctx.parents.append(pc)
+
+
 def _route_status(route: RouteCtx, entry: RouteEntry, controller: str) -> ResourceStatus | None:
     """`route_status`, reused while the route and what its parents concluded are unchanged."""
     key = (controller, *((pc.ref, pc.rejected) for pc in route.parents))
@@ -160,10 +212,8 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     warnings: list[ReportWarning] = []
     statuses: list[ResourceStatus] = []
 
-    classes, class_status = class_statuses(snapshot.gateway_classes, settings)
+    class_status, gateways, parents = _gateways(index, snapshot, settings, memo)
     statuses += class_status
-    gateways = build_gateways(index, classes, settings)
-    parents = Parents(gateways)
     memo.hits = 0
     memo.backends_unchanged((*snapshot.services, *snapshot.reference_grants))
     backends = Backends(index, memo.resolved, memo.specs)
@@ -190,7 +240,11 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         entries[id(obj)] = entry
         ctx = _route_ctx(obj, entry.compiled)
         entry_of[id(ctx)] = entry
-        _guard(ctx.ref, warnings, lambda ctx=ctx: attach(index, parents, ctx))  # type: ignore[misc]
+        if entry.attach_version == memo.parents_version:
+            _reattach(ctx, entry.attached)
+        elif _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx)):  # type: ignore[misc]
+            entry.attached = _attached(ctx)
+            entry.attach_version = memo.parents_version
         routes.append(ctx)
         route_objs.append((obj, ctx))
     memo.keep(entries)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ResourceStatus
-from hatchway.translate.backends import ClusterSpec, Resolved
+from hatchway.translate.backends import ClusterSpec, Problem, Resolved
 from hatchway.translate.rules import CompiledRoute
 from hatchway.translate.settings import Settings, Translation
 
@@ -35,6 +36,10 @@ _OTHER_FIELDS = tuple(
 StatusKey = tuple[object, ...]
 
 
+# Per parentRef: (parentRef, rejection, ((listener, effective hostnames), ...)).
+Attached = tuple[tuple[Any, Problem | None, tuple[tuple[Any, tuple[str, ...]], ...]], ...]
+
+
 @dataclass(eq=False)
 class RouteEntry:
     """Kept per route object: it is reused only while `obj` is the very object translated."""
@@ -43,6 +48,25 @@ class RouteEntry:
     compiled: CompiledRoute
     status_key: StatusKey | None = None
     status: ResourceStatus | None = None
+    # What `attach` found, valid while `attach_version == TranslateMemo.parents_version`.
+    attach_version: int = -1
+    attached: Attached = ()
+
+
+# What Gateways and their listeners are built from (and attachment reads).
+_PARENT_FIELDS = (
+    "gateway_classes",
+    "gateways",
+    "listener_sets",
+    "namespaces",
+    "secrets",
+    "config_maps",
+    "reference_grants",
+)
+
+
+def _same_objects(now: Sequence[object], before: Sequence[object]) -> bool:
+    return len(now) == len(before) and all(a is b for a, b in zip(now, before, strict=True))
 
 
 @dataclass(eq=False)
@@ -58,6 +82,31 @@ class TranslateMemo:
     last_inputs: tuple[tuple[object, ...], ...] = ()
     last_settings: Settings | None = None
     endpoints_only: bool = False  # whether the last call took the endpoints-only path
+    # The Gateways (with listeners) of the last translation and what they were built from;
+    # `parents_version` changes whenever they are built anew.
+    parents: Any = None
+    parents_inputs: tuple[tuple[object, ...], ...] = ()
+    parents_settings: Settings | None = None
+    parents_version: int = 0
+    parents_reused: bool = False  # whether the last translation reused them
+
+    def reusable_parents(self, snapshot: Snapshot, settings: Settings) -> Any:
+        """The Gateways built last time, if built from the very same objects and settings."""
+        self.parents_reused = (
+            self.parents is not None
+            and settings == self.parents_settings
+            and all(
+                _same_objects(getattr(snapshot, f), before)
+                for f, before in zip(_PARENT_FIELDS, self.parents_inputs, strict=True)
+            )
+        )
+        return self.parents if self.parents_reused else None
+
+    def keep_parents(self, snapshot: Snapshot, settings: Settings, parents: Any) -> None:
+        self.parents = parents
+        self.parents_inputs = tuple(getattr(snapshot, f) for f in _PARENT_FIELDS)
+        self.parents_settings = settings
+        self.parents_version += 1
 
     def remember(self, snapshot: Snapshot, settings: Settings, result: Translation) -> None:
         self.last = result
@@ -70,7 +119,7 @@ class TranslateMemo:
             return False
         for f, before in zip(_OTHER_FIELDS, self.last_inputs, strict=True):
             now: tuple[object, ...] = getattr(snapshot, f)
-            if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+            if not _same_objects(now, before):
                 return False
         return True
 
