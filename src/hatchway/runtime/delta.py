@@ -219,12 +219,23 @@ class DeltaSession:
             r.version = version
             r.resource.CopyFrom(entries[name].resource)
         for name, version in updates.items():
+            if type_url == CLUSTER and name in st.sent:
+                self._resend_endpoints(name)
             st.sent[name] = version
             st.absent.discard(name)
         for name in removed:
             st.sent.pop(name, None)
         st.in_flight = _InFlight(nonce, self.target.generation, updates, frozenset(removed))
         out.append(resp)
+
+    def _resend_endpoints(self, cluster: str) -> None:
+        """An updated EDS cluster warms again and waits for its endpoints, even unchanged
+        ones it already had; without them it waits out the initial fetch timeout (15 s).
+        Forgetting that they were sent puts them in the next EDS response, right after
+        this CDS one on the same stream."""
+        eds = self._types.get(ENDPOINT)
+        if eds is not None:
+            eds.sent.pop(cluster, None)
 
     def _desired(self, type_url: str, st: _TypeState) -> dict[str, str]:
         versions = self.target.versions(type_url)

@@ -18,12 +18,20 @@ Req = discovery_pb2.DeltaDiscoveryRequest
 
 
 def snap(
-    gen: int, clusters: dict[str, int], listener_rc: str, routes: dict[str, str]
+    gen: int,
+    clusters: dict[str, int],
+    listener_rc: str,
+    routes: dict[str, str],
+    timeouts: dict[str, int] | None = None,
 ) -> XdsSnapshot:
-    """`clusters`: name -> endpoint port; one listener using route config `listener_rc`."""
+    """`clusters`: name -> endpoint port; one listener using route config `listener_rc`;
+    `timeouts`: connect timeouts (s) that make a cluster differ while its endpoints do not."""
     by_type: dict[str, dict[str, Any]] = {CLUSTER: {}, ENDPOINT: {}, LISTENER: {}, ROUTE: {}}
     for name, port in clusters.items():
-        by_type[CLUSTER][name] = cluster_pb2.Cluster(name=name, type=cluster_pb2.Cluster.EDS)
+        c = cluster_pb2.Cluster(name=name, type=cluster_pb2.Cluster.EDS)
+        if timeouts and name in timeouts:
+            c.connect_timeout.seconds = timeouts[name]
+        by_type[CLUSTER][name] = c
         cla = endpoint_pb2.ClusterLoadAssignment(cluster_name=name)
         cla.endpoints.add().lb_endpoints.add().endpoint.address.socket_address.port_value = port
         by_type[ENDPOINT][name] = cla
@@ -105,6 +113,18 @@ def test_endpoint_only_change_is_sent_as_eds_alone() -> None:
     s.set_target(snap(2, {"a": 2}, "r1", {"r1": "a"}))
     resps = s.responses()
     assert sent(resps) == [("ClusterLoadAssignment", ["a"], [])]
+    ack(s, resps)
+    assert s.outcome().state is AckState.ACKED and s.acked_generation == 2
+
+
+def test_updated_cluster_gets_its_endpoints_again() -> None:
+    """Envoy re-warms an updated cluster and waits for an EDS response for it, even when
+    the endpoints did not change (found by the conformance run: a 15 s stall)."""
+    s = DeltaSession(snap(1, {"a": 1, "b": 1}, "r1", {"r1": "a"}))
+    bring_up(s)
+    s.set_target(snap(2, {"a": 1, "b": 1}, "r1", {"r1": "a"}, timeouts={"a": 3}))
+    resps = s.responses()
+    assert sent(resps) == [("Cluster", ["a"], []), ("ClusterLoadAssignment", ["a"], [])]
     ack(s, resps)
     assert s.outcome().state is AckState.ACKED and s.acked_generation == 2
 
