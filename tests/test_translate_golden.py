@@ -1,4 +1,7 @@
-"""Golden cases: tests/golden/translate/<case>/input.yaml -> status.yaml + ir.yaml."""
+"""Golden cases: tests/golden/translate/<case>/input.yaml -> status.yaml + ir.yaml.
+
+An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
+`usable_addresses`, `assigned_addresses` as a list of {namespace, name, address})."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import yaml
 from conftest import check_golden
 from hatchway.model.parse import Document, parse_documents
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
-from hatchway.translate import translate
+from hatchway.translate import Settings, translate
 
 CASES = Path(__file__).parent / "golden" / "translate"
 
@@ -26,12 +29,27 @@ def load(path: Path) -> object:
     return result.snapshot
 
 
+def load_settings(path: Path) -> Settings:
+    if not path.exists():
+        return Settings()
+    raw = dict(yaml.safe_load(path.read_text()) or {})
+    assigned = {
+        (a["namespace"], a["name"]): a["address"] for a in raw.pop("assigned_addresses", [])
+    }
+    usable = raw.pop("usable_addresses", None)
+    return Settings(
+        assigned_addresses=assigned,
+        usable_addresses=None if usable is None else tuple(usable),
+        **raw,
+    )
+
+
 @pytest.mark.parametrize(
     "case", sorted(p.name for p in CASES.iterdir() if (p / "input.yaml").exists())
 )
 def test_golden(case: str, update_golden: bool) -> None:
     snapshot = load(CASES / case / "input.yaml")
-    out = translate(snapshot)  # type: ignore[arg-type]
+    out = translate(snapshot, load_settings(CASES / case / "settings.yaml"))  # type: ignore[arg-type]
     check_golden(
         CASES / case / "status.yaml", dump_yaml(report_to_dicts(out.report)), update_golden
     )

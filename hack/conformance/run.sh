@@ -21,7 +21,10 @@ report="$report_dir/hatchway-report.yaml"
 export HATCHWAY_K8S_STATE="$state/k8s"
 export HATCHWAY_K8S_API_PORT="${HWCONF_API_PORT:-26443}"
 export HATCHWAY_K8S_ETCD_PORT="${HWCONF_ETCD_PORT:-22379}"
-export HATCHWAY_K8S_WITH_KCM=1  # build it; it is started below with the controllers we need
+# kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
+# namespace/garbage collection so the suite's cleanup finishes.
+export HATCHWAY_K8S_WITH_KCM=1
+export HATCHWAY_K8S_KCM_CONTROLLERS=deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller
 
 started=$SECONDS
 log() { printf '%s run.sh: %s\n' "$(date +%T)" "$*" >&2; }
@@ -41,6 +44,8 @@ cleanup() {
     for _ in $(seq 300); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "${pids[i]}" 2>/dev/null || true
   done
+  # The rig's logs (kube-apiserver, kube-controller-manager) outlive its state dir.
+  cp "$HATCHWAY_K8S_STATE"/logs/*.log "$state/logs/" 2>/dev/null || true
   "$root/hack/k8s/down.sh" || true
   log "done in $((SECONDS - started)) s (exit $rc)"
   exit $rc
@@ -52,18 +57,8 @@ if [[ -d "$state/logs" ]]; then rm -rf "$state.prev-logs"; mv "$state/logs" "$st
 rm -rf "$state"; mkdir -p "$state/logs"
 log "building (cached after the first run)"
 bin="$("$here/build.sh")"
-k8s_bin="$("$root/hack/k8s/build.sh")"
 kubeconfig="$("$root/hack/k8s/up.sh" | tail -1)"
 pki="$HATCHWAY_K8S_STATE/pki"
-
-# kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
-# namespace/garbage collection so the suite's cleanup finishes.
-setsid "$k8s_bin/kube-controller-manager" --kubeconfig "$kubeconfig" \
-  --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 1 \
-  --controllers deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller \
-  --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  > "$state/logs/kube-controller-manager.log" 2>&1 < /dev/null &
-pids+=($!)
 
 PYTHONPATH="$here" setsid "$python" -m podrunner --kubeconfig "$kubeconfig" \
   --echo-binary "$bin/echo-basic" --state "$state/pods" \
@@ -77,10 +72,11 @@ curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" 
   -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"hatchway"},"spec":{"controllerName":"hatchway.dev/gateway-controller","description":"Hatchway conformance run"}}' \
   > /dev/null
 
-# One loopback address per Gateway: see controller_shim.py (a stop-gap until the controller
-# allocates addresses itself).
-setsid "$python" "$here/controller_shim.py" --kubeconfig "$kubeconfig" \
+# The suite reaches each Gateway at its first status address and many Gateways share ports
+# (80, 443): each gets a loopback address of its own from the pool.
+setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
   --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 \
+  --gateway-address-pool 127.10.0.0/16 \
   > "$state/logs/controller.log" 2>&1 < /dev/null &
 pids+=($!)
 

@@ -5,6 +5,7 @@
 #
 #   hack/k8s/up.sh            # prints the kubeconfig path on the last line
 #   HATCHWAY_K8S_WITH_KCM=1 hack/k8s/up.sh   # also run kube-controller-manager
+#   HATCHWAY_K8S_KCM_CONTROLLERS=a-controller,b-controller   # which of its controllers run
 #
 # State (certs, data, logs, PIDs) lives in $HATCHWAY_K8S_STATE (default /tmp/hatchway-k8s);
 # hack/k8s/down.sh stops the processes by PID and removes it.
@@ -120,10 +121,13 @@ done
 curl_api /readyz > /dev/null || { echo "up.sh: kube-apiserver not ready after 60 s" >&2; exit 1; }
 
 if [[ "${HATCHWAY_K8S_WITH_KCM:-0}" == 1 ]]; then
-  # Only the controllers that need no kubelet: EndpointSlices, namespaces, garbage collection.
+  # By default only the controllers that need no kubelet: EndpointSlices, namespaces, garbage
+  # collection, service accounts. Since 1.37 `--controllers` takes the names with their
+  # `-controller` suffix (`kube-controller-manager --help` lists them); the short names fail.
+  kcm_controllers="${HATCHWAY_K8S_KCM_CONTROLLERS:-endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller}"
   start kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig "$kubeconfig" --bind-address 127.0.0.1 --secure-port 0 \
-    --controllers endpointslice,endpointslicemirroring,namespace,garbage-collector,serviceaccount \
+    --controllers "$kcm_controllers" \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --leader-elect=false --v 1
 fi

@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address written to Gateway status.addresses; repeatable",
     )
     p.add_argument(
+        "--gateway-address-pool",
+        default=None,
+        metavar="CIDR",
+        help="give each Gateway that names no address its own from CIDR; listeners bind there",
+    )
+    p.add_argument(
         "--envoy-service",
         default=None,
         metavar="NS/NAME",

@@ -2,13 +2,15 @@
 
 Flags beyond the contract's (`--kubeconfig`, `--admin-address`) are optional here, so the
 subcommand works with the two the main parser defines; environment variables give the rest
-(HATCHWAY_BIND_ADDRESS, HATCHWAY_GATEWAY_ADDRESSES, HATCHWAY_ENVOY_SERVICE, POD_NAMESPACE).
+(HATCHWAY_BIND_ADDRESS, HATCHWAY_GATEWAY_ADDRESSES, HATCHWAY_GATEWAY_ADDRESS_POOL,
+HATCHWAY_ENVOY_SERVICE, POD_NAMESPACE).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -21,6 +23,18 @@ def _host_port(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise SystemExit(f"hatchway controller: expected HOST:PORT, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _pool(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise SystemExit(
+            f"hatchway controller: expected a CIDR for the address pool, got {value!r}"
+        ) from None
+    return str(net)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
         lease_namespace=os.environ.get("POD_NAMESPACE", "default"),
         gateway_addresses=tuple(addresses),
+        gateway_address_pool=_pool(
+            getattr(args, "gateway_address_pool", None)
+            or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
+        ),
         envoy_service=getattr(args, "envoy_service", None)
         or os.environ.get("HATCHWAY_ENVOY_SERVICE")
         or None,
@@ -66,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
     p.add_argument("--bind-address", default=None, metavar="IP")
     p.add_argument("--gateway-address", action="append", default=None, metavar="ADDRESS")
+    p.add_argument(
+        "--gateway-address-pool",
+        default=None,
+        metavar="CIDR",
+        help="give each Gateway that names no address its own from CIDR (e.g. 127.10.0.0/16)",
+    )
     p.add_argument("--envoy-service", default=None, metavar="NAMESPACE/NAME")
     p.add_argument("--log-level", default="info")
     return p

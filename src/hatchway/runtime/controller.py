@@ -5,6 +5,11 @@ fed by informers instead of files: `GatewayRuntime` is reused as it is, with the
 snapshot handed to it in place of its file loader (see `ClusterSource`). Changes are debounced
 into one rebuild; after Envoy acknowledges a generation, the leader writes the statuses that
 differ from what the API server holds.
+
+Addresses: with `--gateway-address-pool`, each Gateway that names no address gets its own
+(`address_pool`); requested addresses this host cannot bind are reported AddressNotUsable.
+Both reach translation through its Settings, made fresh with each snapshot and handed to the
+runtime with it (`Loaded.settings`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ from lightkube import AsyncClient, KubeConfig
 
 from hatchway.model.inputs import InputError
 from hatchway.model.snapshot import Snapshot
+from hatchway.runtime.address_pool import (
+    AddressPool,
+    Request,
+    bindable,
+    needs_address,
+    reported_addresses,
+    requested_ips,
+)
 from hatchway.runtime.delta import AckState
 from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
@@ -29,6 +42,7 @@ from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, disc
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
 from hatchway.translate.settings import CONTROLLER_NAME
+from hatchway.translate.settings import Settings as TranslateSettings
 
 log = logging.getLogger("hatchway.controller")
 
@@ -40,12 +54,18 @@ class ControllerSettings:
     admin_port: int = 19000
     bind_address: str = "0.0.0.0"
     debounce_s: float = 0.2
-    ack_timeout_s: float = 10.0
+    # How long a status sync waits for Envoy's verdict on the newest generation before it
+    # writes Programmed=Pending (and writes again when Envoy answers). Envoy answers in
+    # milliseconds; when it stalls (e.g. 15 s waiting for an EDS resource), every other status
+    # change would wait too, so this stays short.
+    ack_timeout_s: float = 2.0
     lease_namespace: str = "default"
     lease_name: str = "hatchway-controller"
     identity: str | None = None  # default: hostname-pid
     # Gateway `status.addresses`: given addresses win, else the Service that fronts Envoy.
     gateway_addresses: tuple[str, ...] = ()
+    # One address per Gateway from this CIDR (listeners bind there; status reports it).
+    gateway_address_pool: str | None = None
     envoy_service: str | None = None  # "namespace/name"
     envoy_concurrency: int | None = None
     envoy_log_level: str = "warning"
@@ -55,12 +75,13 @@ class ClusterSource:
     """The runtime's input under `controller`: the cluster cache as last parsed. The API
     server keeps `metadata.generation`, so the snapshot is used as it is."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: TranslateSettings) -> None:
         self.snapshot = Snapshot()
         self.errors: tuple[InputError, ...] = ()
+        self.settings = settings  # what the controller knows about addresses, for this snapshot
 
     def load(self) -> Loaded:
-        return Loaded(self.snapshot, self.errors)
+        return Loaded(self.snapshot, self.errors, settings=self.settings)
 
     def commit(self, loaded: Loaded) -> None:
         pass
@@ -74,7 +95,7 @@ class Controller:
     def __init__(self, settings: ControllerSettings, client: AsyncClient) -> None:
         self.settings = settings
         self.client = client
-        self.feed = ClusterSource()
+        self.feed = ClusterSource(TranslateSettings(bind_address=settings.bind_address))
         self.runtime = GatewayRuntime(
             ServeSettings(
                 paths=(),
@@ -87,6 +108,9 @@ class Controller:
             ),
             self.feed,
         )
+        self.pool = (
+            AddressPool(settings.gateway_address_pool) if settings.gateway_address_pool else None
+        )
         self.cache = ObjectCache(self._on_change)
         self.writer = StatusWriter(client)
         identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
@@ -96,6 +120,7 @@ class Controller:
         self.specs: dict[str, tuple[KindSpec, str]] = {}
         self.informers: list[Informer] = []
         self._informer_tasks: list[asyncio.Task[None]] = []
+        self._answer_watch: tuple[int, asyncio.Task[None]] | None = None
         self._rebuild = asyncio.Event()
         self._resync = asyncio.Event()
         self.rebuilds = 0
@@ -126,8 +151,43 @@ class Controller:
     async def refresh_snapshot(self) -> None:
         docs_cache = self.cache
         result = await asyncio.to_thread(docs_cache.parse)
+        # Together, with no await between: a reload sees a snapshot with its own settings.
+        self.feed.settings = self._settings_for(result.snapshot)
         self.feed.snapshot = result.snapshot
         self.feed.errors = result.errors
+
+    def _settings_for(self, snapshot: Snapshot) -> TranslateSettings:
+        """Translation settings with what only this process can know: the addresses the
+        pool assigned and which requested addresses this host can bind."""
+        ours = {
+            gc.metadata.name
+            for gc in snapshot.gateway_classes
+            if gc.spec.controller_name == CONTROLLER_NAME
+        }
+        gateways = [g for g in snapshot.gateways if g.spec.gateway_class_name in ours]
+        requested = {ip for g in gateways for ip in requested_ips(g)}
+        usable = [ip for ip in sorted(requested) if bindable(ip)]
+        assigned: dict[tuple[str, str], str] = {}
+        if self.pool is not None:
+            usable.append(str(self.pool.network))
+            assigned = self.pool.assign(
+                (
+                    Request(
+                        (g.metadata.namespace, g.metadata.name),
+                        reported_addresses(
+                            self.cache.get("Gateway", g.metadata.namespace, g.metadata.name)
+                        ),
+                    )
+                    for g in gateways
+                    if needs_address(g)
+                ),
+                reserved=requested,
+            )
+        return TranslateSettings(
+            bind_address=self.settings.bind_address,
+            assigned_addresses=assigned,
+            usable_addresses=tuple(usable),
+        )
 
     async def run(self, stop: asyncio.Event) -> int:
         await self.start_informers()
@@ -142,6 +202,8 @@ class Controller:
         try:
             return await serving
         finally:
+            if self._answer_watch is not None:
+                self._answer_watch[1].cancel()
             for t in [*tasks, *self._informer_tasks]:
                 t.cancel()
             await self.elector.release()
@@ -194,6 +256,7 @@ class Controller:
                 )
             except TimeoutError:
                 log.warning("Envoy has not answered generation %d; writing status anyway", gen)
+                self._resync_when_answered(gen)
         resources = self.runtime.status().get("resources", [])
         self._set_addresses(resources)
         started = time.perf_counter()
@@ -213,6 +276,21 @@ class Controller:
         )
         return failed == 0
 
+    def _resync_when_answered(self, gen: int) -> None:
+        """Status went out with Programmed=Pending: sync again once Envoy answers `gen` (or a
+        newer generation), whether or not anything else changes meanwhile."""
+        if self._answer_watch is not None:
+            watched, task = self._answer_watch
+            if watched >= gen and not task.done():
+                return
+            task.cancel()
+
+        async def watch() -> None:
+            await self.runtime.xds.wait_acked(gen)
+            self._resync.set()
+
+        self._answer_watch = (gen, asyncio.create_task(watch(), name=f"answer-{gen}"))
+
     def _addresses(self) -> list[dict[str, str]]:
         values: list[str] = list(self.settings.gateway_addresses)
         if not values and self.settings.envoy_service:
@@ -227,7 +305,7 @@ class Controller:
 
     def _set_addresses(self, resources: list[dict[str, Any]]) -> None:
         addresses = self._addresses()
-        if not addresses:
+        if not addresses or self.pool is not None:  # the pool's addresses are the real ones
             return
         for res in resources:
             if res.get("kind") != "Gateway":

@@ -6,10 +6,13 @@ conformance suite runs every test whose features are all listed here. Each entry
 end-to-end test in tests/e2e (HTTP: test_http_*.py; TLS, gRPC, L4: test_tls_*, test_grpc_*,
 test_tcp_*, test_udp_*, test_backend_tls_*).
 
+GatewayAddressEmpty: an `IPAddress` without a value gets the runtime's assigned address
+(`hatchway controller --gateway-address-pool`), else the bind address; verified by the
+conformance test GatewayOptionalAddressValue.
+
 Not claimed (yet): GatewayInfrastructurePropagation (standalone generates no resources to
-label), GatewayAddressEmpty (an empty address becomes the bind address, often 0.0.0.0 —
-not yet a routable address), HTTPRouteDestinationPortMatching, HTTPRouteSessionPersistence
-(pins only within one Service: Envoy picks the weighted cluster before the session host).
+label), HTTPRouteDestinationPortMatching, HTTPRouteSessionPersistence (pins only within one
+Service: Envoy picks the weighted cluster before the session host).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
             # Gateway extended
             "GatewayPort8080",
             "GatewayStaticAddresses",
+            "GatewayAddressEmpty",
             "GatewayHTTPListenerIsolation",
             "GatewayHTTPSListenerDetectMisdirectedRequests",
             "GatewayFrontendClientCertificateValidation",

@@ -409,8 +409,14 @@ def _mark_overlaps(merged: list[ListenerCtx]) -> None:
 # --- Gateways -----------------------------------------------------------------------------------
 
 
+def _usable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, usable: tuple[str, ...]) -> bool:
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in usable)
+
+
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
+    default = settings.assigned_addresses.get((gw.namespace, gw.name), settings.bind_address)
     addresses: list[str] = []
+    unusable: list[str] = []
     for addr in gw.obj.spec.addresses:
         if addr.type != "IPAddress":
             gw.accepted = (
@@ -419,16 +425,25 @@ def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
             )
             continue
         if not addr.value:
-            addresses.append(settings.bind_address)
+            addresses.append(default)
             continue
         try:
-            addresses.append(str(ipaddress.ip_address(addr.value)))
+            ip = ipaddress.ip_address(addr.value)
         except ValueError:
-            gw.programmed = (
-                GatewayConditionReason.ADDRESS_NOT_USABLE,
-                f"address {addr.value!r} is not an IP address",
-            )
-    gw.addresses = tuple(dict.fromkeys(addresses)) or (settings.bind_address,)
+            unusable.append(f"address {addr.value!r} is not an IP address")
+            continue
+        if settings.usable_addresses is not None and not _usable(ip, settings.usable_addresses):
+            unusable.append(f"address {addr.value} is not an address of this host")
+            continue
+        addresses.append(str(ip))
+    if unusable:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(unusable))
+        # Requested addresses that all fail are not replaced by the default: the Gateway
+        # would be reachable somewhere it did not ask for.
+        if not addresses:
+            gw.addresses = ()
+            return
+    gw.addresses = tuple(dict.fromkeys(addresses)) or (default,)
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from hatchway.ir import IR
 from hatchway.status import StatusReport
@@ -15,6 +16,13 @@ class Settings:
     controller_name: str = CONTROLLER_NAME
     # Where listeners bind when a Gateway has no IPAddress `spec.addresses`.
     bind_address: str = "0.0.0.0"
+    # What only the runtime can know about the host (the core probes nothing):
+    # - the address it assigned to a Gateway, (namespace, name) -> IP, used in place of
+    #   `bind_address` when the Gateway names no IPAddress or leaves a value empty;
+    assigned_addresses: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # - the IPs / CIDRs listeners can bind here: a `spec.addresses` value outside them gives
+    #   the Gateway Programmed=False/AddressNotUsable and is not bound. None: no check.
+    usable_addresses: tuple[str, ...] | None = None
     # TLS Terminate and Passthrough listeners may share a port (feature TLSRouteModeMixed).
     tls_mode_mixed: bool = True
     # Report rule matches that can never win (warnings only).
