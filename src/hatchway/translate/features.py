@@ -10,9 +10,12 @@ GatewayAddressEmpty: an `IPAddress` without a value gets the runtime's assigned 
 (`hatchway controller --gateway-address-pool`), else the bind address; verified by the
 conformance test GatewayOptionalAddressValue.
 
+HTTPRouteDestinationPortMatching: a parentRef `port` selects listeners by port (GEP-957);
+verified by HTTPRouteInvalidParentRefNotMatchingListenerPort and the parentRef golden cases.
+
 Not claimed (yet): GatewayInfrastructurePropagation (standalone generates no resources to
-label), HTTPRouteDestinationPortMatching, HTTPRouteSessionPersistence (pins only within one
-Service: Envoy picks the weighted cluster before the session host).
+label), HTTPRouteSessionPersistence (pins only within one Service: Envoy picks the weighted
+cluster before the session host).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
             "HTTPRouteRequestTimeout",
             "HTTPRouteBackendTimeout",
             "HTTPRouteParentRefPort",
+            "HTTPRouteDestinationPortMatching",
             "HTTPRouteBackendProtocolH2C",
             "HTTPRouteBackendProtocolWebSocket",
             "HTTPRouteNamedRouteRule",
