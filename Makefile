@@ -54,7 +54,7 @@ k8s-down:  ## stop the local Kubernetes rig
 k8s-test: $(STAMP)  ## controller tests against a real kube-apiserver (builds the rig on first use)
 	$(BIN)/pytest -q -m k8s tests/controller
 
-conformance:  ## upstream Gateway API conformance v1.6.1 against `hatchway controller` (root; ~11 min; conformance/README.md)
+conformance:  ## upstream Gateway API conformance v1.6.1 against `hatchway controller` (root; ~3 min warm; conformance/README.md)
 	hack/conformance/run.sh
 
 clean:  ## remove the venv and caches
