@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance clean
+.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -56,6 +56,9 @@ k8s-test: $(STAMP)  ## controller tests against a real kube-apiserver (builds th
 
 conformance:  ## upstream Gateway API conformance v1.6.1 against `hatchway controller` (root; ~3 min warm; conformance/README.md)
 	hack/conformance/run.sh
+
+conformance-ci: $(STAMP)  ## conformance as CI runs it: failed tests retried alone once (flaky = reported, not fatal)
+	hack/conformance/ci.sh
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
