@@ -49,6 +49,8 @@ def _dump(obj: Any, declared: Any) -> Any:
         if declared is not None and len(_dataclass_options(declared)) > 1:
             out[_TAG] = type(obj).__name__
         for f in dataclasses.fields(obj):
+            if not f.init:
+                continue  # derived (e.g. a cached hash), not data
             value = getattr(obj, f.name)
             if f.default is not dataclasses.MISSING and value == f.default:
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -16,6 +16,16 @@ class Origin:
     rule: int | None = None  # rule index for route origins
     match: int | None = None  # match index inside the rule
     rule_name: str | None = None  # the rule's `name`, when set
+    # Origins key many dicts (per route, per cluster user, per xDS resource) on every
+    # rebuild: the hash is computed once, not from seven fields on each lookup.
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.kind, self.namespace, self.name, self.section, self.rule, self.match)
+        object.__setattr__(self, "_hash", hash((*key, self.rule_name)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def ref(self) -> str:
         """`Kind/ns/name[/section][ rule N match M]`, as used in logs and explain output."""
