@@ -238,7 +238,11 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
                 continue
             entry = RouteEntry(obj, compiled)
         entries[id(obj)] = entry
-        ctx = _route_ctx(obj, entry.compiled)
+        ctx = entry.ctx
+        if ctx is None:
+            ctx = entry.ctx = _route_ctx(obj, entry.compiled)
+        else:
+            ctx.parents = []  # the rest is the route's own, unchanged
         entry_of[id(ctx)] = entry
         if entry.attach_version == memo.parents_version:
             _reattach(ctx, entry.attached)

@@ -46,6 +46,7 @@ class RouteEntry:
 
     obj: object
     compiled: CompiledRoute
+    ctx: Any = None  # its RouteCtx, reused with `parents` emptied
     status_key: StatusKey | None = None
     status: ResourceStatus | None = None
     # What `attach` found, valid while `attach_version == TranslateMemo.parents_version`.
