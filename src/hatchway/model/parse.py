@@ -50,6 +50,8 @@ class ParseMemo:
     documents for unchanged files (serve's DecodeCache) then re-validates only what changed."""
 
     entries: dict[tuple[int, datetime], _Memoized] = field(default_factory=dict)
+    # Raw (kind, namespace, name) of each decoded document by identity, to skip re-reading it.
+    raw_keys: dict[int, tuple[dict[str, Any], ObjectKey]] = field(default_factory=dict)
 
 
 ObjectKey = tuple[str, str, str]  # kind, namespace (as written, may be ""), name
@@ -100,13 +102,19 @@ def _raw_key(body: dict[str, Any]) -> ObjectKey:
 
 def _parse(docs: Sequence[Document], memo: ParseMemo | None, stamp: Stamper) -> ParseResult:
     fresh: dict[tuple[int, datetime], _Memoized] = {}
+    keys: dict[int, tuple[dict[str, Any], ObjectKey]] = {}
     errors: list[InputError] = []
     buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
     seen: dict[tuple[str, str, str], _Origin] = {}
+    known_keys = memo.raw_keys if memo is not None else {}
     position = 0
     for doc in docs:
         for body in _objects(doc, errors):
-            created = stamp(_raw_key(body), position)
+            # The raw key of a document seen before is remembered with it (same object).
+            kept = known_keys.get(id(body))
+            raw_key = kept[1] if kept is not None and kept[0] is body else _raw_key(body)
+            keys[id(body)] = (body, raw_key)
+            created = stamp(raw_key, position)
             obj = _parse_memoized(doc, body, created, errors, memo=memo, fresh=fresh)
             position += 1
             if obj is None:
@@ -133,6 +141,7 @@ def _parse(docs: Sequence[Document], memo: ParseMemo | None, stamp: Stamper) -> 
             buckets[info.field].append(model)
     if memo is not None:
         memo.entries = fresh  # forget objects that are gone
+        memo.raw_keys = keys
     snapshot = Snapshot(**{f: tuple(items) for f, items in buckets.items()})  # type: ignore[arg-type]
     return ParseResult(snapshot=snapshot, errors=tuple(errors))
 
