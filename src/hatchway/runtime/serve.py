@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import logging
 import os
 import shutil
@@ -29,6 +28,7 @@ from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
+from hatchway.runtime.idle_gc import IdleCollector
 from hatchway.runtime.inputs import FileSource, InputSource, Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
@@ -107,8 +107,7 @@ class GatewayRuntime:
         self._quarantine: dict[ObjKey, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._requarantine: asyncio.Task[bool] | None = None
-        self._gc_task: asyncio.Task[None] | None = None
-        self._gc_last = time.monotonic()
+        self._gc = IdleCollector(busy=self._reload_lock.locked)
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
@@ -187,7 +186,7 @@ class GatewayRuntime:
     ) -> tuple[list[InputError], _Built | None]:
         # No cyclic GC while building: a full collection over the live configuration costs
         # ~200 ms at 3,000 routes, more than the whole incremental rebuild. Garbage is
-        # collected once Envoy runs the result (`_collect_garbage`).
+        # collected once Envoy runs the result and changes pause (`IdleCollector`).
         with gcpause.paused():
             return self._build_unpaused(stages, quarantine, accepted)
 
@@ -266,38 +265,13 @@ class GatewayRuntime:
             if published is not None and published.snapshot.generation == generation:
                 self._accepted_model = published.model
             log.info("Envoy runs generation %d (%.1f ms after publish)", generation, ms)
-            self._schedule_gc()
+            self._gc.schedule()
             return
         for rej in outcome.rejected:
             refs = ", ".join(blamed_objects(rej, self._origins()))
             log.error("generation %d: %s (from %s)", generation, describe(rej), refs)
         if published is not None and published.snapshot.generation == generation:
             self._quarantine_rejected(outcome.rejected, published)
-
-    def _schedule_gc(self) -> None:
-        """Collect garbage once changes pause (1 s without a rebuild), or at the latest
-        every 30 s under constant churn.
-
-        Rebuilds pause the collector (`_build`); here a full collection frees what they
-        left, then `gc.freeze` moves the live configuration out of the collector's way so
-        the automatic collections in between stay cheap. A full collection over 3,000 routes
-        takes ~200 ms: on the change-to-traffic path it would double the time.
-        """
-        if self._gc_task is not None:
-            self._gc_task.cancel()
-        overdue = time.monotonic() - self._gc_last > 30.0
-        self._gc_task = asyncio.create_task(self._collect_garbage(0.05 if overdue else 1.0))
-
-    async def _collect_garbage(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        if self._reload_lock.locked():
-            return  # a rebuild is under way; its ACK schedules the next collection
-        started = time.perf_counter()
-        gc.unfreeze()
-        found = gc.collect()
-        gc.freeze()
-        self._gc_last = time.monotonic()
-        log.debug("gc: %d unreachable in %.1f ms", found, (time.perf_counter() - started) * 1000)
 
     def _quarantine_rejected(self, rejected: tuple[Rejection, ...], published: _Published) -> None:
         """Pin each rejection on the routes that caused it, if possible, and republish
@@ -420,7 +394,8 @@ class GatewayRuntime:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            for task in (self._ack_waiter, self._gc_task, self._requarantine):
+            self._gc.cancel()
+            for task in (self._ack_waiter, self._requarantine):
                 if task is not None:
                     task.cancel()
             if self.envoy is not None:

@@ -1,0 +1,51 @@
+"""Garbage collection off the change-to-traffic path.
+
+Rebuilds pause the cyclic collector (a full collection over the live configuration takes
+~200 ms at 3,000 routes, more than an incremental rebuild). `IdleCollector` collects once
+changes pause — 1 s without a rebuild, or at the latest every 30 s under constant churn —
+then `gc.freeze`s what survives, so the automatic collections in between only look at
+what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("hatchway.gc")
+
+
+class IdleCollector:
+    def __init__(
+        self, busy: Callable[[], bool], quiet_s: float = 1.0, at_most_s: float = 30.0
+    ) -> None:
+        self._busy = busy  # whether a rebuild is under way
+        self._quiet_s = quiet_s
+        self._at_most_s = at_most_s
+        self._task: asyncio.Task[None] | None = None
+        self._last = time.monotonic()
+
+    def schedule(self) -> None:
+        """A rebuild went live: collect once things are quiet (this replaces a pending one)."""
+        self.cancel()
+        overdue = time.monotonic() - self._last > self._at_most_s
+        self._task = asyncio.create_task(self._collect(0.05 if overdue else self._quiet_s))
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _collect(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._busy():
+            return  # the rebuild under way schedules the next collection
+        started = time.perf_counter()
+        gc.unfreeze()
+        found = gc.collect()
+        gc.freeze()
+        self._last = time.monotonic()
+        log.debug("%d unreachable in %.1f ms", found, (time.perf_counter() - started) * 1000)
