@@ -18,6 +18,8 @@ from hatchway.xds import SHORT_NAMES
 
 class Metrics:
     def __init__(self) -> None:
+        self._resource_dicts: Iterable[dict[str, Any]] = ()
+        self._counted = True
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.translation_seconds = Histogram(
@@ -63,9 +65,17 @@ class Metrics:
         (self.acks if event.ack else self.nacks).labels(event.kind).inc()
 
     def set_resources(self, resources: Iterable[dict[str, Any]]) -> None:
-        """Count resources (status dicts) by kind and the status of each top-level condition."""
+        """The resources (status dicts) to count by kind and condition status. Counted when
+        `/metrics` is read, not here: this runs between publishing and sending a generation."""
+        self._resource_dicts = resources
+        self._counted = False
+
+    def _count_resources(self) -> None:
+        if self._counted:
+            return
+        self._counted = True
         tally: Tally[tuple[str, str, str]] = Tally()
-        for res in resources:
+        for res in self._resource_dicts:
             kind = str(res.get("kind"))
             status = res.get("status", {})
             conditions = list(status.get("conditions", []))
@@ -80,6 +90,7 @@ class Metrics:
             self.resources.labels(kind, ctype, cstatus).set(n)
 
     def render(self) -> bytes:
+        self._count_resources()
         text = generate_latest(self.registry)
         if self.envoy_stats_url:
             # A comment line: Prometheus parsers skip it; people reading the page find Envoy's.
