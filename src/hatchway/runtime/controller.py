@@ -257,7 +257,7 @@ class Controller:
             except TimeoutError:
                 log.warning("Envoy has not answered generation %d; writing status anyway", gen)
                 self._resync_when_answered(gen)
-        resources = self.runtime.status().get("resources", [])
+        resources = list(self.runtime.status().get("resources", []))  # shared: copied to change
         self._set_addresses(resources)
         started = time.perf_counter()
         writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, _now())
@@ -307,13 +307,15 @@ class Controller:
         addresses = self._addresses()
         if not addresses or self.pool is not None:  # the pool's addresses are the real ones
             return
-        for res in resources:
+        for i, res in enumerate(resources):
             if res.get("kind") != "Gateway":
                 continue
             meta = res.get("metadata") or {}
             body = self.cache.get("Gateway", meta.get("namespace"), str(meta.get("name"))) or {}
             if not (body.get("spec") or {}).get("addresses"):
-                res.setdefault("status", {})["addresses"] = addresses
+                # A changed copy: the runtime's status dicts are shared, never modified.
+                status = {**res.get("status", {}), "addresses": addresses}
+                resources[i] = {**res, "status": status}
 
 
 def _address_type(value: str) -> str:

@@ -101,6 +101,7 @@ class GatewayRuntime:
         self._errors: list[dict[str, Any]] = []
         self._generation = 0
         self._config_cache: tuple[int, dict[str, Any]] | None = None
+        self._status_cache: tuple[tuple[object, object], dict[str, Any]] | None = None
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self._loaded_fingerprint: Fingerprint = ()
@@ -334,9 +335,18 @@ class GatewayRuntime:
             outcome = type(outcome)(
                 AckState.PENDING, outcome.generation, reason="Envoy is not running"
             )
-        resources = apply_outcome(self._published.status, outcome, self._origins())
-        resources = self._clock.stamp(copy.deepcopy(resources), _now())
-        return {"resources": resources, "warnings": self._published.warnings}
+        # The controller asks on every status sync: stamping (a deep copy of thousands of
+        # statuses) is done once per published generation and Envoy verdict. The result is
+        # shared: callers must not modify it.
+        key = (self._published, outcome)
+        if self._status_cache is None or self._status_cache[0] != key:
+            resources = apply_outcome(self._published.status, outcome, self._origins())
+            resources = self._clock.stamp(copy.deepcopy(resources), _now())
+            self._status_cache = (
+                key,
+                {"resources": resources, "warnings": self._published.warnings},
+            )
+        return self._status_cache[1]
 
     def errors(self) -> list[dict[str, Any]]:
         return list(self._errors)
