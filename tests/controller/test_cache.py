@@ -1,11 +1,17 @@
 """The informer cache without a cluster: a relist replaces a kind (deletes missed during a watch
-gap disappear), and status-only updates do not ask for a rebuild."""
+gap disappear), status-only updates ask for no rebuild and no re-validation, and watch lines
+(events, bookmarks, errors) move the cache and the version a watch resumes from."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from hatchway.sources.kube import ObjectCache
+import pytest
+from lightkube import ApiError
+
+from hatchway.sources.kube import WATCHED, Informer, ObjectCache, WatchGone
+
+SPECS = {s.kind: s for s in WATCHED}
 
 
 def route(name: str, rv: str, status: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -46,3 +52,45 @@ def test_parse_turns_the_cache_into_a_snapshot() -> None:
     parsed = cache.parse()
     assert not parsed.errors
     assert [r.metadata.name for r in parsed.snapshot.http_routes] == ["a"]
+
+
+def informer(cache: ObjectCache) -> Informer:
+    # _apply reads no client: it is what the watch does with each decoded line.
+    return Informer(cast(Any, None), SPECS["HTTPRoute"], "v1", cache)
+
+
+def test_watch_events_update_the_cache_and_the_resume_version() -> None:
+    cache = ObjectCache(lambda kind, spec: None)
+    inf = informer(cache)
+    inf._apply({"type": "ADDED", "object": route("a", "5")})
+    assert cache.get("HTTPRoute", "default", "a") is not None
+    inf._apply(
+        {"type": "BOOKMARK", "object": {"kind": "HTTPRoute", "metadata": {"resourceVersion": "9"}}}
+    )
+    assert (inf.resource_version, inf.bookmarks) == ("9", 1)
+    assert list(cache.objects["HTTPRoute"]) == [("default", "a")]
+    inf._apply({"type": "DELETED", "object": route("a", "11")})
+    assert cache.get("HTTPRoute", "default", "a") is None
+    assert inf.resource_version == "11"
+
+
+def test_expired_version_in_the_stream_means_relist() -> None:
+    inf = informer(ObjectCache(lambda kind, spec: None))
+    inf.resource_version = "3"
+    gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}
+    with pytest.raises(WatchGone):
+        inf._apply(gone)
+    with pytest.raises(ApiError):
+        inf._apply({"type": "ERROR", "object": {"kind": "Status", "code": 500, "message": "x"}})
+
+
+def test_status_only_updates_keep_the_parsed_object() -> None:
+    cache = ObjectCache(lambda kind, spec: None)
+    cache.upsert("HTTPRoute", route("a", "1"))
+    first = cache.parse().snapshot.http_routes[0]
+    cache.upsert("HTTPRoute", route("a", "2", status={"parents": []}))
+    assert cache.parse().snapshot.http_routes[0] is first  # not validated again
+    cache.upsert("HTTPRoute", {**route("a", "3"), "spec": {"parentRefs": [{"name": "other"}]}})
+    moved = cache.parse().snapshot.http_routes[0]
+    assert moved is not first
+    assert moved.spec.parent_refs[0].name == "other"

@@ -1,10 +1,14 @@
-"""The status merge rules, without a cluster: ownership, transition times, no-op detection."""
+"""The status merge rules, without a cluster: ownership, transition times, no-op detection,
+and planning that re-checks only objects whose body or desired status moved."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from hatchway.sources.kube import WATCHED, ObjectCache
 from hatchway.sources.status_merge import matches, merged_status
+from hatchway.sources.status_writer import plan
 
 OURS = "hatchway.dev/gateway-controller"
 THEIRS = "example.com/other"
@@ -105,3 +109,57 @@ def test_matches_requires_equal_list_lengths() -> None:
     assert matches({"a": [1]}, {"a": [1], "b": 2})
     assert not matches({"a": [1]}, {"a": [1, 2]})
     assert not matches({"a": 1}, {})
+
+
+def desired_route(*conds: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "HTTPRoute",
+        "metadata": {"namespace": "default", "name": "r"},
+        "status": {"parents": [parent(OURS, "gw", *conds)]},
+    }
+
+
+def test_plan_rechecks_only_what_moved() -> None:
+    cache = ObjectCache(lambda kind, spec: None)
+    specs = {s.kind: (s, "v1") for s in WATCHED if s.kind == "HTTPRoute"}
+    cache.upsert("HTTPRoute", route())
+    want = desired_route(cond("Accepted", "True"))
+    [write] = plan(cache, specs, [want], OURS, T1)
+    assert (write.name, write.resource_version) == ("r", "7")
+
+    # The write comes back through the watch: nothing left to do, and the verdict is kept.
+    written = {**route(), "status": write.status}
+    written["metadata"] = {**written["metadata"], "resourceVersion": "8"}
+    cache.upsert("HTTPRoute", written)
+    assert plan(cache, specs, [copy.deepcopy(want)], OURS, T1) == []
+    assert cache.status_checked[("HTTPRoute", "default", "r")][0] is written
+
+    # Either side moving is looked at again: another writer wiped our entry ...
+    cache.upsert(
+        "HTTPRoute", {**route(), "metadata": {**written["metadata"], "resourceVersion": "9"}}
+    )
+    assert [w.resource_version for w in plan(cache, specs, [want], OURS, T1)] == ["9"]
+    # ... or we want something else.
+    cache.upsert("HTTPRoute", written)
+    assert plan(cache, specs, [want], OURS, T1) == []
+    changed = desired_route(cond("Accepted", "False"))
+    [again] = plan(cache, specs, [changed], OURS, T1)
+    assert again.status["parents"][0]["conditions"][0]["status"] == "False"
+
+
+def test_status_rendered_from_another_generation_waits_for_the_rebuild() -> None:
+    cache = ObjectCache(lambda kind, spec: None)
+    specs = {s.kind: (s, "v1") for s in WATCHED if s.kind == "HTTPRoute"}
+    # Deleted and created again: the new object is generation 1, while the configuration
+    # still running was translated from its predecessor's generation 3.
+    fresh = route()
+    fresh["metadata"] = {**fresh["metadata"], "generation": 1}
+    cache.upsert("HTTPRoute", fresh)
+    stale = desired_route(cond("Accepted", "True", gen=3))
+    stale["metadata"]["generation"] = 3
+    assert plan(cache, specs, [stale], OURS, T1) == []
+    assert ("HTTPRoute", "default", "r") not in cache.status_checked
+    current = desired_route(cond("Accepted", "True", gen=1))
+    current["metadata"]["generation"] = 1
+    [write] = plan(cache, specs, [current], OURS, T1)
+    assert write.status["parents"][0]["conditions"][0]["observedGeneration"] == 1

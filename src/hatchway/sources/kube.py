@@ -1,20 +1,21 @@
 """The API server as an input source: list+watch of every kind Hatchway reads into a local cache.
 
-One informer per kind lists, then watches from the list's resourceVersion. lightkube re-opens
-a watch that the server closed cleanly from the last version it saw; a 410 Gone (the version was
-compacted away) ends the watch, and the informer relists and replaces its part of the cache,
-which is how DELETEs missed during the gap are noticed. lightkube 1.0.1 has no
-`allowWatchBookmarks`, so a quiet kind may relist after a compaction: harmless, just a list.
+One informer per kind lists, then watches from the list's resourceVersion with bookmarks, and
+re-opens the watch from the newest version it saw (an event's or a bookmark's) whenever it ends;
+a 410 Gone (that version was compacted away) makes it relist and replace its part of the cache,
+which is how DELETEs missed during the gap are noticed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import httpx2
 from lightkube import ALL_NS, ApiError, AsyncClient
@@ -24,10 +25,11 @@ from lightkube.generic_resource import (
     create_global_resource,
     create_namespaced_resource,
 )
+from lightkube.models import meta_v1
 
 from hatchway.model.inputs import Document
-from hatchway.model.meta import GATEWAY_GROUP
-from hatchway.model.parse import ParseResult, parse_documents
+from hatchway.model.meta import EPOCH, GATEWAY_GROUP
+from hatchway.model.parse import ObjectKey, ParseMemo, ParseResult, parse_documents
 
 log = logging.getLogger("hatchway.kube")
 
@@ -98,45 +100,98 @@ def _plain(obj: Any, api_version: str, kind: str) -> dict[str, Any]:
 
 
 class ObjectCache:
-    """The newest body of every watched object, by kind, plus a change callback."""
+    """The newest body of every watched object, by kind, plus a change callback.
+
+    Parsing is incremental: each object keeps the body it was last validated from for as long
+    as only its status or resourceVersion moves (our own status writes), and the parse memo
+    re-validates only bodies it has not seen, so a rebuild costs the objects that changed.
+    """
 
     def __init__(self, on_change: Callable[[str, bool], None]) -> None:
         """`on_change(kind, spec_changed)`: spec_changed is False when only status moved."""
         self.objects: dict[str, dict[ObjKey, dict[str, Any]]] = {}
         self.api_versions: dict[str, str] = {}
         self._on_change = on_change
+        # What parsing reads, per object: a Document of the first body of its current spec
+        # (numbered in arrival order per kind, so the number names the same object for life).
+        self._spec_docs: dict[str, dict[ObjKey, Document]] = {}
+        self._numbered = 0
+        self._memo = ParseMemo()
+        # Kept by status planning (status_writer.plan): (kind, namespace, name) -> the body
+        # and the desired status it was found up to date with.
+        self.status_checked: dict[
+            tuple[str, str, str], tuple[dict[str, Any], dict[str, Any] | None]
+        ] = {}
 
     def replace_kind(self, kind: str, bodies: Iterable[dict[str, Any]]) -> None:
         fresh = {object_key(b): b for b in bodies}
         old = self.objects.get(kind)
         self.objects[kind] = fresh
+        before = self._spec_docs.get(kind, {})
+        docs: dict[ObjKey, Document] = {}
+        for key, body in fresh.items():
+            prev = before.get(key)
+            same = prev is not None and _same_spec(_body(prev), body)
+            docs[key] = prev if prev is not None and same else self._document(kind, body)
+        self._spec_docs[kind] = docs
         if old is None or _versions(old) != _versions(fresh):
             self._on_change(kind, True)
 
     def upsert(self, kind: str, body: dict[str, Any]) -> None:
         objects = self.objects.setdefault(kind, {})
+        docs = self._spec_docs.setdefault(kind, {})
         key = object_key(body)
-        old = objects.get(key)
+        prev = docs.get(key)
+        spec_changed = prev is None or not _same_spec(_body(prev), body)
+        if spec_changed:
+            docs[key] = self._document(kind, body)
+        elif "spec" in body and prev is not None:
+            # Equal, so the parsed body's copy serves both: one spec in memory per object.
+            body["spec"] = _body(prev).get("spec")
         objects[key] = body
-        self._on_change(kind, old is None or _without_status(old) != _without_status(body))
+        self._on_change(kind, spec_changed)
 
     def delete(self, kind: str, body: dict[str, Any]) -> None:
-        if self.objects.setdefault(kind, {}).pop(object_key(body), None) is not None:
+        key = object_key(body)
+        self._spec_docs.setdefault(kind, {}).pop(key, None)
+        if self.objects.setdefault(kind, {}).pop(key, None) is not None:
             self._on_change(kind, True)
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         return self.objects.get(kind, {}).get((namespace or "", name))
 
+    def _document(self, kind: str, body: dict[str, Any]) -> Document:
+        self._numbered += 1
+        return Document(source=f"cluster {kind}", index=self._numbered, body=body)
+
     def documents(self) -> list[Document]:
         docs: list[Document] = []
-        for kind, objects in self.objects.items():
-            for i, body in enumerate(objects.values()):
-                docs.append(Document(source=f"cluster {kind}", index=i, body=body))
+        # list() copies in one step: parse() runs in a worker thread while watches upsert.
+        for objects in list(self._spec_docs.values()):
+            docs += list(objects.values())
         return docs
 
     def parse(self) -> ParseResult:
-        """The cache as a validated Snapshot (invalid objects are dropped and reported)."""
-        return parse_documents(self.documents())
+        """The cache as a validated Snapshot (invalid objects are dropped and reported).
+
+        Only bodies not validated by the previous parse are validated again. Not to be called
+        concurrently with itself (the memo is replaced by each call).
+        """
+        return parse_documents(self.documents(), memo=self._memo, stamp=_from_the_api_server)
+
+
+def _from_the_api_server(_key: ObjectKey, _position: int) -> datetime:
+    """The API server stamps every object's creationTimestamp, so the stand-in is never used;
+    a constant keeps the parse memo's key stable when objects come and go."""
+    return EPOCH
+
+
+def _body(doc: Document) -> dict[str, Any]:
+    return cast(dict[str, Any], doc.body)  # the cache makes its Documents from dicts
+
+
+def _same_spec(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a is b or _without_status(a) == _without_status(b)
 
 
 def _without_status(body: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +220,20 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
     return None
 
 
+class WatchGone(Exception):
+    """The version a watch would resume from was compacted away (410 Gone): relist."""
+
+
 class Informer:
-    """list+watch of one kind into the cache, relisting whenever the watch cannot resume."""
+    """list+watch of one kind into the cache.
+
+    The watch asks for bookmarks (`allowWatchBookmarks`): the API server then sends, now and
+    then, the newest resourceVersion even when nothing of this kind changed, so a watch that
+    ends (server timeout, lost connection) resumes from a recent version instead of one that
+    compaction may have removed. Only a 410 Gone relists, which also notices DELETEs missed
+    during the gap. lightkube 1.0.1 cannot ask for bookmarks, so the watch request is built
+    with its request builder and read here, as JSON lines into plain dicts.
+    """
 
     def __init__(
         self,
@@ -185,6 +252,9 @@ class Informer:
         self.watch_timeout_s = watch_timeout_s
         self.synced = asyncio.Event()
         self.relists = 0
+        self.watches = 0
+        self.bookmarks = 0
+        self.resource_version = ""  # the newest version seen: listed, event or bookmark
 
     async def relist(self) -> str:
         listing = self.client.list(self.res, namespace=_ns(self.spec), chunk_size=500)
@@ -195,32 +265,84 @@ class Informer:
             rv = ""
         self.cache.replace_kind(self.spec.kind, bodies)
         self.relists += 1
+        self.resource_version = rv
         self.synced.set()
         return rv
 
+    async def watch_once(self) -> None:
+        """One watch request from `resource_version`, until the server ends it.
+
+        Raises WatchGone when the version is too old, ApiError for other refusals, and
+        httpx2/OS errors when the connection breaks (the version seen so far is kept).
+        """
+        inner: Any = self.client._client
+        br = inner.prepare_request(
+            "list",
+            res=self.res,
+            namespace=_ns(self.spec),
+            watch=True,
+            params={
+                "timeoutSeconds": self.watch_timeout_s,
+                "resourceVersion": self.resource_version or None,
+                "allowWatchBookmarks": "true",
+            },
+        )
+        # The server ends the watch after timeoutSeconds and sends a bookmark about once a
+        # minute, so a read that waits much longer than both means a dead connection.
+        br.timeout = httpx2.Timeout(10.0, read=max(self.watch_timeout_s, 60) + 30.0)
+        resp = await inner.send(inner.build_adapter_request(br), stream=True)
+        self.watches += 1
+        try:
+            if resp.status_code >= 400:
+                await resp.aread()
+                if resp.status_code == 410:
+                    raise WatchGone(self.resource_version)
+                inner.raise_for_status(resp)
+            async for line in resp.aiter_lines():
+                if line:
+                    self._apply(json.loads(line))
+        finally:
+            await resp.aclose()
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        obj = event.get("object") or {}
+        if kind == "ERROR":
+            if obj.get("code") == 410:
+                raise WatchGone(self.resource_version)
+            status: Any = meta_v1.Status.from_dict(obj)
+            raise ApiError(status=status)
+        meta = obj.get("metadata") or {}
+        rv = meta.get("resourceVersion")
+        if kind == "BOOKMARK":
+            self.bookmarks += 1
+        elif kind == "DELETED":
+            self.cache.delete(self.spec.kind, _plain(obj, self.api_version, self.spec.kind))
+        elif kind in ("ADDED", "MODIFIED"):
+            self.cache.upsert(self.spec.kind, _plain(obj, self.api_version, self.spec.kind))
+        if rv:
+            self.resource_version = str(rv)
+
     async def run(self) -> None:
         backoff = 0.2
+        gone_in_a_row = 0
         while True:
             try:
-                rv = await self.relist()
-                async for event, obj in self.client.watch(
-                    self.res,
-                    namespace=_ns(self.spec),
-                    resource_version=rv or None,
-                    server_timeout=self.watch_timeout_s,
-                ):
-                    body = _plain(obj, self.api_version, self.spec.kind)
-                    if event == "DELETED":
-                        self.cache.delete(self.spec.kind, body)
-                    elif event in ("ADDED", "MODIFIED"):
-                        self.cache.upsert(self.spec.kind, body)
-                    backoff = 0.2
+                if not self.resource_version:
+                    await self.relist()
+                await self.watch_once()
+                backoff, gone_in_a_row = 0.2, 0
+                continue  # ended by the server's timeout: resume from the newest version
+            except WatchGone:
+                log.info("%s: watch expired (410 Gone); relisting", self.spec.kind)
+                self.resource_version = ""
+                gone_in_a_row += 1
+                if gone_in_a_row == 1:
+                    continue  # the usual case: relist at once
+                # Gone again right after a relist: do not hammer the API server with lists.
             except ApiError as exc:
-                if exc.status.code == 410:
-                    log.info("%s: watch expired (410 Gone); relisting", self.spec.kind)
-                    continue
                 log.warning("%s: watch failed: %s; retrying", self.spec.kind, exc)
             except (httpx2.HTTPError, OSError) as exc:
-                log.warning("%s: connection lost: %s; retrying", self.spec.kind, exc)
+                log.warning("%s: connection lost: %s; resuming", self.spec.kind, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
