@@ -1,7 +1,8 @@
 """Golden cases: tests/golden/translate/<case>/input.yaml -> status.yaml + ir.yaml.
 
 An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
-`usable_addresses`, `assigned_addresses` as a list of {namespace, name, address})."""
+`usable_addresses`, `assigned_addresses` as a list of {namespace, name, address},
+`refused_routes` as a list of {kind, namespace, name, message})."""
 
 from __future__ import annotations
 
@@ -37,8 +38,12 @@ def load_settings(path: Path) -> Settings:
         (a["namespace"], a["name"]): a["address"] for a in raw.pop("assigned_addresses", [])
     }
     usable = raw.pop("usable_addresses", None)
+    refused = {
+        (r["kind"], r["namespace"], r["name"]): r["message"] for r in raw.pop("refused_routes", [])
+    }
     return Settings(
         assigned_addresses=assigned,
+        refused_routes=refused,
         usable_addresses=None if usable is None else tuple(usable),
         **raw,
     )

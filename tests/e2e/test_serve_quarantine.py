@@ -93,7 +93,7 @@ def test_rejected_route_is_quarantined_and_the_port_keeps_updating(
     assert "quarantined HTTPRoute/default/r2" in hw.log(400)
 
 
-def test_new_route_rejected_by_envoy_is_left_out(
+def test_new_route_rejected_by_envoy_is_refused_in_status(
     tmp_path: Path, echo_pool: EchoPool, hatchway_factory: Callable[..., Hatchway]
 ) -> None:
     blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
@@ -110,8 +110,14 @@ def test_new_route_rejected_by_envoy_is_left_out(
     assert r.status == 200, r.body
     write_yaml(config / "bad.yaml", [_regex_route("bad", REGEX, "blue")])
     errors = wait_for(lambda: _errors_for(hw, "bad") or None, 15, "bad quarantined")
-    assert "left out until it changes" in errors[0]["message"], errors
+    assert "not served until it changes" in errors[0]["message"], errors
     ready = hw.wait_ready()
     assert ready["ready"] is True
     assert _backend(port, "/blue") == "blue"
     assert http_request(port, "/re/alpha1").status == 404
+    # Its status says so, with Envoy's reason.
+    resources = hw.admin("/status").json()["resources"]
+    bad = next(r for r in resources if r["kind"] == "HTTPRoute" and r["metadata"]["name"] == "bad")
+    accepted = {c["type"]: c for c in bad["status"]["parents"][0]["conditions"]}["Accepted"]
+    assert (accepted["status"], accepted["reason"]) == ("False", "UnsupportedValue")
+    assert "RE2 program size" in accepted["message"]

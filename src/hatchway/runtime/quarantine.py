@@ -5,7 +5,8 @@ size limit), and every later generation that still holds that route is rejected 
 object would freeze all updates on its port. When a rejection can be pinned on particular
 routes — Envoy quotes the offending value, and only their part of the resource contains it —
 those routes are quarantined: the next translation serves their last version Envoy
-accepted, or leaves them out, and reports why on `/errors`. A route leaves quarantine as soon
+accepted, or else refuses them (Accepted=False/UnsupportedValue with Envoy's message, nothing
+served), and `/errors` says which. A route leaves quarantine as soon
 as its spec changes (the new version gets its chance).
 """
 
@@ -67,14 +68,25 @@ def find(snapshot: Snapshot, key: ObjKey) -> Any | None:
     return None
 
 
+@dataclass(frozen=True)
+class Applied:
+    snapshot: Snapshot  # quarantined routes replaced by their last accepted version
+    errors: list[InputError]
+    active: dict[ObjKey, Quarantined]  # the entries still in force
+    # Quarantined routes with no accepted version: translated as refused (Accepted=False,
+    # nothing served), with Envoy's message.
+    refused: dict[ObjKey, str]
+
+
 def apply(
     snapshot: Snapshot, entries: dict[ObjKey, Quarantined], accepted: Snapshot | None
-) -> tuple[Snapshot, list[InputError], dict[ObjKey, Quarantined]]:
-    """`snapshot` with each quarantined route replaced by its version in `accepted` (the last
-    snapshot Envoy accepted) or left out; the errors to report; the entries still in force."""
+) -> Applied:
+    """Each quarantined route, unless it changed since: replaced by its version in
+    `accepted` (the last snapshot Envoy accepted), or else refused."""
     if not entries:
-        return snapshot, [], entries
+        return Applied(snapshot, [], entries, {})
     active: dict[ObjKey, Quarantined] = {}
+    refused: dict[ObjKey, str] = {}
     errors: list[InputError] = []
     changes: dict[str, tuple[Any, ...]] = {}
     for f in _ROUTE_FIELDS:
@@ -94,11 +106,13 @@ def apply(
                 out.append(previous)
                 fate = "its previous version keeps serving"
             else:
-                fate = "it is left out until it changes"
+                out.append(obj)
+                refused[key] = entry.message
+                fate = "it is not served until it changes (status: Accepted=False)"
             kind, ns, name = key
             errors.append(
                 InputError(None, None, kind, ns or None, name, None, f"{entry.message}; {fate}")
             )
         if touched:
             changes[f] = tuple(out)
-    return dataclasses.replace(snapshot, **changes), errors, active
+    return Applied(dataclasses.replace(snapshot, **changes), errors, active, refused)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import os
 import shutil
@@ -218,8 +219,14 @@ class GatewayRuntime:
         # A route `validate` blames is quarantined and the rest translated again (a few
         # rounds at most: each round can only add routes to the quarantine).
         for _ in range(3):
-            model, held, quarantine = apply_quarantine(loaded.snapshot, quarantine, accepted)
-            translation = translate(model, translate_settings, self._translate_memo)
+            held = apply_quarantine(loaded.snapshot, quarantine, accepted)
+            model, quarantine = held.snapshot, held.active
+            settings = (
+                dataclasses.replace(translate_settings, refused_routes=held.refused)
+                if held.refused
+                else translate_settings
+            )
+            translation = translate(model, settings, self._translate_memo)
             lap("translate")
             resources = xds.build(translation.ir, cache=self._xds_cache)
             lap("xds")
@@ -227,7 +234,7 @@ class GatewayRuntime:
             lap("validate")
             if not _quarantine_problems(problems, model, quarantine):
                 break
-        errors += held
+        errors += held.errors
         for p in problems:
             # Envoy would reject these; publishing would only trade a clear error for a NACK.
             origin = p.origins[0] if p.origins else None

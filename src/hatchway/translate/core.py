@@ -10,7 +10,7 @@ from hatchway.ir import IR, AppProtocol, Cluster, WeightedBackend
 from hatchway.model import gcpause
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
 from hatchway.model.snapshot import Snapshot
-from hatchway.status import ReportWarning, ResourceStatus, StatusReport
+from hatchway.status import ReportWarning, ResourceStatus, RouteConditionReason, StatusReport
 from hatchway.translate.assemble import assemble
 from hatchway.translate.attach import (
     Attachment,
@@ -130,6 +130,20 @@ def _gateways(
     return class_status, gateways, parents
 
 
+def _key(route: AnyRoute) -> tuple[str, str, str]:
+    return (route.kind, route.metadata.namespace, route.metadata.name)
+
+
+def _refused(message: str, compiled: CompiledRoute) -> CompiledRoute:
+    """A route the data plane refused: no rule is served, every parent says why (its
+    references are still checked as usual)."""
+    out = CompiledRoute(unresolved=compiled.unresolved)
+    out.dropped.append(
+        (0, RouteConditionReason.UNSUPPORTED_VALUE, f"refused by the data plane: {message}")
+    )
+    return out
+
+
 def _attach(index: Index, parents: Parents, ctx: RouteCtx) -> bool:
     attach(index, parents, ctx)
     return True
@@ -229,6 +243,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     route_objs: list[tuple[AnyRoute, RouteCtx]] = []
     entries: dict[int, RouteEntry] = {}
     entry_of: dict[int, RouteEntry] = {}  # id(RouteCtx) -> its memo entry
+    refused = settings.refused_routes
     for obj in all_routes:
         entry = memo.route(obj)
         if entry is None:
@@ -238,6 +253,12 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
                 continue
             entry = RouteEntry(obj, compiled)
         entries[id(obj)] = entry
+        if refused and (message := refused.get(_key(obj))) is not None:
+            ctx = _route_ctx(obj, _refused(message, entry.compiled))
+            _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+            routes.append(ctx)
+            route_objs.append((obj, ctx))
+            continue
         ctx = entry.ctx
         if ctx is None:
             ctx = entry.ctx = _route_ctx(obj, entry.compiled)
@@ -264,7 +285,12 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
                 if id(att.listener) not in counted:
                     counted.add(id(att.listener))
                     att.listener.attached += 1
-        status = _route_status(route, entry_of[id(route)], settings.controller_name)
+        entry = entry_of.get(id(route))
+        status = (
+            _route_status(route, entry, settings.controller_name)
+            if entry is not None
+            else route_status(route, settings.controller_name)
+        )
         if status is not None:
             statuses.append(status)
 

@@ -23,6 +23,10 @@ class Settings:
     # - the IPs / CIDRs listeners can bind here: a `spec.addresses` value outside them gives
     #   the Gateway Programmed=False/AddressNotUsable and is not bound. None: no check.
     usable_addresses: tuple[str, ...] | None = None
+    # Routes the data plane refused (Envoy rejected what they produced), as
+    # (kind, namespace, name) -> Envoy's message: Accepted=False/UnsupportedValue on every
+    # parent, and nothing of them is served (the runtime's quarantine).
+    refused_routes: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
     # TLS Terminate and Passthrough listeners may share a port (feature TLSRouteModeMixed).
     tls_mode_mixed: bool = True
     # Report rule matches that can never win (warnings only).
