@@ -99,6 +99,12 @@ class ResourceKey:
     namespace: str | None
     name: str
 
+    @property
+    def order(self) -> tuple[str, str, str, str]:
+        """Sort key, as a plain tuple (the generated `__lt__` builds two per comparison).
+        Within one kind the namespace is always None or always set, so `or ""` keeps order."""
+        return (self.api_version, self.kind, self.namespace or "", self.name)
+
     def ref(self) -> str:
         if self.namespace is None:
             return f"{self.kind}/{self.name}"

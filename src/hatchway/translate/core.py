@@ -325,7 +325,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     statuses += policies.statuses(service_gateways, settings.controller_name, referenced)
 
     report = StatusReport(
-        resources=tuple(sorted(statuses, key=lambda s: s.key)),
+        resources=tuple(sorted(statuses, key=lambda s: s.key.order)),
         warnings=tuple(sorted(set(warnings))),
     )
     ir = IR(listeners=assembly.ir.listeners, clusters=tuple(clusters))
