@@ -38,6 +38,14 @@ def _regex_route(name: str, pattern: str, backend: str) -> dict[str, Any]:
     return route
 
 
+def _lower_re2_limit(hw: Hatchway) -> None:
+    """Envoy's own admin API: regexes over 10 RE2 instructions are now refused."""
+    r = http_request(
+        envoy_admin_port(hw), "/runtime_modify?re2.max_program_size.error_level=10", method="POST"
+    )
+    assert r.status == 200, r.body
+
+
 def _errors_for(hw: Hatchway, name: str) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = hw.admin("/errors").json()
     return [e for e in errors if e["kind"] == "HTTPRoute" and e["name"] == name]
@@ -65,10 +73,7 @@ def test_rejected_route_is_quarantined_and_the_port_keeps_updating(
     hw = hatchway_factory(config)
     assert _backend(port, "/re/zzz") == "green"
 
-    r = http_request(
-        envoy_admin_port(hw), "/runtime_modify?re2.max_program_size.error_level=10", method="POST"
-    )
-    assert r.status == 200, r.body
+    _lower_re2_limit(hw)
 
     # r2 becomes a regex route Envoy now refuses: the whole RouteConfiguration is NACKed,
     # then r2 alone is quarantined and its previous version (the /re prefix) keeps serving.
@@ -104,10 +109,7 @@ def test_new_route_rejected_by_envoy_is_refused_in_status(
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     hw = hatchway_factory(config)
-    r = http_request(
-        envoy_admin_port(hw), "/runtime_modify?re2.max_program_size.error_level=10", method="POST"
-    )
-    assert r.status == 200, r.body
+    _lower_re2_limit(hw)
     write_yaml(config / "bad.yaml", [_regex_route("bad", REGEX, "blue")])
     errors = wait_for(lambda: _errors_for(hw, "bad") or None, 15, "bad quarantined")
     assert "not served until it changes" in errors[0]["message"], errors
