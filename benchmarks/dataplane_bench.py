@@ -6,11 +6,13 @@ Targets, for 1 route and for N routes where the matching one is last:
   envoy     wrk -> the same Envoy binary, minimal hand-written static config -> backend;
   nginx     wrk -> nginx (Debian) reverse proxy with the equivalent locations -> backend.
 Envoys run with the same `--concurrency`, nginx with that many workers. At each connection
-count the targets run back to back, so each ratio compares runs seconds apart.
+count the targets take turns over `rounds` rounds (order reversed every other round), and each
+row is the median of its runs: the 2 shared cores make single runs swing by ±30 %.
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,9 +35,14 @@ def _check(url: str) -> None:
 
 
 def _run(
-    url: str, connections: int, duration: float, cpu_pids: Callable[[], list[int]]
+    url: str,
+    connections: int,
+    duration: float,
+    cpu_pids: Callable[[], list[int]],
+    warm_up: bool = True,
 ) -> dict[str, Any]:
-    wrk(url, connections, min(1.0, duration), PROXY_HOST)  # warm-up: pools, caches
+    if warm_up:
+        wrk(url, connections, min(1.0, duration), PROXY_HOST)  # pools, caches
     pids = cpu_pids()
     cpu0 = sum(cpu_seconds(p) for p in pids)
     res = wrk(url, connections, duration, PROXY_HOST).to_dict()
@@ -45,18 +52,56 @@ def _run(
     return res
 
 
+_MEDIAN_FIELDS = ("rps", "p50_ms", "p90_ms", "p99_ms", "proxy_cpu_cores", "proxy_cpu_us_per_req")
+_SUM_FIELDS = ("requests", "non_2xx", "socket_errors")
+
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from repeated runs: the median of each measure, errors summed, raw rps kept."""
+    row = dict(runs[0])
+    for k in _MEDIAN_FIELDS:
+        values = [r[k] for r in runs if r.get(k) is not None]
+        row[k] = round(statistics.median(values), 3) if values else None
+    for k in _SUM_FIELDS:
+        row[k] = sum(r[k] for r in runs)
+    row["runs_rps"] = [r["rps"] for r in runs]
+    return row
+
+
+def _turns(
+    targets: dict[str, tuple[str, Callable[[], list[int]]]],
+    connections: int,
+    duration: float,
+    rounds: int,
+) -> dict[str, dict[str, Any]]:
+    """Every target `rounds` times, taking turns (reversed order every other round)."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for r in range(rounds):
+        order = list(targets) if r % 2 == 0 else list(reversed(targets))
+        for name in order:
+            url, pids = targets[name]
+            runs[name].append(_run(url, connections, duration, pids, warm_up=r == 0))
+            time.sleep(0.2)
+    return {name: median_row(rs) for name, rs in runs.items()}
+
+
 def run(
     route_counts: tuple[int, ...] = (1, 1000),
     connections: tuple[int, ...] = CONNECTIONS,
     duration: float = 5.0,
     concurrency: int = 1,
     log: Callable[[str], None] = print,
+    *,
+    rounds: int = 4,
 ) -> dict[str, Any]:
+    """`duration`: seconds of load per (target, connections), split over `rounds` runs."""
+    per_run = float(max(1, round(duration / rounds)))  # wrk takes whole seconds
     out: dict[str, Any] = {
-        "duration_s": duration,
+        "duration_s": per_run,
+        "rounds": rounds,
         "envoy_concurrency": concurrency,
         "nginx_workers": concurrency,
-        "load": "wrk -t1 --latency, 1 s warm-up per run",
+        "load": "wrk -t1 --latency; 1 s warm-up before the first run; medians of the runs",
         "rows": [],
     }
     with tempfile.TemporaryDirectory(prefix="hw-bench-dp-") as tmp:
@@ -65,13 +110,19 @@ def run(
         try:
             direct = f"http://127.0.0.1:{backend_port}/r0000/x"
             for c in connections:
-                row = _run(direct, c, duration, list)
+                row = _turns({"direct": (direct, list)}, c, per_run, rounds)["direct"]
                 out["rows"].append({"target": "direct", "routes": 0, **row})
                 log(f"  direct      c={c:<3} {row['rps']:>9.0f} rps  p99 {row['p99_ms']} ms")
             for n in route_counts:
                 out["rows"].extend(
                     _routes(
-                        root / f"n{n}", n, backend_port, connections, duration, concurrency, log
+                        root / f"n{n}",
+                        n,
+                        backend_port,
+                        connections,
+                        (per_run, rounds),
+                        concurrency,
+                        log,
                     )
                 )
         finally:
@@ -84,7 +135,7 @@ def _routes(  # noqa: PLR0917 - one call site, every argument is a knob of the r
     n: int,
     backend_port: int,
     connections: tuple[int, ...],
-    duration: float,
+    timing: tuple[float, int],
     concurrency: int,
     log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
@@ -109,15 +160,14 @@ def _routes(  # noqa: PLR0917 - one call site, every argument is a knob of the r
         }
         for url, _ in targets.values():
             _check(url)
+        per_run, rounds = timing
         for c in connections:
-            for name, (url, pids) in targets.items():
-                row = _run(url, c, duration, pids)
+            for name, row in _turns(targets, c, per_run, rounds).items():
                 rows.append({"target": name, "routes": n, **row})
                 log(
-                    f"  {name:<11} c={c:<3} routes={n:<5} {row['rps']:>9.0f} rps  "
-                    f"p50 {row['p50_ms']} p99 {row['p99_ms']} ms"
+                    f"  {name:<11} c={c:<3} routes={n:<5} {row['rps']:>9.0f} rps (median of "
+                    f"{row['runs_rps']})  p50 {row['p50_ms']} p99 {row['p99_ms']} ms"
                 )
-                time.sleep(0.2)
     finally:
         for p in (envoy, nginx):
             if p is not None:

@@ -11,8 +11,11 @@ Same session, seconds apart, loopback only, every run bounded:
   (separate process) directly, through Hatchway's TCP listener (TCPRoute, tcp_proxy), and
   through the static Envoy's tcp_proxy (Envoy defaults, no buffer limits set).
 
-Both Envoys run with `--concurrency 1`. The certificate is EC P-256 (made here); the catch-all
-HTTPS listener has no hostname so SNI-less clients (wrk to 127.0.0.1, s_time) reach it.
+Every measurement runs `--rounds` times, the targets taking turns (order reversed every other
+round); the result is the median (single runs swing by ±30 % on the 2 shared cores), the raw
+runs are kept. Both Envoys run with `--concurrency 1`. The certificate is EC P-256 (made
+here); the catch-all HTTPS listener has no hostname so SNI-less clients (wrk to 127.0.0.1,
+s_time) reach it.
 Writes `benchmarks/results/tls.json` and prints it.
 """
 
@@ -24,9 +27,11 @@ import json
 import multiprocessing as mp
 import re
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +260,19 @@ def handshakes_per_s(port: int, seconds: int) -> float:
     return round(int(m.group(1)) / max(int(m.group(2)), 1), 1)
 
 
-def run(duration: float = 5.0) -> dict[str, Any]:
+def _turns(targets: dict[str, Callable[[], float]], rounds: int) -> dict[str, Any]:
+    """Each measurement `rounds` times, taking turns; medians plus the raw runs."""
+    runs: dict[str, list[float]] = {name: [] for name in targets}
+    for r in range(rounds):
+        order = list(targets) if r % 2 == 0 else list(reversed(targets))
+        for name in order:
+            runs[name].append(targets[name]())
+    out: dict[str, Any] = {name: round(statistics.median(v), 1) for name, v in runs.items()}
+    out["runs"] = runs
+    return out
+
+
+def run(duration: float = 5.0, rounds: int = 3) -> dict[str, Any]:
     cert = _self_signed(PROXY_HOST)
     secs = max(int(duration), 1)
     q: Any = mp.get_context("fork").Queue()
@@ -278,27 +295,51 @@ def run(duration: float = 5.0) -> dict[str, Any]:
             hw.start()
             hw.wait_ready()
             wait_port(https_port)
-            out: dict[str, Any] = {"duration_s": secs}
-            out["handshakes_per_s"] = {
-                "hatchway": handshakes_per_s(https_port, secs),
-                "static_envoy": handshakes_per_s(static_port, secs),
-            }
+            out: dict[str, Any] = {"duration_s": secs, "rounds": rounds}
+            out["handshakes_per_s"] = _turns(
+                {
+                    "hatchway": lambda: handshakes_per_s(https_port, secs),
+                    "static_envoy": lambda: handshakes_per_s(static_port, secs),
+                },
+                rounds,
+            )
             path = proxy_prefix(0)  # the static config's only route
-            h = wrk(f"https://127.0.0.1:{https_port}{path}", 16, duration, host=PROXY_HOST)
-            s = wrk(f"https://127.0.0.1:{static_port}{path}", 16, duration, host=PROXY_HOST)
-            if h.non_2xx or s.non_2xx:
-                raise RuntimeError(f"non-2xx answers: hatchway {h.non_2xx}, static {s.non_2xx}")
-            out["https_rps_16c"] = {"hatchway": h.to_dict(), "static_envoy": s.to_dict()}
-            out["tcp_mib_per_s"] = {
-                "direct": _stream(sink_port, duration),
-                "hatchway": _stream(tcp_port, duration),
-                "static_envoy": _stream(static_tcp_port, duration),
+            loads: dict[str, list[Any]] = {"hatchway": [], "static_envoy": []}
+
+            def https(name: str, port: int) -> Callable[[], float]:
+                def one() -> float:
+                    res = wrk(f"https://127.0.0.1:{port}{path}", 16, secs, host=PROXY_HOST)
+                    if res.non_2xx:
+                        raise RuntimeError(f"{name}: {res.non_2xx} non-2xx answers")
+                    loads[name].append(res.to_dict())
+                    return float(res.rps)
+
+                return one
+
+            rps = _turns(
+                {
+                    "hatchway": https("hatchway", https_port),
+                    "static_envoy": https("static_envoy", static_port),
+                },
+                rounds,
+            )
+            out["https_rps_16c"] = {
+                name: {**_median_load(loads[name]), "rps": rps[name]} for name in loads
             }
-            hs, rps, tcp = out["handshakes_per_s"], out["https_rps_16c"], out["tcp_mib_per_s"]
+            out["https_rps_16c"]["runs"] = rps["runs"]
+            out["tcp_mib_per_s"] = _turns(
+                {
+                    "direct": lambda: _stream(sink_port, duration),
+                    "hatchway": lambda: _stream(tcp_port, duration),
+                    "static_envoy": lambda: _stream(static_tcp_port, duration),
+                },
+                rounds,
+            )
+            hs, web, tcp = out["handshakes_per_s"], out["https_rps_16c"], out["tcp_mib_per_s"]
             out["ratios"] = {
                 "handshakes_hatchway_vs_static": round(hs["hatchway"] / hs["static_envoy"], 3),
                 "https_rps_hatchway_vs_static": round(
-                    rps["hatchway"]["rps"] / rps["static_envoy"]["rps"], 3
+                    web["hatchway"]["rps"] / web["static_envoy"]["rps"], 3
                 ),
                 "tcp_throughput_hatchway_vs_direct": round(tcp["hatchway"] / tcp["direct"], 3),
                 "tcp_throughput_hatchway_vs_static": round(
@@ -314,11 +355,22 @@ def run(duration: float = 5.0) -> dict[str, Any]:
             sink.join(5)
 
 
+def _median_load(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """wrk results of several runs: median latencies, summed counts."""
+    out = dict(runs[0])
+    for k in ("p50_ms", "p90_ms", "p99_ms"):
+        out[k] = round(statistics.median(r[k] for r in runs), 3)
+    for k in ("requests", "non_2xx", "socket_errors"):
+        out[k] = sum(r[k] for r in runs)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.tls_bench", description=__doc__)
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    p.add_argument("--rounds", type=int, default=3, help="runs per measurement (median)")
     args = p.parse_args(argv)
-    result = run(args.duration)
+    result = run(args.duration, args.rounds)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

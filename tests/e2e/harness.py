@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,9 +80,10 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: fl
 class Hatchway:
     """`hatchway serve -f <dir>` in a subprocess, with its admin API on an ephemeral port."""
 
-    def __init__(self, config_dir: Path, log_path: Path) -> None:
+    def __init__(self, config_dir: Path, log_path: Path, extra_args: Sequence[str] = ()) -> None:
         self.config_dir = config_dir
         self.log_path = log_path
+        self.extra_args = tuple(extra_args)  # more `hatchway serve` flags
         self.admin_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -102,6 +103,7 @@ class Hatchway:
             "1",
             "--log-level",
             "debug",
+            *self.extra_args,
         ]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         with self.log_path.open("ab") as log:

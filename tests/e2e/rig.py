@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,12 +84,13 @@ def running_rig(
     services: Iterable[Doc] = (),
     listeners: list[Doc] | None = None,
     extra_listener_ports: int = 0,
+    serve_args: Sequence[str] = (),
 ) -> Iterator[Rig]:
     """Start `hatchway serve` with one Gateway `gw` and the given objects; stop it afterwards.
 
     `listeners`: the Gateway's listeners with `port` left out (filled with the rig's port);
     default one catch-all HTTP listener. `extra_listener_ports` more catch-all HTTP listeners
-    on further free ports (for listener-port rules).
+    on further free ports (for listener-port rules). `serve_args`: more `hatchway serve` flags.
     """
     config = tmp / "config"
     config.mkdir()
@@ -106,7 +107,7 @@ def running_rig(
     write_yaml(config / "gateway.yaml", [gateway_class(), gw])
     write_yaml(config / "services.yaml", list(services))
     write_yaml(config / "routes.yaml", list(routes))
-    hw = Hatchway(config, tmp / "hatchway.log")
+    hw = Hatchway(config, tmp / "hatchway.log", serve_args)
     try:
         hw.start()
         yield Rig(hw, config, port, extra)

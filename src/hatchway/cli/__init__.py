@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", default=None, metavar="DIR")
     p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
     p.add_argument("--envoy-drain-time-s", type=int, default=5, metavar="S")
+    p.add_argument("--max-connections", type=int, default=50_000, metavar="N")
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         envoy_concurrency=args.envoy_concurrency,
         envoy_drain_time_s=args.envoy_drain_time_s,
+        max_connections=args.max_connections,
         envoy_log_level="warn" if args.envoy_log_level == "warning" else args.envoy_log_level,
     )
     return asyncio.run(runtime_serve.serve(settings))

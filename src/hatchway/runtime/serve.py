@@ -60,6 +60,9 @@ class ServeSettings:
     xds_port: int = 0  # 0: any free port (Envoy learns it from the bootstrap)
     watch: bool = True
     node_id: str | None = None  # default: hatchway-<pid>
+    # Process-wide cap on downstream connections (Envoy's overload manager); beyond it new
+    # connections are closed at accept while existing ones keep working.
+    max_connections: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -385,7 +388,14 @@ class GatewayRuntime:
             await self.admin.start()
             node = s.node_id or f"hatchway-{os.getpid()}"
             self.envoy = Envoy(
-                bootstrap(BootstrapSettings(node_id=node, xds_port=xds_port, xds_host=s.xds_host)),
+                bootstrap(
+                    BootstrapSettings(
+                        node_id=node,
+                        xds_port=xds_port,
+                        xds_host=s.xds_host,
+                        max_downstream_connections=s.max_connections,
+                    )
+                ),
                 state_dir,
                 EnvoySettings(
                     concurrency=s.envoy_concurrency,

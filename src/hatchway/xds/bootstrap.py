@@ -34,8 +34,11 @@ class BootstrapSettings:
     # Port 0: Envoy picks a free port and writes it to `--admin-address-path`; the admin
     # interface is unauthenticated, so it only ever listens on loopback.
     admin_port: int = 0
-    # Process-wide cap on downstream connections (overload manager): beyond it Envoy stops
-    # accepting, instead of running out of file descriptors or memory.
+    # Process-wide cap on downstream connections, the overload manager's
+    # `global_downstream_max_connections` monitor (what Envoy's edge-proxy guide recommends):
+    # beyond it Envoy closes new connections at accept, instead of running out of file
+    # descriptors or memory; established connections are untouched. The admin listener is
+    # exempt. Per filter chain there is a second cap (`Hardening.max_connections_per_chain`).
     max_downstream_connections: int = 50_000
     json_logs: bool = True
 
@@ -45,7 +48,10 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
         # Both fields are required with ADS; Envoy exits at startup without them.
         "node": {"id": s.node_id, "cluster": s.node_cluster},
         "admin": {
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": s.admin_port}}
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": s.admin_port}},
+            # The control plane's readiness probes and an operator's /stats must still get
+            # through when clients have used up the connection cap.
+            "ignore_global_conn_limit": True,
         },
         "dynamic_resources": {
             "ads_config": {

@@ -56,8 +56,16 @@ class Hardening:
     max_connections_per_chain: int = 20_000
     # Per-connection read/write buffer: Envoy stops reading from a socket above this, so a
     # slow reader or a fast writer cannot make Envoy buffer unbounded data (Envoy default 1 MiB).
+    # HTTP/HTTPS listeners (client side): 32 KiB, Envoy's edge-proxy recommendation; it bounds
+    # what a hostile client can park in the gateway and costs nothing measurable on requests.
     per_connection_buffer_limit_bytes: int = 32_768
-    upstream_per_connection_buffer_limit_bytes: int = 32_768
+    # TCP/TLS listeners (tcp_proxy) stream bulk bytes. Measured against Envoy's default
+    # (1 MiB), medians of 6 alternating 2 s streams: 32 KiB 0.67-0.80x, 64 KiB 0.92x,
+    # 128 KiB 0.86x, 256 KiB 1.02x. 256 KiB is still a hard bound, 4x below the default.
+    l4_per_connection_buffer_limit_bytes: int = 262_144
+    # Upstream connections go to the operator's own Services, not to untrusted clients; same
+    # value, so bulk streams run at full speed both ways.
+    upstream_per_connection_buffer_limit_bytes: int = 262_144
 
 
 DEFAULT_HARDENING = Hardening()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from envoy.config.route.v3 import route_components_pb2
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.http.stateful_session.v3 import stateful_session_pb2
@@ -19,34 +20,45 @@ CORS_FILTER = "envoy.filters.http.cors"
 SESSION_FILTER = "envoy.filters.http.stateful_session"
 ROUTER_FILTER = "envoy.filters.http.router"
 
-# Order matters; every listener gets the same chain whether or not a route uses a filter, so
-# adding the first CORS route changes only the RouteConfiguration, never the Listener (a
-# listener change drains connections). Filters without per-route config are no-ops.
-HTTP_FILTERS: tuple[tuple[str, Any], ...] = (
+# (name, config type, disabled by default). Order matters. Every listener gets the same
+# chain whether or not a route uses a filter, so adding the first CORS route changes only the
+# RouteConfiguration, never the Listener (a listener change drains connections). A filter
+# that only acts with per-route config is *disabled* here and enabled by the routes that
+# configure it (`FilterConfig`): Envoy then does not even create it for other requests
+# (measured: the two no-op filters cost ~10-20 % CPU per request on a 1-route proxy).
+HTTP_FILTERS: tuple[tuple[str, Any, bool], ...] = (
     # 1. CORS first: preflights are answered here, before anything can forward them, and the
     #    response headers are added to every reply, including local ones.
-    (CORS_FILTER, cors_pb2.Cors),
+    (CORS_FILTER, cors_pb2.Cors, True),
     # 2. Session persistence picks the upstream host from the cookie/header; it must run
     #    before the router and only sets an override host (empty config = disabled).
-    (SESSION_FILTER, stateful_session_pb2.StatefulSession),
+    (SESSION_FILTER, stateful_session_pb2.StatefulSession, True),
     # 3. The router forwards; always last.
-    (ROUTER_FILTER, router_pb2.Router),
+    (ROUTER_FILTER, router_pb2.Router, False),
 )
 
 
 def fill_http_filters(filters: Any) -> None:
-    for name, cls in HTTP_FILTERS:
+    for name, cls, disabled in HTTP_FILTERS:
         f = filters.add()
         f.name = name
         f.typed_config.Pack(cls())
+        f.disabled = disabled
 
 
 def fill_per_route_filters(per_filter: Any, route: Route, settings: XdsSettings) -> None:
-    """`typed_per_filter_config` of a route (a protobuf map of name -> Any)."""
+    """`typed_per_filter_config` of a route (a protobuf map of name -> Any); each config is
+    wrapped in a `FilterConfig`, which enables its disabled-by-default filter for the route."""
     if route.cors is not None:
-        per_filter[CORS_FILTER].Pack(cors_policy(route.cors))
+        per_filter[CORS_FILTER].Pack(_enabled(cors_policy(route.cors)))
     if route.session_persistence is not None:
-        per_filter[SESSION_FILTER].Pack(session_per_route(route, settings))
+        per_filter[SESSION_FILTER].Pack(_enabled(session_per_route(route, settings)))
+
+
+def _enabled(config: Any) -> Any:
+    fc = route_components_pb2.FilterConfig()
+    fc.config.Pack(config)
+    return fc
 
 
 def cors_policy(cors: CORS) -> Any:

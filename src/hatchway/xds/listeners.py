@@ -42,7 +42,11 @@ def build_listener(listener: Listener, out: ResourceSet, settings: XdsSettings) 
         sa.protocol = address_pb2.SocketAddress.UDP
         _fill_udp(lis, listener)
     else:
-        lis.per_connection_buffer_limit_bytes.value = hard.per_connection_buffer_limit_bytes
+        lis.per_connection_buffer_limit_bytes.value = (
+            hard.per_connection_buffer_limit_bytes
+            if listener.protocol in (Protocol.HTTP, Protocol.HTTPS)
+            else hard.l4_per_connection_buffer_limit_bytes
+        )
         if listener.protocol in (Protocol.HTTPS, Protocol.TLS):
             f = lis.listener_filters.add()
             f.name = "envoy.filters.listener.tls_inspector"
