@@ -122,14 +122,16 @@ class Controller:
         self._informer_tasks: list[asyncio.Task[None]] = []
         self._answer_watch: tuple[int, asyncio.Task[None]] | None = None
         self._rebuild = asyncio.Event()
+        self._pending_kinds: set[str] = set()  # kinds changed since the last rebuild began
         self._resync = asyncio.Event()
         self.rebuilds = 0
         self.syncs = 0
         self.last_sync_clean = asyncio.Event()
 
-    def _on_change(self, _kind: str, spec_changed: bool) -> None:
+    def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
         if spec_changed:
+            self._pending_kinds.add(kind)
             self._rebuild.set()
         self._resync.set()
 
@@ -211,8 +213,12 @@ class Controller:
     async def _rebuild_loop(self) -> None:
         while True:
             await self._rebuild.wait()
-            # A burst of watch events (e.g. 1,000 routes applied) becomes one rebuild.
-            await asyncio.sleep(self.settings.debounce_s)
+            # A burst of watch events (e.g. 1,000 routes applied) becomes one rebuild. Pods
+            # becoming ready (EndpointSlices alone) go out sooner: that rebuild skips
+            # translation, and traffic waits for it.
+            endpoints_only = self._pending_kinds <= {"EndpointSlice"}
+            await asyncio.sleep(0.02 if endpoints_only else self.settings.debounce_s)
+            self._pending_kinds.clear()
             self._rebuild.clear()
             try:
                 await self.refresh_snapshot()
