@@ -8,9 +8,9 @@ traffic gets a 500 (route ResolvedRefs=False).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from hatchway.ir import (
     CORS,
@@ -61,6 +61,7 @@ from hatchway.translate.precedence import (
 )
 
 R = RouteConditionReason
+_R = TypeVar("_R", HTTPRoute, GRPCRoute)
 _ONCE = ("CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
 _GRPC_SERVICE = re.compile(r"^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
@@ -417,22 +418,31 @@ def _drop(
             out.unresolved = out.unresolved or problem
 
 
-def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
+def _compile_rules(
+    route: _R,
+    backends: Backends,
+    compile_rule: Callable[[_R, int, Any, Backends, CompiledRoute], CompiledRule],
+) -> CompiledRoute:
+    """Every rule of an HTTPRoute or GRPCRoute; one that cannot be implemented is dropped."""
     out = CompiledRoute()
     for idx, rule in enumerate(route.spec.rules):
         try:
-            out.rules.append(_compile_http_rule(route, idx, rule, backends, out))
+            out.rules.append(compile_rule(route, idx, rule, backends, out))
         except RuleInvalid as err:
             _drop(
                 out,
                 idx,
                 err,
                 backends=backends,
-                kind="HTTPRoute",
+                kind=route.kind,
                 ns=route.metadata.namespace,
                 refs=rule.backend_refs,
             )
     return out
+
+
+def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
+    return _compile_rules(route, backends, _compile_http_rule)
 
 
 # --- GRPCRoute ----------------------------------------------------------------------------------
@@ -498,21 +508,7 @@ def _compile_grpc_rule(
 
 
 def compile_grpc(route: GRPCRoute, backends: Backends) -> CompiledRoute:
-    out = CompiledRoute()
-    for idx, rule in enumerate(route.spec.rules):
-        try:
-            out.rules.append(_compile_grpc_rule(route, idx, rule, backends, out))
-        except RuleInvalid as err:
-            _drop(
-                out,
-                idx,
-                err,
-                backends=backends,
-                kind="GRPCRoute",
-                ns=route.metadata.namespace,
-                refs=rule.backend_refs,
-            )
-    return out
+    return _compile_rules(route, backends, _compile_grpc_rule)
 
 
 __all__ = ["CompiledRoute", "CompiledRule", "compile_grpc", "compile_http"]
