@@ -7,7 +7,7 @@ isolation, §2.2) and gets the routes attached to that listener whose hostname c
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from hatchway.ir import (
@@ -17,7 +17,6 @@ from hatchway.ir import (
     Listener,
     Origin,
     Protocol,
-    Route,
     TLSCertificate,
     TLSTermination,
     VirtualHost,
@@ -25,38 +24,15 @@ from hatchway.ir import (
 )
 from hatchway.status import ListenerConditionReason, ReportWarning
 from hatchway.translate.attach import Attachment, RouteCtx
-from hatchway.translate.hostnames import ANY, route_hostname_rank
+from hatchway.translate.hostnames import ANY
 from hatchway.translate.listeners import GatewayCtx, ListenerCtx
-from hatchway.translate.precedence import RouteOrderKey
-from hatchway.translate.rules import CompiledRule, IRRouteEntry
-from hatchway.translate.shadowing import find_shadowed
-
-
-def covering_patterns(domain: str) -> list[str]:
-    """Every pattern that covers `domain`, most specific first (itself, wider wildcards, `*`)."""
-    if domain == ANY:
-        return [ANY]
-    out = [domain]
-    labels = domain.split(".")
-    start = 1  # `*.b.c` for `a.b.c`; for `*.b.c` itself the next is `*.c`
-    for i in range(start, len(labels)):
-        pattern = "*." + ".".join(labels[i:])
-        if pattern != domain:
-            out.append(pattern)
-    out.append(ANY)
-    return out
-
-
-@dataclass(eq=False)
-class Socket:
-    address: str
-    port: int
-    protocol: str
-    listeners: list[ListenerCtx] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.protocol.lower()}/{self.address}/{self.port}"
+from hatchway.translate.vhosts import (
+    Entry,
+    HttpSocket,
+    RoutePart,
+    Socket,
+    covering_patterns,
+)
 
 
 @dataclass
@@ -64,6 +40,14 @@ class Assembly:
     ir: IR
     warnings: list[ReportWarning]
     cluster_gateways: dict[str, set[tuple[str, str]]]  # cluster -> Gateways using it
+    # What an incremental translation starts from (see `translate.delta`): the HTTP(S)
+    # sockets by name, each route's part of them (by id of its RouteCtx), and the sockets
+    # in the order of `ir.listeners` (None where a socket produced no listener).
+    http_sockets: dict[str, HttpSocket] = field(default_factory=dict)
+    parts: dict[int, list[tuple[HttpSocket, RoutePart]]] = field(default_factory=dict)
+    listener_sockets: list[str] = field(default_factory=list)
+    l4_listeners: frozenset[int] = frozenset()
+    port_warnings: tuple[ReportWarning, ...] = ()  # the part of `warnings` about sockets
 
 
 class _Builder:
@@ -72,130 +56,48 @@ class _Builder:
         self.detect_shadowed = detect_shadowed
         self.warnings: dict[tuple[str, str], ReportWarning] = {}
         self.cluster_gateways: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        self._host_index: dict[int, dict[str, list[Attachment]]] = {}
-
-    def _by_hostname(self, lc: ListenerCtx) -> dict[str, list[Attachment]]:
-        """The listener's attachments indexed by each of their effective hostnames."""
-        index = self._host_index.get(id(lc))
-        if index is None:
-            index = defaultdict(list)
-            for att in self.attachments.get(id(lc), ()):
-                for h in att.hostnames:
-                    index[h].append(att)
-            self._host_index[id(lc)] = index
-        return index
+        # For incremental translation: every HTTP(S) socket's state, and each route's parts.
+        self.http_sockets: dict[str, HttpSocket] = {}
+        self.parts: dict[int, list[tuple[HttpSocket, RoutePart]]] = defaultdict(list)
 
     def _use_clusters(self, backends: tuple[WeightedBackend, ...], lc: ListenerCtx) -> None:
         for b in backends:
             if b.cluster is not None:
                 self.cluster_gateways[b.cluster].add((lc.gateway.namespace, lc.gateway.name))
 
+    def _warn_once(self, warning: ReportWarning) -> None:
+        self.warnings.setdefault((warning.object, warning.message), warning)
+
     # --- HTTP ----------------------------------------------------------------------------------
 
     def _virtual_hosts(self, sock: Socket) -> tuple[VirtualHost, ...]:
-        owners: dict[str, list[ListenerCtx]] = defaultdict(list)
-        for lc in sock.listeners:
-            owners[lc.hostname or ANY].append(lc)
-        domains: set[str] = set(owners)
-        for lc in sock.listeners:
-            for att in self.attachments.get(id(lc), ()):
-                domains.update(att.hostnames)
-        vhosts: list[VirtualHost] = []
-        for domain in sorted(domains):
-            patterns = covering_patterns(domain)
-            owner = next((owners[p] for p in patterns if p in owners), None)
-            if owner is None:
-                continue  # no listener on this port matches: unreachable
-            vhosts.append(self._virtual_host(sock, domain, patterns, owner))
-        self._warn_foreign_hostnames(sock, owners)
-        return tuple(vhosts)
-
-    def _warn_foreign_hostnames(self, sock: Socket, owners: dict[str, list[ListenerCtx]]) -> None:
-        """A route hostname that a more specific listener owns never reaches the route.
-
-        Not reported when the route is attached to that owning listener as well (a route
-        without sectionName usually is): it is served there.
-        """
-        attached = {
-            (id(att.route), id(lc))
-            for lc in sock.listeners
-            for att in self.attachments.get(id(lc), ())
-        }
-        owner_of: dict[str, list[ListenerCtx]] = {}
+        """Every route's part of the socket, added up per domain in precedence order."""
+        routes: dict[int, RouteCtx] = {}
+        hosts: dict[int, set[str]] = defaultdict(set)
         for lc in sock.listeners:
             for att in self.attachments.get(id(lc), ()):
-                for host in att.hostnames:
-                    owner = owner_of.get(host)
-                    if owner is None:
-                        patterns = covering_patterns(host)
-                        owner = next((owners[p] for p in patterns if p in owners), [])
-                        owner_of[host] = owner
-                    if not owner or any(o is lc for o in owner):
-                        continue
-                    if any((id(att.route), id(o)) in attached for o in owner):
-                        continue
-                    obj = att.route.ref
-                    msg = (
-                        f"hostname {host} on listener {lc.owner.ref()} is never routed there: "
-                        f"the more specific listener {owner[0].owner.ref()} owns it"
-                    )
-                    self.warnings.setdefault((obj, msg), ReportWarning(obj, msg))
-
-    def _virtual_host(
-        self, sock: Socket, domain: str, patterns: list[str], owner: list[ListenerCtx]
-    ) -> VirtualHost:
-        entries: dict[tuple[str, int, int], tuple[RouteOrderKey, Route]] = {}
-        for lc in owner:
-            by_host = self._by_hostname(lc)
-            done: set[int] = set()
-            # Patterns go most specific first, so a route lands with its best hostname.
-            # Looking up only the patterns covering this domain keeps the build linear.
-            for host in patterns:
-                for att in by_host.get(host, ()):
-                    if id(att) not in done:
-                        done.add(id(att))
-                        self._add_routes(entries, att.route, host, lc, sock.port)
-        ordered = [r for _, r in sorted(entries.values(), key=lambda e: e[0])]
-        if self.detect_shadowed:
-            for loser, winner in find_shadowed(ordered):
-                self._warn(loser, winner, domain)
-        first = owner[0]
-        return VirtualHost(
-            name=f"{sock.name}/{domain}",
-            domain=domain,
-            listener=first.owner,
-            routes=tuple(ordered),
-        )
-
-    def _add_routes(
-        self,
-        entries: dict[tuple[str, int, int], tuple[RouteOrderKey, Route]],
-        route: RouteCtx,
-        host: str,
-        lc: ListenerCtx,
-        port: int,
-    ) -> None:
-        for rule in route.compiled.rules:
-            if rule.forwards:
-                self._use_clusters(rule.backends, lc)
-            for mirror in rule.mirrors:
-                self.cluster_gateways[mirror.cluster].add((lc.gateway.namespace, lc.gateway.name))
-            built = rule.ir_routes.get((host, port))
-            if built is None:
-                built = rule.ir_routes[(host, port)] = _ir_routes(route, rule, host, port)
-            for key, order, ir_route in built:
-                if key not in entries:
-                    entries[key] = (order, ir_route)
-
-    def _warn(self, loser: Route, winner: Route, domain: str) -> None:
-        o = loser.origin
-        obj = f"{o.kind}/{o.namespace}/{o.name}"
-        where = f"rule {o.rule}" + (f" ({o.rule_name})" if o.rule_name else "")
-        msg = (
-            f"{where} match {o.match} can never be selected on host {domain}: "
-            f"{winner.origin.ref()} always matches first"
-        )
-        self.warnings.setdefault((obj, msg), ReportWarning(obj, msg))
+                routes.setdefault(id(att.route), att.route)
+                hosts[id(att.route)].update(att.hostnames)
+        hs = HttpSocket(sock, Counter(h for found in hosts.values() for h in found))
+        self.http_sockets[sock.name] = hs
+        collected: dict[str, list[Entry]] = defaultdict(list)
+        for route in routes.values():
+            part = hs.part(route)
+            self.parts[id(route)].append((hs, part))
+            for domain, entries in part.entries.items():
+                collected[domain] += entries
+            for cluster, gateway in part.clusters:
+                self.cluster_gateways[cluster].add(gateway)
+            for w in part.warnings:
+                self._warn_once(w)
+        for domain, vs in hs.vhosts.items():
+            entries = sorted(collected.get(domain, ()), key=lambda e: e[0])
+            vs.keys = [k for k, _ in entries]
+            vs.routes = [r for _, r in entries]
+            hs.build_vhost(vs, self.detect_shadowed)
+            for w in vs.shadowed:
+                self._warn_once(w)
+        return hs.virtual_hosts()
 
     def http(self, sock: Socket) -> tuple[FilterChain, ...]:
         if sock.protocol == "HTTP":
@@ -301,47 +203,6 @@ class _Builder:
         )
 
 
-def _ir_routes(
-    route: RouteCtx, rule: CompiledRule, host: str, port: int
-) -> tuple[IRRouteEntry, ...]:
-    """One IR route per match of `rule`, served under `host` on a listener at `port`."""
-    ref = route.ref
-    host_rank = route_hostname_rank(host)
-    action = rule.action(port)
-    out: list[IRRouteEntry] = []
-    for cm in rule.matches:
-        origin = Origin(
-            route.kind,
-            route.namespace,
-            route.name,
-            rule=rule.index,
-            match=cm.index,
-            rule_name=rule.name,
-        )
-        order = RouteOrderKey(
-            host_rank, cm.key, route.created, route.namespace, route.name, rule.index, cm.index
-        )
-        ir_route = Route(
-            name=f"{ref}/rule/{rule.index}/match/{cm.index}",
-            origin=origin,
-            match=cm.match,
-            action=action,
-            grpc=rule.grpc,
-            request_headers=rule.request_headers,
-            response_headers=rule.response_headers,
-            rewrite=rule.rewrite,
-            mirrors=rule.mirrors,
-            cors=rule.cors,
-            request_timeout_ms=rule.request_timeout_ms,
-            backend_timeout_ms=rule.backend_timeout_ms,
-            retry=rule.retry,
-            session_persistence=rule.session,
-            hostname=host,
-        )
-        out.append(((ref, rule.index, cm.index), order, ir_route))
-    return tuple(out)
-
-
 def _route_origin(route: RouteCtx) -> Origin:
     return Origin(route.kind, route.namespace, route.name, rule=0)
 
@@ -397,14 +258,15 @@ def assemble(
                 sock.listeners.append(lc)
     builder = _Builder(attachments, detect_shadowed)
     listeners: list[Listener] = []
+    listener_sockets: list[str] = []
+    l4_listeners: set[int] = set()
     for key in sorted(sockets, key=lambda k: (k[0], k[1], sockets[k].protocol)):
         sock = sockets[key]
         if sock.protocol in ("HTTP", "HTTPS"):
             chains = builder.http(sock)
-        elif sock.protocol == "TLS":
-            chains = builder.tls(sock)
         else:
-            chains = builder.l4(sock)
+            l4_listeners.update(id(lc) for lc in sock.listeners)
+            chains = builder.tls(sock) if sock.protocol == "TLS" else builder.l4(sock)
         if not chains:
             continue  # e.g. HTTPS without a usable certificate: leave the port closed
         contributors = sorted(
@@ -420,5 +282,16 @@ def assemble(
                 gateways=tuple(contributors),
             )
         )
+        listener_sockets.append(sock.name)
+    ports = len(warnings)
     warnings.extend(builder.warnings.values())
-    return Assembly(IR(listeners=tuple(listeners)), warnings, dict(builder.cluster_gateways))
+    return Assembly(
+        IR(listeners=tuple(listeners)),
+        warnings,
+        dict(builder.cluster_gateways),
+        builder.http_sockets,
+        dict(builder.parts),
+        listener_sockets,
+        frozenset(l4_listeners),
+        tuple(warnings[:ports]),
+    )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from hatchway.ir import IR, AppProtocol, Cluster, WeightedBackend
+from hatchway.ir import IR, Cluster
 from hatchway.model import gcpause
-from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, RouteConditionReason, StatusReport
-from hatchway.translate.assemble import assemble
+from hatchway.translate.assemble import Assembly, assemble
 from hatchway.translate.attach import (
     Attachment,
     ParentCtx,
@@ -23,6 +23,8 @@ from hatchway.translate.attach import (
 )
 from hatchway.translate.backends import Backends
 from hatchway.translate.btls import Policies
+from hatchway.translate.delta import FIELDS as DELTA_FIELDS
+from hatchway.translate.delta import DeltaState, translate_delta
 from hatchway.translate.index import Index
 from hatchway.translate.listeners import (
     GatewayCtx,
@@ -30,57 +32,20 @@ from hatchway.translate.listeners import (
     class_statuses,
     gateway_statuses,
 )
-from hatchway.translate.memo import Attached, RouteEntry, TranslateMemo
+from hatchway.translate.memo import (
+    Attached,
+    RouteEntry,
+    TranslateMemo,
+    attached_of,
+    cached_route_status,
+)
+from hatchway.translate.routectx import AnyRoute, compile_route, route_ctx
 from hatchway.translate.rules import (
     CompiledRoute,
-    CompiledRule,
     RuleInvalid,
-    compile_grpc,
-    compile_http,
 )
 from hatchway.translate.settings import Settings, Translation
-
-AnyRoute = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute
-
-
-def _compile_l4(route: TLSRoute | TCPRoute | UDPRoute, backends: Backends) -> CompiledRoute:
-    out = CompiledRoute()
-    forced = AppProtocol.UDP if isinstance(route, UDPRoute) else AppProtocol.TCP
-    rule = route.spec.rules[0]
-    weighted: list[WeightedBackend] = []
-    for ref in rule.backend_refs:
-        cluster, problem = backends.resolve(route.kind, route.metadata.namespace, ref, forced)
-        if problem is not None:
-            out.unresolved = out.unresolved or problem
-        weighted.append(WeightedBackend(cluster, ref.weight, problem[1] if problem else None))
-    out.rules.append(CompiledRule(0, rule.name, (), backends=tuple(weighted)))
-    return out
-
-
-def _compile(route: AnyRoute, backends: Backends) -> CompiledRoute:
-    if isinstance(route, HTTPRoute):
-        return compile_http(route, backends)
-    if isinstance(route, GRPCRoute):
-        return compile_grpc(route, backends)
-    return _compile_l4(route, backends)
-
-
-def _route_ctx(route: AnyRoute, compiled: CompiledRoute) -> RouteCtx:
-    hostnames: tuple[str, ...] | list[str] = ()
-    if isinstance(route, HTTPRoute | GRPCRoute | TLSRoute):
-        hostnames = route.spec.hostnames
-    meta = route.metadata
-    return RouteCtx(
-        kind=route.kind,
-        api_version=route.api_version,
-        namespace=meta.namespace,
-        name=meta.name,
-        generation=meta.generation,
-        created=meta.creation_timestamp,
-        hostnames=tuple(hostnames),
-        parent_refs=route.spec.parent_refs,
-        compiled=compiled,
-    )
+from hatchway.translate.vhosts import ClusterUse, HttpSocket
 
 
 def _referenced_services(
@@ -149,29 +114,12 @@ def _attach(index: Index, parents: Parents, ctx: RouteCtx) -> bool:
     return True
 
 
-def _attached(ctx: RouteCtx) -> Attached:
-    """What `attach` found for `ctx`, before cross-route steps change it."""
-    return tuple(
-        (pc.ref, pc.rejected, tuple((a.listener, a.hostnames) for a in pc.attachments))
-        for pc in ctx.parents
-    )
-
-
 def _reattach(ctx: RouteCtx, attached: Attached) -> None:
     """`attach` again from what it found last time (same route, same Gateways)."""
     for ref, rejected, atts in attached:
         pc = ParentCtx(ref, rejected=rejected)
         pc.attachments = [Attachment(lc, hosts, ctx) for lc, hosts in atts]
         ctx.parents.append(pc)
-
-
-def _route_status(route: RouteCtx, entry: RouteEntry, controller: str) -> ResourceStatus | None:
-    """`route_status`, reused while the route and what its parents concluded are unchanged."""
-    key = (controller, *((pc.ref, pc.rejected) for pc in route.parents))
-    if entry.status_key != key:
-        entry.status = route_status(route, controller)
-        entry.status_key = key
-    return entry.status
 
 
 def _guard(what: str, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
@@ -200,7 +148,10 @@ def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> T
     memo.endpoints_only = memo.only_endpoints_changed(snapshot, settings)
     if memo.endpoints_only:
         return _new_endpoints(snapshot, memo)
-    result = _translate_all(snapshot, settings, memo)
+    result = translate_delta(snapshot, settings, memo)
+    memo.delta_used = result is not None
+    if result is None:
+        result = _translate_all(snapshot, settings, memo)
     memo.remember(snapshot, settings, result)
     return result
 
@@ -218,6 +169,9 @@ def _new_endpoints(snapshot: Snapshot, memo: TranslateMemo) -> Translation:
     ir = IR(listeners=memo.last.ir.listeners, clusters=tuple(clusters))
     result = Translation(memo.last.report, ir)
     memo.last = result
+    if memo.delta is not None:
+        memo.delta.inputs = tuple(getattr(snapshot, f) for f in DELTA_FIELDS)
+        memo.delta.clusters = ir.clusters
     return result
 
 
@@ -248,32 +202,40 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         entry = memo.route(obj)
         if entry is None:
             ref = f"{obj.kind}/{obj.metadata.namespace}/{obj.metadata.name}"
-            compiled = _guard(ref, warnings, lambda obj=obj: _compile(obj, backends))  # type: ignore[misc]
+            compiled = _guard(ref, warnings, lambda obj=obj: compile_route(obj, backends))  # type: ignore[misc]
             if compiled is None:
                 continue
             entry = RouteEntry(obj, compiled)
         entries[id(obj)] = entry
         if refused and (message := refused.get(_key(obj))) is not None:
-            ctx = _route_ctx(obj, _refused(message, entry.compiled))
+            ctx = route_ctx(obj, _refused(message, entry.compiled))
             _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
             routes.append(ctx)
             route_objs.append((obj, ctx))
             continue
         ctx = entry.ctx
         if ctx is None:
-            ctx = entry.ctx = _route_ctx(obj, entry.compiled)
+            ctx = entry.ctx = route_ctx(obj, entry.compiled)
         else:
             ctx.parents = []  # the rest is the route's own, unchanged
         entry_of[id(ctx)] = entry
         if entry.attach_version == memo.parents_version:
             _reattach(ctx, entry.attached)
         elif _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx)):  # type: ignore[misc]
-            entry.attached = _attached(ctx)
+            entry.attached = attached_of(ctx)
             entry.attach_version = memo.parents_version
         routes.append(ctx)
         route_objs.append((obj, ctx))
     memo.keep(entries)
     routes.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    # Conflicts are cross-route: a route-only change on these listeners is translated anew.
+    grpc_listeners = {
+        id(att.listener)
+        for r in routes
+        if r.kind == "GRPCRoute"
+        for pc in r.parents
+        for att in pc.attachments
+    }
     resolve_http_grpc_conflicts(routes)
 
     for route in routes:
@@ -287,7 +249,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
                     att.listener.attached += 1
         entry = entry_of.get(id(route))
         status = (
-            _route_status(route, entry, settings.controller_name)
+            cached_route_status(route, entry, settings.controller_name)
             if entry is not None
             else route_status(route, settings.controller_name)
         )
@@ -329,4 +291,67 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         warnings=tuple(sorted(set(warnings))),
     )
     ir = IR(listeners=assembly.ir.listeners, clusters=tuple(clusters))
+    memo.delta = None
+    if not snapshot.backend_tls_policies:
+        memo.delta = _delta_state(
+            snapshot,
+            settings,
+            index=index,
+            backends=backends,
+            parents=parents,
+            gateways=gateways,
+            assembly=assembly,
+            report=report,
+            ir=ir,
+        )
+        memo.delta.off_limits = frozenset(grpc_listeners | assembly.l4_listeners)
+        memo.delta.warnings.update(warnings[: len(warnings) - len(assembly.warnings)])
     return Translation(report, ir)
+
+
+def _delta_state(
+    snapshot: Snapshot,
+    settings: Settings,
+    *,
+    index: Index,
+    backends: Backends,
+    parents: Parents,
+    gateways: list[GatewayCtx],
+    assembly: Assembly,
+    report: StatusReport,
+    ir: IR,
+) -> DeltaState:
+    """What the next route-only change starts from (see `translate.delta`)."""
+    socket_of: dict[int, list[HttpSocket]] = {}
+    for hs in assembly.http_sockets.values():
+        for lid in hs.listener_ids:
+            socket_of.setdefault(lid, []).append(hs)
+    uses: Counter[ClusterUse] = Counter()
+    warnings: Counter[ReportWarning] = Counter(assembly.port_warnings)
+    for parts in assembly.parts.values():
+        for _, part in parts:
+            uses.update(part.clusters)
+            warnings.update(part.warnings)
+    for hs in assembly.http_sockets.values():
+        for vs in hs.vhosts.values():
+            warnings.update(vs.shadowed)
+    return DeltaState(
+        settings=settings,
+        inputs=tuple(getattr(snapshot, f) for f in DELTA_FIELDS),
+        routes={id(o): o for o in snapshot.http_routes},
+        index=index,
+        backends=backends,
+        parents=parents,
+        gateways=gateways,
+        http_sockets=assembly.http_sockets,
+        socket_of=socket_of,
+        listener_sockets=assembly.listener_sockets,
+        listeners=list(ir.listeners),
+        clusters=ir.clusters,
+        off_limits=frozenset(),
+        parts=assembly.parts,
+        uses=uses,
+        status_keys=[s.key.order for s in report.resources],
+        statuses=list(report.resources),
+        warnings=warnings,
+    )

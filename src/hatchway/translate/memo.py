@@ -21,6 +21,7 @@ from typing import Any
 
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ResourceStatus
+from hatchway.translate.attach import RouteCtx, route_status
 from hatchway.translate.backends import ClusterSpec, Problem, Resolved
 from hatchway.translate.rules import CompiledRoute
 from hatchway.translate.settings import Settings, Translation
@@ -52,6 +53,25 @@ class RouteEntry:
     # What `attach` found, valid while `attach_version == TranslateMemo.parents_version`.
     attach_version: int = -1
     attached: Attached = ()
+
+
+def attached_of(ctx: RouteCtx) -> Attached:
+    """What `attach` found for `ctx`, before cross-route steps change it."""
+    return tuple(
+        (pc.ref, pc.rejected, tuple((a.listener, a.hostnames) for a in pc.attachments))
+        for pc in ctx.parents
+    )
+
+
+def cached_route_status(
+    route: RouteCtx, entry: RouteEntry, controller: str
+) -> ResourceStatus | None:
+    """`route_status`, reused while the route and what its parents concluded are unchanged."""
+    key = (controller, *((pc.ref, pc.rejected) for pc in route.parents))
+    if entry.status_key != key:
+        entry.status = route_status(route, controller)
+        entry.status_key = key
+    return entry.status
 
 
 # What Gateways and their listeners are built from (and attachment reads).
@@ -90,6 +110,10 @@ class TranslateMemo:
     parents_settings: Settings | None = None
     parents_version: int = 0
     parents_reused: bool = False  # whether the last translation reused them
+    # What a route-only change starts from (`translate.delta.DeltaState`), None when the
+    # last translation left nothing to start from; and whether the last call used it.
+    delta: Any = None
+    delta_used: bool = False
 
     def reusable_parents(self, snapshot: Snapshot, settings: Settings) -> Any:
         """The Gateways built last time, if built from the very same objects and settings."""

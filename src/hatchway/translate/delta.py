@@ -1,0 +1,272 @@
+"""Route-only changes translated incrementally: a changed HTTPRoute costs about one route.
+
+When nothing but HTTPRoutes changed since the last translation, the result differs from the
+last one only where the changed routes were or now are: their statuses, the attachedRoutes
+counts of their listeners (so the Gateways' statuses), and the virtual hosts they add IR
+routes to. `translate_delta` takes each removed route's part out of the state the last
+translation left (`DeltaState`), puts each added route's part in (sorted insertion into the
+virtual host's precedence order) and rebuilds only the virtual hosts, filter chains and
+listeners that changed.
+
+Anything that could reach further returns None, and the caller translates everything:
+a change to any other kind of object or to the settings, a route that appears or leaves on a
+listener with GRPCRoutes (HTTPRoute/GRPCRoute conflicts are cross-route) or on a TLS/TCP/UDP
+socket, a hostname that adds or removes a virtual host, a cluster that starts or stops being
+used by a Gateway, a route the data plane refused, BackendTLSPolicies in the snapshot, or
+many changes at once. `tests/unit/test_translate_delta.py` checks results against full
+translations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from hatchway.ir import IR, Cluster, Listener
+from hatchway.model.routes import HTTPRoute
+from hatchway.model.snapshot import Snapshot
+from hatchway.status import ReportWarning, ResourceStatus, StatusReport
+from hatchway.translate.attach import Parents, RouteCtx, attach
+from hatchway.translate.backends import Backends
+from hatchway.translate.index import Index
+from hatchway.translate.listeners import GatewayCtx, ListenerCtx, gateway_statuses
+from hatchway.translate.memo import RouteEntry, TranslateMemo, attached_of, cached_route_status
+from hatchway.translate.routectx import compile_route, route_ctx
+from hatchway.translate.rules import RuleInvalid
+from hatchway.translate.settings import Settings, Translation
+from hatchway.translate.vhosts import ClusterUse, HttpSocket, RoutePart
+
+# Every input but HTTPRoutes: the delta applies only while all of them are the same objects.
+FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot) if f.name != "http_routes")
+
+# Past this many changed routes (or a tenth of all), translating everything is as cheap.
+_MAX_CHANGES = 16
+
+
+@dataclass(eq=False)
+class DeltaState:
+    """What a full translation leaves for the next route-only change (mutated by it)."""
+
+    settings: Settings
+    inputs: tuple[tuple[object, ...], ...]  # the FIELDS of the snapshot, same objects
+    routes: dict[int, HTTPRoute]  # the HTTPRoutes translated, by id
+    index: Index
+    backends: Backends
+    parents: Parents
+    gateways: list[GatewayCtx]
+    http_sockets: dict[str, HttpSocket]
+    socket_of: dict[int, list[HttpSocket]]  # listener id -> the HTTP(S) sockets it is on
+    listener_sockets: list[str]  # socket name per IR listener, in order
+    listeners: list[Listener]
+    clusters: tuple[Cluster, ...]
+    # Listeners a change must not touch: on TLS/TCP/UDP sockets, or with GRPCRoutes.
+    off_limits: frozenset[int]
+    parts: dict[int, list[tuple[HttpSocket, RoutePart]]]  # RouteCtx id -> its parts
+    uses: Counter[ClusterUse]  # (cluster, Gateway) -> route parts using it
+    status_keys: list[tuple[str, str, str, str]]
+    statuses: list[ResourceStatus]  # sorted by key
+    warnings: Counter[ReportWarning] = field(default_factory=Counter)  # by source count
+
+    def remove_status(self, status: ResourceStatus) -> None:
+        order = status.key.order
+        i = bisect_left(self.status_keys, order)
+        while i < len(self.statuses) and self.status_keys[i] == order:
+            if self.statuses[i] is status:
+                del self.status_keys[i]
+                del self.statuses[i]
+                return
+            i += 1
+        raise LookupError(f"no status for {status.key.ref()}")
+
+    def insert_status(self, status: ResourceStatus) -> None:
+        order = status.key.order
+        i = bisect_left(self.status_keys, order)
+        self.status_keys.insert(i, order)
+        self.statuses.insert(i, status)
+
+    def replace_status(self, status: ResourceStatus) -> None:
+        order = status.key.order
+        i = bisect_left(self.status_keys, order)
+        if i >= len(self.statuses) or self.status_keys[i] != order:
+            raise LookupError(f"no status for {status.key.ref()}")
+        self.statuses[i] = status
+
+
+def _key(route: HTTPRoute) -> tuple[str, str, str]:
+    return (route.kind, route.metadata.namespace, route.metadata.name)
+
+
+def _listeners(ctx: RouteCtx) -> dict[int, ListenerCtx]:
+    """The listeners `ctx` is attached to (each once: attachedRoutes counts routes)."""
+    return {
+        id(att.listener): att.listener
+        for pc in ctx.parents
+        if pc.rejected is None
+        for att in pc.attachments
+    }
+
+
+def _sockets(st: DeltaState, listeners: dict[int, ListenerCtx]) -> list[HttpSocket]:
+    out: dict[int, HttpSocket] = {}
+    for lid in listeners:
+        for hs in st.socket_of.get(lid, ()):
+            out.setdefault(id(hs), hs)
+    return list(out.values())
+
+
+def translate_delta(
+    snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+) -> Translation | None:
+    """The translation of `snapshot` from the last one when only HTTPRoutes changed, or None."""
+    st: DeltaState | None = memo.delta
+    if st is None or memo.last is None or settings != st.settings:
+        return None
+    for f, before in zip(FIELDS, st.inputs, strict=True):
+        now: tuple[object, ...] = getattr(snapshot, f)
+        if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+            return None
+    current = {id(o): o for o in snapshot.http_routes}
+    added = [o for i, o in current.items() if st.routes.get(i) is not o]
+    removed = [o for i, o in st.routes.items() if current.get(i) is not o]
+    if len(added) + len(removed) > max(_MAX_CHANGES, len(current) // 10):
+        return None
+    refused = settings.refused_routes
+    if refused and any(_key(o) in refused for o in (*added, *removed)):
+        return None
+    plan = _plan(st, memo, added, removed)
+    if plan is None:
+        return None
+    try:
+        result = _apply(st, memo, settings, plan)
+    except LookupError:
+        # The state disagrees with itself (a bug): forget it, translate everything.
+        memo.delta = None
+        return None
+    st.routes = current
+    # Every route but the added ones was reused (the hit count the full path reports).
+    kinds = ("grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
+    memo.hits = len(current) - len(added) + sum(len(getattr(snapshot, k)) for k in kinds)
+    return result
+
+
+@dataclass
+class _Plan:
+    old: list[tuple[HTTPRoute, RouteEntry]]
+    new: list[tuple[HTTPRoute, RouteEntry, list[tuple[HttpSocket, RoutePart]]]]
+
+
+def _plan(
+    st: DeltaState, memo: TranslateMemo, added: list[HTTPRoute], removed: list[HTTPRoute]
+) -> _Plan | None:
+    """The changed routes and their parts, if the change stays within what a delta handles.
+    Changes nothing but the memo's caches."""
+    old: list[tuple[HTTPRoute, RouteEntry]] = []
+    for obj in removed:
+        entry = memo.routes.get(id(obj))
+        if entry is None or entry.obj is not obj or entry.ctx is None:
+            return None
+        old.append((obj, entry))
+    new: list[tuple[HTTPRoute, RouteEntry, list[tuple[HttpSocket, RoutePart]]]] = []
+    for obj in added:
+        try:
+            compiled = compile_route(obj, st.backends)
+            ctx = route_ctx(obj, compiled)
+            attach(st.index, st.parents, ctx)
+        except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            return None  # the full translation reports it
+        entry = RouteEntry(obj, compiled, ctx)
+        listeners = _listeners(ctx)
+        if not st.off_limits.isdisjoint(listeners):
+            return None
+        new.append((obj, entry, [(hs, hs.part(ctx)) for hs in _sockets(st, listeners)]))
+    if any(not st.off_limits.isdisjoint(_listeners(e.ctx)) for _, e in old):
+        return None
+    # The virtual hosts of each socket and the clusters each Gateway uses must stay as they
+    # are: those changes reach beyond the changed routes.
+    hosts: dict[int, Counter[str]] = {}
+    uses: Counter[ClusterUse] = Counter()
+    for _, entry in old:
+        for hs, part in st.parts.get(id(entry.ctx), ()):
+            hosts.setdefault(id(hs), Counter()).subtract(part.hosts)
+            uses.subtract(part.clusters)
+    for _, _, parts in new:
+        for hs, part in parts:
+            hosts.setdefault(id(hs), Counter()).update(part.hosts)
+            uses.update(part.clusters)
+    for hs in st.http_sockets.values():
+        delta = hosts.get(id(hs))
+        if delta is None:
+            continue
+        for host, n in delta.items():
+            count = hs.domains.get(host, 0)
+            if host not in hs.owners and (count > 0) != (count + n > 0):
+                return None  # a domain comes or goes
+    for use, n in uses.items():
+        if (st.uses.get(use, 0) > 0) != (st.uses.get(use, 0) + n > 0):
+            return None
+    return _Plan(old, new)
+
+
+def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan) -> Translation:
+    changed: dict[tuple[int, str], tuple[HttpSocket, str]] = {}
+    for obj, entry in plan.old:
+        ctx = entry.ctx
+        for hs, part in st.parts.pop(id(ctx), ()):
+            for domain, entries in part.entries.items():
+                vs = hs.vhosts[domain]
+                for e in entries:
+                    vs.remove(e)
+                changed[(id(hs), domain)] = (hs, domain)
+            hs.domains.subtract(part.hosts)
+            st.uses.subtract(part.clusters)
+            st.warnings.subtract(part.warnings)
+        for lc in _listeners(ctx).values():
+            lc.attached -= 1
+        if entry.status is not None:
+            st.remove_status(entry.status)
+        del memo.routes[id(obj)]
+    for obj, entry, parts in plan.new:
+        ctx = entry.ctx
+        for hs, part in parts:
+            for domain, entries in part.entries.items():
+                vs = hs.vhosts[domain]
+                for e in entries:
+                    vs.insert(e)
+                changed[(id(hs), domain)] = (hs, domain)
+            hs.domains.update(part.hosts)
+            st.uses.update(part.clusters)
+            st.warnings.update(part.warnings)
+        if parts:
+            st.parts[id(ctx)] = parts
+        for lc in _listeners(ctx).values():
+            lc.attached += 1
+        entry.attached = attached_of(ctx)
+        entry.attach_version = memo.parents_version
+        status = cached_route_status(ctx, entry, settings.controller_name)
+        if status is not None:
+            st.insert_status(status)
+        memo.routes[id(obj)] = entry
+    sockets: dict[int, HttpSocket] = {}
+    for hs, domain in changed.values():
+        vs = hs.vhosts[domain]
+        st.warnings.subtract(vs.shadowed)
+        hs.build_vhost(vs, settings.detect_shadowed)
+        st.warnings.update(vs.shadowed)
+        sockets[id(hs)] = hs
+    for hs in sockets.values():
+        if hs.sock.name not in st.listener_sockets:
+            continue  # the socket serves nothing (e.g. HTTPS without a usable certificate)
+        i = st.listener_sockets.index(hs.sock.name)
+        vhosts = hs.virtual_hosts()
+        listener = st.listeners[i]
+        chains = tuple(replace(c, virtual_hosts=vhosts) for c in listener.chains)
+        st.listeners[i] = replace(listener, chains=chains)
+    for status in gateway_statuses(st.gateways):
+        st.replace_status(status)
+    report = StatusReport(
+        resources=tuple(st.statuses),
+        warnings=tuple(sorted(w for w, n in st.warnings.items() if n > 0)),
+    )
+    return Translation(report, IR(listeners=tuple(st.listeners), clusters=st.clusters))

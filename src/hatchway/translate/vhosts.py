@@ -1,0 +1,298 @@
+"""Virtual hosts of one HTTP(S) socket, built from what each route contributes to them.
+
+A route's part of a socket — the IR routes it adds to each virtual host, the clusters it uses,
+the hostname warnings it earns — depends only on that route and on the socket's listeners and
+domains. Full translations add up every route's part; an incremental one (`translate.delta`)
+takes a changed route's old part out and puts its new part in, so a one-route change to a
+virtual host of thousands costs one route.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from hatchway.ir import Origin, Route, VirtualHost
+from hatchway.status import ReportWarning
+from hatchway.translate.attach import Attachment, RouteCtx
+from hatchway.translate.hostnames import ANY, route_hostname_rank
+from hatchway.translate.listeners import ListenerCtx
+from hatchway.translate.precedence import RouteOrderKey
+from hatchway.translate.rules import CompiledRule, IRRouteEntry
+from hatchway.translate.shadowing import find_shadowed
+
+ClusterUse = tuple[str, tuple[str, str]]  # (cluster, (gateway namespace, gateway name))
+Entry = tuple[RouteOrderKey, Route]
+
+
+def covering_patterns(domain: str) -> list[str]:
+    """Every pattern that covers `domain`, most specific first (itself, wider wildcards, `*`)."""
+    if domain == ANY:
+        return [ANY]
+    out = [domain]
+    labels = domain.split(".")
+    start = 1  # `*.b.c` for `a.b.c`; for `*.b.c` itself the next is `*.c`
+    for i in range(start, len(labels)):
+        pattern = "*." + ".".join(labels[i:])
+        if pattern != domain:
+            out.append(pattern)
+    out.append(ANY)
+    return out
+
+
+@dataclass(eq=False)
+class Socket:
+    address: str
+    port: int
+    protocol: str
+    listeners: list[ListenerCtx] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.protocol.lower()}/{self.address}/{self.port}"
+
+
+@dataclass(eq=False)
+class RoutePart:
+    """What one route contributes to one HTTP(S) socket."""
+
+    hosts: frozenset[str]  # its effective hostnames there: each is a domain of the socket
+    entries: dict[str, list[Entry]]  # domain -> the IR routes it adds to that virtual host
+    clusters: frozenset[ClusterUse]
+    warnings: tuple[ReportWarning, ...]  # hostnames a more specific listener owns
+    listeners: frozenset[int]  # ids of the listeners it is attached to here
+
+
+@dataclass(eq=False)
+class VhostState:
+    """One virtual host's routes in precedence order (keys and routes side by side)."""
+
+    domain: str
+    owner: list[ListenerCtx]
+    keys: list[RouteOrderKey]
+    routes: list[Route]
+    shadowed: tuple[ReportWarning, ...] = ()
+    vhost: VirtualHost | None = None
+
+    def remove(self, entry: Entry) -> None:
+        key, route = entry
+        i = bisect_left(self.keys, key)
+        if i >= len(self.keys) or self.routes[i] is not route:
+            raise LookupError(f"{route.name} is not in virtual host {self.domain}")
+        del self.keys[i]
+        del self.routes[i]
+
+    def insert(self, entry: Entry) -> None:
+        key, route = entry
+        i = bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.routes.insert(i, route)
+
+
+class HttpSocket:
+    """The virtual hosts of one HTTP or HTTPS socket and what they were added up from."""
+
+    def __init__(self, sock: Socket, domains: Counter[str]) -> None:
+        self.sock = sock
+        self.listener_ids = frozenset(id(lc) for lc in sock.listeners)
+        self.owners: dict[str, list[ListenerCtx]] = defaultdict(list)
+        for lc in sock.listeners:
+            self.owners[lc.hostname or ANY].append(lc)
+        self.owners = dict(self.owners)
+        # Route hostnames -> how many routes bring each (a domain lives while one does).
+        self.domains = domains
+        self.vhosts: dict[str, VhostState] = {}
+        self.covers: dict[str, list[str]] = defaultdict(list)  # pattern -> domains it covers
+        for domain in sorted(set(self.owners) | set(domains)):
+            patterns = covering_patterns(domain)
+            owner = next((self.owners[p] for p in patterns if p in self.owners), None)
+            if owner is None:
+                continue  # no listener on this port matches: unreachable
+            self.vhosts[domain] = VhostState(domain, owner, [], [])
+            for p in patterns:
+                self.covers[p].append(domain)
+        self._owner_of: dict[str, list[ListenerCtx]] = {}
+
+    def domain_set(self) -> set[str]:
+        return set(self.owners) | {d for d, n in self.domains.items() if n > 0}
+
+    def owner_of(self, host: str) -> list[ListenerCtx]:
+        """The listeners owning `host` on this socket (the most specific match), or []."""
+        owner = self._owner_of.get(host)
+        if owner is None:
+            owner = next((self.owners[p] for p in covering_patterns(host) if p in self.owners), [])
+            self._owner_of[host] = owner
+        return owner
+
+    def attachments(self, route: RouteCtx) -> dict[int, list[Attachment]]:
+        """`route`'s attachments to this socket's listeners, by listener id, in order."""
+        out: dict[int, list[Attachment]] = {}
+        for pc in route.parents:
+            if pc.rejected is not None:
+                continue
+            for att in pc.attachments:
+                if id(att.listener) in self.listener_ids:
+                    out.setdefault(id(att.listener), []).append(att)
+        return out
+
+    def part(self, route: RouteCtx) -> RoutePart:
+        """What `route` adds to this socket's virtual hosts.
+
+        Per domain, each owning listener in turn, and the route's hostnames most specific
+        first: an IR route lands once, with the best hostname it is served under.
+        """
+        atts = self.attachments(route)
+        hosts = frozenset(h for group in atts.values() for a in group for h in a.hostnames)
+        targets: set[str] = set()
+        for h in hosts:
+            targets.update(self.covers.get(h, ()))
+        entries: dict[str, list[Entry]] = {}
+        clusters: set[ClusterUse] = set()
+        port = self.sock.port
+        for domain in targets:
+            vs = self.vhosts[domain]
+            patterns = covering_patterns(domain)
+            got: dict[tuple[str, int, int], Entry] = {}
+            for lc in vs.owner:
+                mine = atts.get(id(lc))
+                if not mine:
+                    continue
+                done: set[int] = set()
+                for host in patterns:
+                    for att in mine:
+                        if id(att) not in done and host in att.hostnames:
+                            done.add(id(att))
+                            _add_routes(got, clusters, route, host, lc, port=port)
+            if got:
+                entries[domain] = list(got.values())
+        return RoutePart(
+            hosts,
+            entries,
+            frozenset(clusters),
+            self._foreign_hostnames(route, atts),
+            frozenset(atts),
+        )
+
+    def _foreign_hostnames(
+        self, route: RouteCtx, atts: dict[int, list[Attachment]]
+    ) -> tuple[ReportWarning, ...]:
+        """A route hostname that a more specific listener owns never reaches the route.
+
+        Not reported when the route is attached to that owning listener as well (a route
+        without sectionName usually is): it is served there.
+        """
+        out: dict[str, ReportWarning] = {}
+        for group in atts.values():
+            for att in group:
+                lc = att.listener
+                for host in att.hostnames:
+                    owner = self.owner_of(host)
+                    if not owner or any(o is lc for o in owner):
+                        continue
+                    if any(id(o) in atts for o in owner):
+                        continue
+                    obj = route.ref
+                    msg = (
+                        f"hostname {host} on listener {lc.owner.ref()} is never routed there: "
+                        f"the more specific listener {owner[0].owner.ref()} owns it"
+                    )
+                    out.setdefault(msg, ReportWarning(obj, msg))
+        return tuple(out.values())
+
+    def build_vhost(self, vs: VhostState, detect_shadowed: bool) -> VirtualHost:
+        """`vs` as an IR virtual host (and its shadowed-match warnings, kept on `vs`)."""
+        if detect_shadowed:
+            vs.shadowed = tuple(
+                dict.fromkeys(
+                    _shadow_warning(loser, winner, vs.domain)
+                    for loser, winner in find_shadowed(vs.routes)
+                )
+            )
+        vs.vhost = VirtualHost(
+            name=f"{self.sock.name}/{vs.domain}",
+            domain=vs.domain,
+            listener=vs.owner[0].owner,
+            routes=tuple(vs.routes),
+        )
+        return vs.vhost
+
+    def virtual_hosts(self) -> tuple[VirtualHost, ...]:
+        return tuple(vs.vhost for vs in self.vhosts.values() if vs.vhost is not None)
+
+
+def _add_routes(
+    got: dict[tuple[str, int, int], Entry],
+    clusters: set[ClusterUse],
+    route: RouteCtx,
+    host: str,
+    lc: ListenerCtx,
+    *,
+    port: int,
+) -> None:
+    gateway = (lc.gateway.namespace, lc.gateway.name)
+    for rule in route.compiled.rules:
+        if rule.forwards:
+            for b in rule.backends:
+                if b.cluster is not None:
+                    clusters.add((b.cluster, gateway))
+        for mirror in rule.mirrors:
+            clusters.add((mirror.cluster, gateway))
+        built = rule.ir_routes.get((host, port))
+        if built is None:
+            built = rule.ir_routes[(host, port)] = ir_routes(route, rule, host, port)
+        for key, order, ir_route in built:
+            if key not in got:
+                got[key] = (order, ir_route)
+
+
+def ir_routes(
+    route: RouteCtx, rule: CompiledRule, host: str, port: int
+) -> tuple[IRRouteEntry, ...]:
+    """One IR route per match of `rule`, served under `host` on a listener at `port`."""
+    ref = route.ref
+    host_rank = route_hostname_rank(host)
+    action = rule.action(port)
+    out: list[IRRouteEntry] = []
+    for cm in rule.matches:
+        origin = Origin(
+            route.kind,
+            route.namespace,
+            route.name,
+            rule=rule.index,
+            match=cm.index,
+            rule_name=rule.name,
+        )
+        order = RouteOrderKey(
+            host_rank, cm.key, route.created, route.namespace, route.name, rule.index, cm.index
+        )
+        ir_route = Route(
+            name=f"{ref}/rule/{rule.index}/match/{cm.index}",
+            origin=origin,
+            match=cm.match,
+            action=action,
+            grpc=rule.grpc,
+            request_headers=rule.request_headers,
+            response_headers=rule.response_headers,
+            rewrite=rule.rewrite,
+            mirrors=rule.mirrors,
+            cors=rule.cors,
+            request_timeout_ms=rule.request_timeout_ms,
+            backend_timeout_ms=rule.backend_timeout_ms,
+            retry=rule.retry,
+            session_persistence=rule.session,
+            hostname=host,
+        )
+        out.append(((ref, rule.index, cm.index), order, ir_route))
+    return tuple(out)
+
+
+def _shadow_warning(loser: Route, winner: Route, domain: str) -> ReportWarning:
+    o = loser.origin
+    obj = f"{o.kind}/{o.namespace}/{o.name}"
+    where = f"rule {o.rule}" + (f" ({o.rule_name})" if o.rule_name else "")
+    msg = (
+        f"{where} match {o.match} can never be selected on host {domain}: "
+        f"{winner.origin.ref()} always matches first"
+    )
+    return ReportWarning(obj, msg)
