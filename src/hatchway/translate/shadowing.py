@@ -8,7 +8,10 @@ other than identical ones) is never reported.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
 
 from hatchway.ir import Match, PathMatchType, Route
 
@@ -58,37 +61,118 @@ def _same_rule(a: Route, b: Route) -> bool:
     return (oa.kind, oa.namespace, oa.name, oa.rule) == (ob.kind, ob.namespace, ob.name, ob.rule)
 
 
-def find_shadowed(routes: Sequence[Route]) -> list[tuple[Route, Route]]:
-    """`(loser, winner)` pairs for routes (in precedence order) that can never be selected.
+Bucket = tuple[PathMatchType, str]  # a route's own bucket: its (normalized) path
+# Routes are ordered by a sort key: a precedence key in a virtual host, a position in a list.
+Key = Any
+_first = itemgetter(0)
+_ROOT: Bucket = (PathMatchType.PREFIX, "/")
 
-    Matches of one rule shadowing each other lose nothing (same action) and are not reported.
+
+def _own_bucket(m: Match) -> Bucket:
+    if m.path.type is PathMatchType.PREFIX:
+        return (PathMatchType.PREFIX, _norm_prefix(m.path.value))
+    return (m.path.type, m.path.value)
+
+
+def _searched(m: Match) -> tuple[Bucket, ...]:
+    """The buckets whose routes could shadow a route with match `m` (the root first)."""
+    out: list[Bucket] = [_ROOT]
+    if m.path.type is not PathMatchType.REGEX:
+        out += [(PathMatchType.PREFIX, a) for a in _prefix_ancestors(m.path.value)[1:]]
+    if m.path.type is not PathMatchType.PREFIX:
+        out.append((m.path.type, m.path.value))
+    return tuple(out)
+
+
+class ShadowIndex:
+    """Shadowed matches of one ordered list of routes, kept up to date as routes are
+    inserted and removed (a change costs the routes it can affect, not the whole list).
+
+    Each route's candidate winners are the first `_BUCKET_LIMIT` routes (in order) of each
+    bucket it searches that come before it; its verdict is the first candidate that covers
+    it. Inserting or removing a route changes other verdicts only if it enters or leaves
+    the first `_BUCKET_LIMIT` of its bucket, and then only those of routes searching that
+    bucket; the root bucket, which every route searches, sets `stale` instead (the caller
+    builds the index anew).
     """
-    by_prefix: dict[str, list[int]] = {}
-    by_exact: dict[tuple[PathMatchType, str], list[int]] = {}
-    out: list[tuple[Route, Route]] = []
-    for pos, route in enumerate(routes):
+
+    def __init__(self) -> None:
+        self.members: dict[Bucket, list[tuple[Key, Route]]] = {}  # sorted by key
+        self.searchers: dict[Bucket, dict[int, tuple[Key, Route]]] = {}  # but the root's
+        self.verdicts: dict[int, tuple[Route, Route]] = {}  # id(loser) -> (loser, winner)
+        self.stale = False
+
+    @classmethod
+    def build(cls, keys: Sequence[Key], routes: Sequence[Route]) -> ShadowIndex:
+        """The index of `routes`, in order, whose sort keys are `keys` (ascending)."""
+        index = cls()
+        for key, route in zip(keys, routes, strict=True):
+            index._add(key, route)
+            index._judge(key, route)
+        return index
+
+    def pairs(self) -> list[tuple[Route, Route]]:
+        return list(self.verdicts.values())
+
+    def insert(self, key: Key, route: Route) -> None:
+        if self._add(key, route):
+            self._rejudge(_own_bucket(route.match), key)
+        self._judge(key, route)
+
+    def remove(self, key: Key, route: Route) -> None:
+        bucket = _own_bucket(route.match)
+        members = self.members[bucket]
+        i = bisect_left(members, key, key=_first)
+        if i >= len(members) or members[i][1] is not route:
+            raise LookupError(f"{route.name} is not in its shadowing bucket")
+        del members[i]
+        for b in _searched(route.match)[1:]:
+            del self.searchers[b][id(route)]
+        self.verdicts.pop(id(route), None)
+        if i < _BUCKET_LIMIT:
+            self._rejudge(bucket, key)
+
+    def _add(self, key: Key, route: Route) -> bool:
+        """Files `route`; whether it entered the first of its bucket (others may change)."""
+        members = self.members.setdefault(_own_bucket(route.match), [])
+        i = bisect_left(members, key, key=_first)
+        members.insert(i, (key, route))
+        for b in _searched(route.match)[1:]:
+            self.searchers.setdefault(b, {})[id(route)] = (key, route)
+        return i < _BUCKET_LIMIT
+
+    def _rejudge(self, bucket: Bucket, after: Key) -> None:
+        """The first routes of `bucket` changed: judge again every later route searching it."""
+        if bucket == _ROOT:
+            self.stale = True
+            return
+        for key, route in list(self.searchers.get(bucket, {}).values()):
+            if key > after:
+                self._judge(key, route)
+
+    def _judge(self, key: Key, route: Route) -> None:
         m = route.match
-        candidates: list[int] = list(by_prefix.get("/", ()))
-        if m.path.type is not PathMatchType.REGEX:
-            for anc in _prefix_ancestors(m.path.value)[1:]:
-                candidates += by_prefix.get(anc, ())
-        if m.path.type is not PathMatchType.PREFIX:
-            candidates += by_exact.get((m.path.type, m.path.value), ())
+        candidates: list[tuple[Key, Route]] = []
+        for b in _searched(m):
+            for entry in self.members.get(b, ())[:_BUCKET_LIMIT]:
+                if entry[0] < key:
+                    candidates.append(entry)
         if len(candidates) > 1:
-            candidates.sort()  # earliest (highest-precedence) winner first
-        for cand in candidates:
-            winner = routes[cand]
+            candidates.sort(key=_first)
+        self.verdicts.pop(id(route), None)
+        for _, winner in candidates:
             if (
                 not _same_rule(winner, route)
                 and _path_covers(winner.match, m)
                 and _conditions_implied(winner.match, m)
             ):
-                out.append((route, winner))
-                break
-        if m.path.type is PathMatchType.PREFIX:
-            bucket = by_prefix.setdefault(_norm_prefix(m.path.value), [])
-        else:
-            bucket = by_exact.setdefault((m.path.type, m.path.value), [])
-        if len(bucket) < _BUCKET_LIMIT:
-            bucket.append(pos)
-    return out
+                self.verdicts[id(route)] = (route, winner)
+                return
+
+
+def find_shadowed(routes: Sequence[Route]) -> list[tuple[Route, Route]]:
+    """`(loser, winner)` pairs for routes (in precedence order) that can never be selected.
+
+    Matches of one rule shadowing each other lose nothing (same action) and are not reported.
+    """
+    return ShadowIndex.build(range(len(routes)), routes).pairs()

@@ -20,7 +20,7 @@ from hatchway.translate.hostnames import ANY, route_hostname_rank
 from hatchway.translate.listeners import ListenerCtx
 from hatchway.translate.precedence import RouteOrderKey
 from hatchway.translate.rules import CompiledRule, IRRouteEntry
-from hatchway.translate.shadowing import find_shadowed
+from hatchway.translate.shadowing import ShadowIndex
 
 ClusterUse = tuple[str, tuple[str, str]]  # (cluster, (gateway namespace, gateway name))
 Entry = tuple[RouteOrderKey, Route]
@@ -72,6 +72,7 @@ class VhostState:
     owner: list[ListenerCtx]
     keys: list[RouteOrderKey]
     routes: list[Route]
+    shadow: ShadowIndex | None = None  # kept up to date by `insert` and `remove`
     shadowed: tuple[ReportWarning, ...] = ()
     vhost: VirtualHost | None = None
 
@@ -82,12 +83,16 @@ class VhostState:
             raise LookupError(f"{route.name} is not in virtual host {self.domain}")
         del self.keys[i]
         del self.routes[i]
+        if self.shadow is not None:
+            self.shadow.remove(key, route)
 
     def insert(self, entry: Entry) -> None:
         key, route = entry
         i = bisect_left(self.keys, key)
         self.keys.insert(i, key)
         self.routes.insert(i, route)
+        if self.shadow is not None:
+            self.shadow.insert(key, route)
 
 
 class HttpSocket:
@@ -203,10 +208,11 @@ class HttpSocket:
     def build_vhost(self, vs: VhostState, detect_shadowed: bool) -> VirtualHost:
         """`vs` as an IR virtual host (and its shadowed-match warnings, kept on `vs`)."""
         if detect_shadowed:
+            if vs.shadow is None or vs.shadow.stale:
+                vs.shadow = ShadowIndex.build(vs.keys, vs.routes)
             vs.shadowed = tuple(
                 dict.fromkeys(
-                    _shadow_warning(loser, winner, vs.domain)
-                    for loser, winner in find_shadowed(vs.routes)
+                    _shadow_warning(loser, winner, vs.domain) for loser, winner in vs.shadow.pairs()
                 )
             )
         vs.vhost = VirtualHost(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from hatchway.ir import (
     Forward,
     HeaderMatch,
@@ -9,7 +11,7 @@ from hatchway.ir import (
     PathMatchType,
     Route,
 )
-from hatchway.translate.shadowing import find_shadowed
+from hatchway.translate.shadowing import ShadowIndex, find_shadowed
 
 
 def _route(name: str, match: Match, rule: int = 0) -> Route:
@@ -67,3 +69,35 @@ def test_same_rule_matches_are_not_reported() -> None:
     a = _route("a", _prefix("/"), rule=0)
     b = _route("a", _prefix("/x"), rule=0)
     assert find_shadowed([a, b]) == []
+
+
+def _random_match(rng: random.Random) -> Match:
+    path = rng.choice(["/", "/a", "/a/b", "/a/b/c", "/b", "/a/", "/ab"])
+    kind = rng.choice([PathMatchType.PREFIX, PathMatchType.PREFIX, PathMatchType.EXACT])
+    if rng.random() < 0.1:
+        kind, path = PathMatchType.REGEX, "/a.*"
+    headers = tuple(HeaderMatch(n, "1") for n in ("x", "y") if rng.random() < 0.3)
+    return Match(path=PathMatch(kind, path), headers=headers)
+
+
+def test_index_kept_up_to_date_equals_a_fresh_one() -> None:
+    """Random inserts and removals (many routes per bucket, past the bucket limit): the
+    index's verdicts always equal those of an index built from scratch."""
+    rng = random.Random(7)
+    index = ShadowIndex()
+    live: dict[int, Route] = {}
+    for step in range(600):
+        if live and rng.random() < 0.4:
+            key = rng.choice(sorted(live))
+            index.remove(key, live.pop(key))
+        else:
+            key = rng.randrange(10_000)
+            if key in live:
+                continue
+            live[key] = _route(f"r{key}", _random_match(rng), rule=key % 2)
+            index.insert(key, live[key])
+        if index.stale:
+            index = ShadowIndex.build(sorted(live), [live[k] for k in sorted(live)])
+        fresh = find_shadowed([live[k] for k in sorted(live)])
+        pairs = {(id(loser), id(winner)) for loser, winner in index.pairs()}
+        assert pairs == {(id(loser), id(winner)) for loser, winner in fresh}, f"step {step}"
