@@ -143,7 +143,7 @@ class StatusDicts:
 
 def report_to_dicts(report: StatusReport, dicts: StatusDicts | None = None) -> dict[str, Any]:
     """`{"resources": [...], "warnings": [...]}`: the body of `GET /status` and `status -o json`."""
-    ordered = sorted(report.resources, key=lambda r: r.key.order)
+    ordered = report.resources  # sorted by key (translation keeps them so)
     return {
         "resources": dicts(ordered) if dicts else [resource_to_dict(r) for r in ordered],
         "warnings": [{"object": w.object, "message": w.message} for w in sorted(report.warnings)],

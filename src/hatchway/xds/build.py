@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from hatchway.ir import IR, Forward, Origin, Protocol
+from hatchway.ir import IR, Forward, Origin, Protocol, VirtualHost
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
 from hatchway.xds.resources import (
+    CLUSTER,
+    ENDPOINT,
     LISTENER,
     ROUTE,
     SECRET,
     BuildCache,
     ResourceSet,
+    UniqueOrigins,
     XdsResources,
+    hash_of,
+    union_origins,
 )
 from hatchway.xds.secrets import build_secrets
 from hatchway.xds.settings import XdsSettings
@@ -27,21 +32,30 @@ def build(
     """Translate the IR into xDS resources. Unchanged IR gives byte-identical resources.
 
     Pass the same `cache` to consecutive builds (a running gateway does) to reuse what
-    did not change: Envoy routes per IR route, the whole listener side when the listeners
-    are the same, serialized messages."""
+    did not change: virtual hosts and Envoy routes per IR route, the whole listener side
+    when the listeners are the same, serialized messages."""
     settings = settings or XdsSettings()
     previous = cache.begin(settings, ir.listeners) if cache is not None else None
     out = ResourceSet(cache)
-    users = cache.users if previous is not None and cache is not None else _cluster_users(ir)
-    for cluster in sorted(ir.clusters, key=lambda c: c.name):
-        build_cluster(cluster, tuple(users.get(cluster.name, ())), out, settings)
     if previous is not None:
         out.adopt(previous, _LISTENER_SIDE)
-    by_name = {c.name: c for c in ir.clusters}
-    for listener in ir.listeners:
-        if previous is None:
+    else:
+        for listener in ir.listeners:
             build_secrets(listener, out)
             build_listener(listener, out, settings)
+    # Cluster users come from the virtual hosts just built (or the last build's, unchanged).
+    users = cache.users if previous is not None and cache is not None else _cluster_users(ir, out)
+    for cluster in sorted(ir.clusters, key=lambda c: c.name):
+        # Users only name the cluster's origins: merged here as origin sets, not hashed again.
+        build_cluster(cluster, (), out, settings)
+        cluster_users = users.get(cluster.name)
+        if cluster_users is not None:
+            service = UniqueOrigins((cluster.service,), (hash_of(cluster.service),))
+            origins = union_origins((service, cluster_users))
+            out.set_origins(CLUSTER, cluster.name, origins)
+            out.set_origins(ENDPOINT, cluster.name, origins)
+    by_name = {c.name: c for c in ir.clusters}
+    for listener in ir.listeners:
         if listener.protocol is Protocol.UDP:
             build_udp_weighted_cluster(listener, by_name, out)
     resources = out.freeze(cache.resources if cache is not None else None)
@@ -50,25 +64,32 @@ def build(
     return resources
 
 
-def _cluster_users(ir: IR) -> dict[str, list[Origin]]:
+def _cluster_users(ir: IR, out: ResourceSet) -> dict[str, UniqueOrigins]:
     """Route (or L4 route) origins per cluster name, first-seen order."""
-    # dict as an ordered set: one Service can back thousands of routes.
-    users: dict[str, dict[Origin, None]] = {}
-
-    def use(cluster: str | None, origin: Origin) -> None:
-        if cluster is not None:
-            users.setdefault(cluster, {})[origin] = None
-
+    users: dict[str, list[UniqueOrigins]] = {}
     for listener in ir.listeners:
         for chain in listener.chains:
             if chain.l4 is not None:
+                l4 = UniqueOrigins((chain.l4.origin,), (hash_of(chain.l4.origin),))
                 for b in chain.l4.backends:
-                    use(b.cluster, chain.l4.origin)
+                    if b.cluster is not None:
+                        users.setdefault(b.cluster, []).append(l4)
             for vh in chain.virtual_hosts or ():
-                for route in vh.routes:
-                    if isinstance(route.action, Forward):
-                        for b in route.action.backends:
-                            use(b.cluster, route.origin)
-                    for m in route.mirrors:
-                        use(m.cluster, route.origin)
-    return {name: list(origins) for name, origins in users.items()}
+                known = out.vhost_users.get(id(vh.routes))
+                # Misdirected virtual hosts were not built here, but their routes are users.
+                vh_users = known[1] if known is not None else _vhost_users(vh)
+                for cluster, origins in vh_users.items():
+                    users.setdefault(cluster, []).append(origins)
+    return {cluster: union_origins(parts) for cluster, parts in users.items()}
+
+
+def _vhost_users(vh: VirtualHost) -> dict[str, UniqueOrigins]:
+    users: dict[str, dict[Origin, None]] = {}
+    for route in vh.routes:
+        if isinstance(route.action, Forward):
+            for b in route.action.backends:
+                if b.cluster is not None:
+                    users.setdefault(b.cluster, {})[route.origin] = None
+        for m in route.mirrors:
+            users.setdefault(m.cluster, {})[route.origin] = None
+    return {cluster: UniqueOrigins.of(origins) for cluster, origins in users.items()}

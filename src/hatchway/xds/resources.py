@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from hatchway.ir import Origin
+from hatchway.ir import Origin, Route
 
 LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
 ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
@@ -114,12 +116,122 @@ class XdsResources:
         return h.hexdigest()
 
 
+# Origins cache their hash in a slot: reading it is C-level, `hash(origin)` a Python call.
+# Thousands of route origins are merged per build, so merges compare these ints first.
+hash_of: Callable[[Origin], int] = attrgetter("_hash") if hasattr(Origin, "_hash") else hash
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueOrigins:
+    """Origins without repeats, in first-seen order, with their hashes (`hash_of`)."""
+
+    items: tuple[Origin, ...]
+    hashes: tuple[int, ...]
+
+    @staticmethod
+    def of(items: Iterable[Origin], hashes: tuple[int, ...] | None = None) -> UniqueOrigins:
+        """Deduplicated (an exact, Python-speed pass unless every hash differs). `hashes`:
+        those of `items`, when known."""
+        items = tuple(items)
+        if hashes is None:
+            hashes = tuple(map(hash_of, items))
+        if len(set(hashes)) != len(hashes):  # equal origins have equal hashes
+            items = tuple(dict.fromkeys(items))
+            hashes = tuple(map(hash_of, items))
+        return UniqueOrigins(items, hashes)
+
+
+def union_origins(parts: Iterable[UniqueOrigins]) -> UniqueOrigins:
+    """The origins of `parts`, in order, without repeats. C-level for a part whose hashes
+    are all new; a part that repeats one is walked origin by origin (listener origins,
+    which repeat, come in parts of one)."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    seen: dict[int, Origin] = {}
+    items: list[Origin] = []
+    hashes: list[int] = []
+    for i, part in enumerate(parts):
+        if seen.keys().isdisjoint(part.hashes):
+            items += part.items
+            hashes += part.hashes
+            if i + 1 < len(parts):
+                seen.update(zip(part.hashes, part.items, strict=True))
+            continue
+        for h, origin in zip(part.hashes, part.items, strict=True):
+            known = seen.get(h)
+            if known is None:
+                seen[h] = origin
+                items.append(origin)
+                hashes.append(h)
+            elif known != origin:  # equal hashes, different origins: go the exact way
+                return UniqueOrigins.of(chain.from_iterable(p.items for p in parts))
+    return UniqueOrigins(tuple(items), tuple(hashes))
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """One IR route in one virtual host: its Envoy route(s) and its share of the output."""
+
+    route: Route  # held so that `id(route)` cannot name another object while cached
+    built: BuiltRoute
+    part: PartKey  # (ROUTE, config, `vhost/route`)
+    part_origins: tuple[Origin, ...]
+    facts: RouteFacts | None  # None: nothing for `validate` to check
+    uses: tuple[str, ...]  # clusters of the IR route (backends, then mirrors)
+
+
+@dataclass(eq=False, slots=True)
+class BuiltVirtualHost:
+    """One IR virtual host's share of a RouteConfiguration, kept whole for the next build.
+
+    Compared by identity: the same object means the same output."""
+
+    name: str
+    domain: str
+    routes: tuple[Route, ...]  # the IR routes it was built from (held: identity checks)
+    entries: tuple[RouteEntry, ...]
+    # Per route, in route order: spliced as a whole (slicing copies no per-route work).
+    framed_seq: tuple[bytes, ...]
+    facts_seq: tuple[RouteFacts | None, ...]
+    origin_seq: tuple[Origin, ...]
+    hash_seq: tuple[int, ...]  # `hash_of` each origin
+    listener: Origin  # the Gateway listener it belongs to
+    framed: bytes  # serialized `routes` field of the Envoy VirtualHost
+    parts: dict[PartKey, tuple[Origin, ...]]  # its routes' parts, then its own
+    facts: tuple[RouteFacts, ...]
+    route_origins: UniqueOrigins
+    users: dict[str, UniqueOrigins]  # route origins per cluster
+    unique_parts: bool  # no two routes share a part (else parts were merged)
+    uniform_uses: tuple[str, ...] | None  # the clusters of each of its routes, if the same
+
+
+# A virtual host's place in the output: (config, vhost name, domain, listener, protocol).
+VhostKey = tuple[str, str, str, Origin, str]
+
+
+@dataclass(eq=False, slots=True)
+class BuiltRouteConfig:
+    """A whole RouteConfiguration, reused when built from the very same parts."""
+
+    signature: tuple[object, ...]
+    message: Any
+    serialized: bytes  # the message's deterministic serialization
+    origins: UniqueOrigins
+    facts: tuple[RouteFacts, ...]
+    parts: dict[PartKey, tuple[Origin, ...]]
+
+
 class BuildCache:
     """What one `build` hands the next, so a rebuild costs what changed.
 
-    - Envoy routes per IR route object, serialized: building one field by field costs ~10 µs
-      in Python, joining its bytes into the virtual host almost nothing. The translate memo
-      hands back the very same IR route objects for unchanged routes.
+    - Per virtual host, its share of the RouteConfiguration (routes serialized and framed,
+      parts, facts, origins, cluster users). A virtual host whose routes are the very same
+      tuple is reused whole; one whose routes changed by a few insertions or removals is
+      spliced (its unchanged routes are not looked at one by one). Building an Envoy route
+      field by field costs ~10 µs in Python: the translate memo hands back the very same IR
+      route objects for unchanged routes, so they are never built twice.
+    - Whole RouteConfigurations built from the very same virtual host shares.
     - The listener side (listeners, route configurations, secrets) of the last build, reused
       whole when the IR's listeners are the very same tuple (only clusters or endpoints
       changed: pods come and go far more often than routes).
@@ -129,47 +241,91 @@ class BuildCache:
 
     def __init__(self) -> None:
         self._settings: object = None
-        self._last: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
-        self._fresh: dict[tuple[int, str, str], tuple[object, BuiltRoute]] = {}
+        self._vhosts: dict[VhostKey, BuiltVirtualHost] = {}
+        self._fresh_vhosts: dict[VhostKey, BuiltVirtualHost] = {}
+        self._configs: dict[str, BuiltRouteConfig] = {}
+        self._fresh_configs: dict[str, BuiltRouteConfig] = {}
+        # (protocol, domain) -> id(route) -> built, from the last build's virtual hosts:
+        # made on demand, for a virtual host new in this build.
+        self._pools: dict[tuple[str, str], dict[int, RouteEntry]] = {}
         self._listeners: object = None
         self.resources: XdsResources | None = None  # the last build's output
-        self.users: dict[str, list[Origin]] = {}  # its route origins per cluster
+        self.users: dict[str, UniqueOrigins] = {}  # its route origins per cluster
         self.hits = 0  # routes reused by the last build (for tests and logs)
         self.reused_listeners = False  # whether the last build reused the listener side
+        self.spliced = 0  # virtual hosts the last build spliced from the one before (tests)
 
     def begin(self, settings: object, listeners: object) -> XdsResources | None:
         """Start a build; the previous output if its listener side can be reused."""
         if settings != self._settings:  # per-route filter config depends on the settings
             self._settings = settings
-            self._last = {}
+            self._vhosts = {}
+            self._configs = {}
             self._listeners = None
             self.resources = None
-        self._fresh = {}
+        self._fresh_vhosts = {}
+        self._fresh_configs = {}
+        self._pools = {}
         self.hits = 0
+        self.spliced = 0
         self.reused_listeners = listeners is self._listeners and self.resources is not None
         return self.resources if self.reused_listeners else None
 
-    def get(self, route: object, protocol: str, domain: str) -> BuiltRoute | None:
-        key = (id(route), protocol, domain)
-        hit = self._last.get(key)
-        if hit is None or hit[0] is not route:
-            return None
-        self._fresh[key] = hit
-        self.hits += 1
-        return hit[1]
+    def last_vhost(self, key: VhostKey) -> BuiltVirtualHost | None:
+        return self._vhosts.get(key)
 
-    def put(self, route: object, protocol: str, domain: str, data: BuiltRoute) -> None:
-        self._fresh[(id(route), protocol, domain)] = (route, data)
+    def keep_vhost(self, key: VhostKey, built: BuiltVirtualHost) -> None:
+        self._fresh_vhosts[key] = built
+
+    def pool(self, protocol: str, domain: str) -> dict[int, RouteEntry]:
+        """The last build's routes built for `protocol` and `domain`, by `id`."""
+        found = self._pools.get((protocol, domain))
+        if found is None:
+            found = {}
+            for key, vh in self._vhosts.items():
+                if key[4] == protocol and key[2] == domain:
+                    found.update({id(e.route): e for e in vh.entries})
+            self._pools[(protocol, domain)] = found
+        return found
+
+    def last_config(self, name: str) -> BuiltRouteConfig | None:
+        return self._configs.get(name)
+
+    def keep_config(self, name: str, built: BuiltRouteConfig) -> None:
+        self._fresh_configs[name] = built
 
     def end(
-        self, listeners: object, resources: XdsResources, users: dict[str, list[Origin]]
+        self, listeners: object, resources: XdsResources, users: dict[str, UniqueOrigins]
     ) -> None:
-        if not self.reused_listeners:  # else no route was looked up: keep them all
-            self._last = self._fresh
-        self._fresh = {}
+        if not self.reused_listeners:  # else no virtual host was looked up: keep them all
+            self._vhosts = self._fresh_vhosts
+            self._configs = self._fresh_configs
+        self._fresh_vhosts = {}
+        self._fresh_configs = {}
+        self._pools = {}
         self._listeners = listeners
         self.resources = resources
         self.users = users
+
+
+def add_part(
+    parts: dict[PartKey, tuple[Origin, ...]], key: PartKey, origins: tuple[Origin, ...]
+) -> None:
+    """Record a part's origins; a part added again keeps the origins of both."""
+    known = parts.get(key)
+    # Most parts are added once: kept as given, merged only on a second add.
+    parts[key] = origins if known is None else tuple(dict.fromkeys((*known, *origins)))
+
+
+def merge_parts(
+    parts: dict[PartKey, tuple[Origin, ...]], more: dict[PartKey, tuple[Origin, ...]]
+) -> None:
+    """`add_part` for each item of `more`, in order."""
+    if parts.keys().isdisjoint(more.keys()):
+        parts.update(more)  # the usual case: one C-level merge, no part added twice
+    else:
+        for key, origins in more.items():
+            add_part(parts, key, origins)
 
 
 class ResourceSet:
@@ -178,28 +334,51 @@ class ResourceSet:
     def __init__(self, route_cache: BuildCache | None = None) -> None:
         self._by_type: dict[str, dict[str, Any]] = {t: {} for t in TYPE_URLS}
         # dicts used as insertion-ordered sets: membership must stay O(1) with 10k routes.
-        self._origins: dict[Key, dict[Origin, None]] = {}
-        # Most parts are added once: kept as given, merged only on a second add.
+        self._origins: dict[Key, dict[Origin, None] | tuple[Origin, ...]] = {}
         self._parts: dict[PartKey, tuple[Origin, ...]] = {}
         self._route_facts: dict[str, tuple[RouteFacts, ...]] = {}
+        self._serialized: dict[Key, bytes] = {}
         self.route_cache = route_cache
+        # id(routes tuple) -> (routes, cluster users) of the virtual hosts built so far.
+        self.vhost_users: dict[int, tuple[object, dict[str, UniqueOrigins]]] = {}
 
-    def add(self, type_url: str, name: str, message: Any, origins: tuple[Origin, ...]) -> None:
+    def add(
+        self,
+        type_url: str,
+        name: str,
+        message: Any,
+        origins: tuple[Origin, ...],
+        serialized: bytes | None = None,
+    ) -> None:
+        """Add a message (`serialized`: its deterministic bytes, when already known)."""
         self._by_type[type_url][name] = message
+        if serialized is not None:
+            self._serialized[(type_url, name)] = serialized
         self.add_origins(type_url, name, origins)
 
     def has(self, type_url: str, name: str) -> bool:
         return name in self._by_type[type_url]
 
     def add_origins(self, type_url: str, name: str, origins: tuple[Origin, ...]) -> None:
-        self._origins.setdefault((type_url, name), {}).update(dict.fromkeys(origins))
+        known = self._origins.get((type_url, name))
+        if isinstance(known, tuple):
+            known = self._origins[(type_url, name)] = dict.fromkeys(known)
+        if known is None:
+            self._origins[(type_url, name)] = dict.fromkeys(origins)
+        else:
+            known.update(dict.fromkeys(origins))
+
+    def set_origins(self, type_url: str, name: str, origins: UniqueOrigins) -> None:
+        """Replace a resource's origins with these, kept as they are (thousands per route
+        configuration: not hashed again)."""
+        self._origins[(type_url, name)] = origins.items
 
     def add_part(self, key: PartKey, origins: tuple[Origin, ...]) -> None:
-        known = self._parts.get(key)
-        if known is None:
-            self._parts[key] = origins
-        else:
-            self._parts[key] = tuple(dict.fromkeys((*known, *origins)))
+        add_part(self._parts, key, origins)
+
+    def add_parts(self, parts: dict[PartKey, tuple[Origin, ...]]) -> None:
+        """`add_part` for each item, in order."""
+        merge_parts(self._parts, parts)
 
     def set_route_facts(self, config: str, facts: tuple[RouteFacts, ...]) -> None:
         """The facts of every route of RouteConfiguration `config` (`validate` trusts them)."""
@@ -210,7 +389,7 @@ class ResourceSet:
         for t in type_urls:
             self._by_type[t].update(previous.by_type[t])
             for name in previous.by_type[t]:
-                self._origins[(t, name)] = dict.fromkeys(previous.origins.get((t, name), ()))
+                self._origins[(t, name)] = previous.origins.get((t, name), ())  # unique
         for key, origins in previous.part_origins.items():
             if key[0] in type_urls:
                 self._parts[key] = origins
@@ -230,7 +409,9 @@ class ResourceSet:
                     serialized[key] = previous.serialized[key]
                     versions[key] = previous.versions[key]
                     continue
-                data = message.SerializeToString(deterministic=True)
+                data = self._serialized.get(key)
+                if data is None:
+                    data = message.SerializeToString(deterministic=True)
                 serialized[key] = data
                 versions[key] = version_of(data)
         return XdsResources(
