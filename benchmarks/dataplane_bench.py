@@ -8,10 +8,15 @@ Targets, for 1 route and for N routes where the matching one is last:
 Envoys run with the same `--concurrency`, nginx with that many workers. At each connection
 count the targets take turns over `rounds` rounds (order reversed every other round), and each
 row is the median of its runs: the 2 shared cores make single runs swing by ±30 %.
+
+On a box with 2+ cores the proxy under test (every thread of it) runs alone on the first core
+and wrk, the backend and the control plane share the others (`pinned` in the results): the
+proxy is then the bottleneck of every row, and the rows compare proxies, not contention.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -22,10 +27,14 @@ from typing import Any
 from benchmarks.baselines import start_backend, start_nginx_proxy, start_static_envoy
 from benchmarks.gateway import Hatchway
 from benchmarks.load import wrk
-from benchmarks.procs import cpu_seconds, http_status, tree
+from benchmarks.procs import cpu_seconds, http_status, pin, tree
 from benchmarks.scenarios import PROXY_HOST, proxy_prefix, proxy_scenario, write_yaml
 
 CONNECTIONS = (1, 16, 128)
+
+PROXY_CPUS = {0}  # the proxy under test
+OTHER_CPUS = set(range(1, os.cpu_count() or 1))  # load generator, backend, control plane
+PINNED = bool(OTHER_CPUS)
 
 
 def _check(url: str) -> None:
@@ -97,6 +106,12 @@ def run(
     """`duration`: seconds of load per (target, connections), split over `rounds` runs."""
     per_run = float(max(1, round(duration / rounds)))  # wrk takes whole seconds
     out: dict[str, Any] = {
+        "pinned": (
+            f"proxies on CPU {sorted(PROXY_CPUS)}, "
+            f"wrk/backend/control plane on {sorted(OTHER_CPUS)}"
+            if PINNED
+            else "no (1 core)"
+        ),
         "duration_s": per_run,
         "rounds": rounds,
         "envoy_concurrency": concurrency,
@@ -107,6 +122,10 @@ def run(
     with tempfile.TemporaryDirectory(prefix="hw-bench-dp-") as tmp:
         root = Path(tmp)
         backend, backend_port = start_backend(root / "backend")
+        own = os.sched_getaffinity(0)
+        if PINNED:
+            pin(tree(backend.pid), OTHER_CPUS)
+            os.sched_setaffinity(0, OTHER_CPUS)  # wrk, started from here, inherits it
         try:
             direct = f"http://127.0.0.1:{backend_port}/r0000/x"
             for c in connections:
@@ -126,6 +145,7 @@ def run(
                     )
                 )
         finally:
+            os.sched_setaffinity(0, own)
             backend.stop()
     return out
 
@@ -150,6 +170,11 @@ def _routes(  # noqa: PLR0917 - one call site, every argument is a knob of the r
         envoy, envoy_port = start_static_envoy(root / "envoy", n, backend_port, concurrency)
         envoy_pid, nginx_pid = envoy.pid, nginx.pid
         hw.wait_ready()
+        if PINNED:
+            envoy_of_hw = hw.envoy_pid()
+            assert hw.proc is not None
+            pin([p for p in tree(hw.proc.pid) if p != envoy_of_hw], OTHER_CPUS)
+            pin([envoy_pid, *([envoy_of_hw] if envoy_of_hw else []), *tree(nginx_pid)], PROXY_CPUS)
         targets: dict[str, tuple[str, Callable[[], list[int]]]] = {
             "hatchway": (
                 f"http://127.0.0.1:{hw.gateway_port}{path}",

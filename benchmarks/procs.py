@@ -99,6 +99,18 @@ def tree(pid: int) -> list[int]:
     return out
 
 
+def pin(pids: Sequence[int], cpus: set[int]) -> None:
+    """Bind every thread of `pids` to `cpus` (threads they start later inherit it)."""
+    for pid in pids:
+        try:
+            tids = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+        except OSError:
+            continue  # exited
+        for tid in tids:
+            with contextlib.suppress(OSError):  # the thread exited meanwhile
+                os.sched_setaffinity(tid, cpus)
+
+
 def comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
