@@ -7,7 +7,7 @@ reported; everything else still loads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,42 +21,41 @@ from hatchway.model.kinds import KINDS, KindInfo
 from hatchway.model.meta import EPOCH
 from hatchway.model.snapshot import Snapshot
 
-__all__ = ["Document", "InputError", "ParseResult", "parse_documents"]
+__all__ = [
+    "Document",
+    "InputError",
+    "KnownStamps",
+    "ParseMemo",
+    "ParseResult",
+    "parse_documents",
+    "parse_files",
+]
 
 # Pydantic reports every error of an object; a few are enough to fix the first problems.
 MAX_ERRORS_PER_OBJECT = 20
+
+KIND_OF_FIELD = {info.field: info.kind for info in KINDS.values()}
 
 
 @dataclass(frozen=True)
 class ParseResult:
     snapshot: Snapshot
     errors: tuple[InputError, ...]
-
-
-@dataclass
-class _Origin:
-    source: str
-    index: int
-
-
-# (the decoded object it was computed from, the result, the errors it produced)
-_Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[InputError, ...]]
-
-
-@dataclass
-class ParseMemo:
-    """Validated objects of the previous parse, keyed by the decoded document's identity and
-    the creationTimestamp it gets when it has none. A caller that reuses decoded
-    documents for unchanged files (serve's DecodeCache) then re-validates only what changed."""
-
-    entries: dict[tuple[int, datetime], _Memoized] = field(default_factory=dict)
-    # Raw (kind, namespace, name) of each decoded document by identity, to skip re-reading it.
-    raw_keys: dict[int, tuple[dict[str, Any], ObjectKey]] = field(default_factory=dict)
+    # The creationTimestamp chosen for each object (by raw key, the first in load order wins),
+    # whether or not the document stated its own. Read-only: it may be handed back as
+    # `KnownStamps.known`, and a parse then trusts it by identity.
+    stamps: Mapping[ObjectKey, datetime] = field(default_factory=dict)
+    newest: datetime | None = None  # the youngest stamp chosen (None: no objects)
+    # The snapshot in pieces: per file (or whole input) and kind, the objects kept, in order.
+    # Pieces of an unchanged file are the very same tuples as last parse, so a caller can
+    # skip per-object work on them (see runtime.generations).
+    parts: tuple[Part, ...] = ()
 
 
 ObjectKey = tuple[str, str, str]  # kind, namespace (as written, may be ""), name
 # The creationTimestamp an object without one gets, from its key and its position in the input.
 Stamper = Callable[[ObjectKey, int], datetime]
+Part = tuple[str, tuple[BaseModel, ...]]  # a Snapshot field and objects of it, in input order
 
 
 def input_order(key: ObjectKey, position: int) -> datetime:
@@ -64,86 +63,231 @@ def input_order(key: ObjectKey, position: int) -> datetime:
     return EPOCH + timedelta(seconds=position)
 
 
+@dataclass(frozen=True)
+class KnownStamps:
+    """A Stamper with memory: a key in `known` keeps its stamp wherever it moves, others get
+    `fresh(key, position)`. Stated as data so that a parse can tell, with one C-level subset
+    test, that every object of an unchanged file keeps its stamp, and reuse the file whole."""
+
+    known: Mapping[ObjectKey, datetime]
+    fresh: Stamper = input_order
+
+    def __call__(self, key: ObjectKey, position: int) -> datetime:
+        ts = self.known.get(key)
+        return ts if ts is not None else self.fresh(key, position)
+
+
+# (the decoded object it was computed from, the result, the errors it produced)
+_Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[InputError, ...]]
+_Origin = tuple[str, int]  # file, document index
+
+
+@dataclass(eq=False)
+class _FileParse:
+    """One file's parse: a pure function of its documents and the stamps its objects got."""
+
+    docs: Sequence[Document]
+    stamper: Stamper
+    start: int  # position of its first object in the whole input
+    count: int  # objects it holds (valid or not): positions it takes
+    stamps: dict[ObjectKey, datetime]
+    restampable: bool  # no raw key repeats, so `stamps` says what every object got
+    newest: datetime | None  # the youngest of `stamps`
+    parts: tuple[Part, ...]  # valid objects per kind, without the file's own duplicates
+    origins: dict[ObjectKey, _Origin]  # kept objects by (kind, namespace, name)
+    keys: frozenset[ObjectKey]
+    errors: tuple[InputError, ...]
+    # Per document, to re-validate only changed documents of a changed file.
+    entries: dict[tuple[int, datetime], _Memoized]
+    raw_keys: dict[int, tuple[dict[str, Any], ObjectKey]]
+    # The latest `ParseResult.stamps` that holds all of `stamps` unchanged: when it comes
+    # back as `KnownStamps.known`, the file keeps its stamps without a per-object check.
+    stamped_into: Mapping[ObjectKey, datetime] | None = None
+
+
+@dataclass
+class ParseMemo:
+    """The previous parse per file (a caller that reuses decoded documents for unchanged files,
+    like serve's DecodeCache, then pays only for what changed): an unchanged file whose objects
+    keep their stamps is reused whole; otherwise documents are looked up by the decoded
+    object's identity and creationTimestamp, and only new ones are validated."""
+
+    files: dict[str, _FileParse] = field(default_factory=dict)
+
+
 def parse_documents(
     docs: Sequence[Document], memo: ParseMemo | None = None, stamp: Stamper = input_order
 ) -> ParseResult:
     """Validate every object of `docs` (in order) and gather them into a Snapshot."""
+    return parse_files([("", tuple(docs))], memo, stamp)
+
+
+def parse_files(
+    files: Sequence[tuple[str, Sequence[Document]]],
+    memo: ParseMemo | None = None,
+    stamp: Stamper = input_order,
+) -> ParseResult:
+    """`parse_documents` over named files in load order. A file given as the same sequence
+    object as in the previous parse (with `memo`) is not looked at again if its objects keep
+    their stamps: its result is spliced in with C-level operations."""
     with gcpause.paused():
-        return _parse(docs, memo, stamp)
+        return _parse(files, memo, stamp)
 
 
-def _parse_memoized(
-    doc: Document,
-    body: dict[str, Any],
-    created: datetime,
-    errors: list[InputError],
-    *,
-    memo: ParseMemo | None,
-    fresh: dict[tuple[int, datetime], _Memoized],
-) -> tuple[KindInfo, BaseModel] | None:
-    if memo is None:
-        return _parse_object(doc, body, created, errors)
-    key = (id(body), created)
-    hit = memo.entries.get(key)
-    # The entry holds `body` alive, so an equal id is the same object, not a reused address.
-    if hit is None or hit[0] is not body:
-        own: list[InputError] = []
-        hit = (body, _parse_object(doc, body, created, own), tuple(own))
-    fresh[key] = hit
-    errors.extend(hit[2])
-    return hit[1]
+def _reusable(parse: _FileParse, docs: Sequence[Document], stamp: Stamper, start: int) -> bool:
+    if parse.docs is not docs:
+        return False
+    if isinstance(stamp, KnownStamps) and parse.restampable:
+        known = stamp.known
+        return known is parse.stamped_into or parse.stamps.items() <= known.items()
+    # Any other stamper is taken to be a pure function of key and position.
+    return parse.stamper is stamp and parse.start == start
+
+
+def _parse(
+    files: Sequence[tuple[str, Sequence[Document]]], memo: ParseMemo | None, stamp: Stamper
+) -> ParseResult:
+    before = memo.files if memo is not None else {}
+    fresh: dict[str, _FileParse] = {}
+    used: list[_FileParse] = []
+    buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
+    parts: list[Part] = []
+    errors: list[InputError] = []
+    taken: set[ObjectKey] = set()
+    position = 0
+    for name, docs in files:
+        parse = before.get(name)
+        if parse is None or not _reusable(parse, docs, stamp, position):
+            parse = _parse_file(docs, parse, stamp, position)
+        fresh.setdefault(name, parse)
+        position += parse.count
+        if parse.keys.isdisjoint(taken):  # the usual case: no duplicate across files
+            kept: Sequence[Part] = parse.parts
+            taken |= parse.keys
+            errors += parse.errors
+        else:
+            kept, duplicates = _drop_taken(parse, taken, used)
+            errors += sorted((*parse.errors, *duplicates), key=lambda e: e.document or 0)
+        used.append(parse)
+        for kind_field, models in kept:
+            buckets[kind_field] += models
+        parts += kept
+    if memo is not None:
+        memo.files = fresh  # forget files that are gone
+    chosen: dict[ObjectKey, datetime] = {}
+    for file_parse in reversed(used):  # the first in load order wins
+        chosen.update(file_parse.stamps)
+    if len(chosen) == sum(len(p.stamps) for p in used):  # no file overrode another's stamp
+        for file_parse in used:
+            file_parse.stamped_into = chosen
+    newest = max((p.newest for p in used if p.newest is not None), default=None)
+    snapshot = Snapshot(**{f: tuple(items) for f, items in buckets.items()})  # type: ignore[arg-type]
+    return ParseResult(snapshot, tuple(errors), chosen, newest, tuple(parts))
+
+
+def _drop_taken(
+    parse: _FileParse, taken: set[ObjectKey], earlier: Sequence[_FileParse]
+) -> tuple[list[Part], list[InputError]]:
+    """The file's parts without objects an earlier file defined (and the errors saying so);
+    marks the others taken."""
+    kept: list[Part] = []
+    errors: list[InputError] = []
+    for kind_field, models in parse.parts:
+        kind = KIND_OF_FIELD[kind_field]
+        out: list[BaseModel] = []
+        for model in models:
+            meta = model.metadata  # type: ignore[attr-defined]
+            key = (kind, meta.namespace, meta.name)
+            if key in taken:
+                # The earliest file defining it kept it: first wins.
+                first = next(p.origins[key] for p in earlier if key in p.origins)
+                errors.append(_duplicate(parse.origins[key], kind, meta, first))
+                continue
+            taken.add(key)
+            out.append(model)
+        if out:
+            kept.append((kind_field, tuple(out)))
+    return kept, errors
+
+
+def _duplicate(at: _Origin, kind: str, meta: Any, first: _Origin) -> InputError:
+    return InputError(
+        at[0],
+        at[1],
+        kind,
+        meta.namespace or None,
+        meta.name,
+        None,
+        f"duplicate {kind} (first defined in {first[0]} document {first[1]}); this one is ignored",
+    )
+
+
+def _parse_file(
+    docs: Sequence[Document], before: _FileParse | None, stamp: Stamper, start: int
+) -> _FileParse:
+    old_entries = before.entries if before is not None else {}
+    old_keys = before.raw_keys if before is not None else {}
+    entries: dict[tuple[int, datetime], _Memoized] = {}
+    raw_keys: dict[int, tuple[dict[str, Any], ObjectKey]] = {}
+    stamps: dict[ObjectKey, datetime] = {}
+    restampable = True
+    errors: list[InputError] = []
+    buckets: dict[str, list[BaseModel]] = {}
+    origins: dict[ObjectKey, _Origin] = {}
+    position = start
+    for doc in docs:
+        for body in _objects(doc, errors):
+            # The raw key of a document seen before is remembered with it (same object).
+            known = old_keys.get(id(body))
+            raw_key = known[1] if known is not None and known[0] is body else _raw_key(body)
+            raw_keys[id(body)] = (body, raw_key)
+            created = stamp(raw_key, position)
+            position += 1
+            if raw_key in stamps:
+                restampable = False
+            else:
+                stamps[raw_key] = created
+            memo_key = (id(body), created)
+            hit = old_entries.get(memo_key)
+            # The entry holds `body` alive, so an equal id is the same object, not a reused
+            # address.
+            if hit is None or hit[0] is not body:
+                own: list[InputError] = []
+                hit = (body, _parse_object(doc, body, created, own), tuple(own))
+            entries[memo_key] = hit
+            errors += hit[2]
+            if hit[1] is None:
+                continue
+            info, model = hit[1]
+            meta = model.metadata  # type: ignore[attr-defined]
+            key = (info.kind, meta.namespace, meta.name)
+            first = origins.get(key)
+            if first is not None:
+                errors.append(_duplicate((doc.source, doc.index), info.kind, meta, first))
+                continue
+            origins[key] = (doc.source, doc.index)
+            buckets.setdefault(info.field, []).append(model)
+    return _FileParse(
+        docs=docs,
+        stamper=stamp,
+        start=start,
+        count=position - start,
+        stamps=stamps,
+        restampable=restampable,
+        newest=max(stamps.values(), default=None),
+        parts=tuple((f, tuple(models)) for f, models in buckets.items()),
+        origins=origins,
+        keys=frozenset(origins),
+        errors=tuple(errors),
+        entries=entries,
+        raw_keys=raw_keys,
+    )
 
 
 def _raw_key(body: dict[str, Any]) -> ObjectKey:
     meta = body.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     return (str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
-
-
-def _parse(docs: Sequence[Document], memo: ParseMemo | None, stamp: Stamper) -> ParseResult:
-    fresh: dict[tuple[int, datetime], _Memoized] = {}
-    keys: dict[int, tuple[dict[str, Any], ObjectKey]] = {}
-    errors: list[InputError] = []
-    buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
-    seen: dict[tuple[str, str, str], _Origin] = {}
-    known_keys = memo.raw_keys if memo is not None else {}
-    position = 0
-    for doc in docs:
-        for body in _objects(doc, errors):
-            # The raw key of a document seen before is remembered with it (same object).
-            kept = known_keys.get(id(body))
-            raw_key = kept[1] if kept is not None and kept[0] is body else _raw_key(body)
-            keys[id(body)] = (body, raw_key)
-            created = stamp(raw_key, position)
-            obj = _parse_memoized(doc, body, created, errors, memo=memo, fresh=fresh)
-            position += 1
-            if obj is None:
-                continue
-            info, model = obj
-            meta = model.metadata  # type: ignore[attr-defined]
-            key = (info.kind, meta.namespace, meta.name)
-            first = seen.get(key)
-            if first is not None:
-                errors.append(
-                    InputError(
-                        doc.source,
-                        doc.index,
-                        info.kind,
-                        meta.namespace or None,
-                        meta.name,
-                        None,
-                        f"duplicate {info.kind} (first defined in {first.source} document "
-                        f"{first.index}); this one is ignored",
-                    )
-                )
-                continue
-            seen[key] = _Origin(doc.source, doc.index)
-            buckets[info.field].append(model)
-    if memo is not None:
-        memo.entries = fresh  # forget objects that are gone
-        memo.raw_keys = keys
-    snapshot = Snapshot(**{f: tuple(items) for f, items in buckets.items()})  # type: ignore[arg-type]
-    return ParseResult(snapshot=snapshot, errors=tuple(errors))
 
 
 def _objects(doc: Document, errors: list[InputError]) -> Iterator[dict[str, Any]]:

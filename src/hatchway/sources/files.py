@@ -17,7 +17,7 @@ import yaml
 
 from hatchway.model import gcpause
 from hatchway.model.inputs import Document, InputError
-from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_documents
+from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_files
 from hatchway.sources import decoding
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -25,6 +25,7 @@ STDIN = "-"
 
 
 FileStamp = tuple[int, int, int]  # inode, mtime (ns), size: a save changes at least one
+FileDocs = tuple[str, tuple[Document, ...]]  # a file and its decoded documents
 
 
 @dataclass
@@ -50,16 +51,26 @@ def load_paths(
     `cache` and `memo` (kept by a long-running caller) skip decoding and validating files
     that did not change since the previous call."""
     with gcpause.paused():
-        docs, errors = read_documents(paths, stdin, cache)
-        result = parse_documents(docs, memo, stamp)
-    return ParseResult(snapshot=result.snapshot, errors=(*errors, *result.errors))
+        files, errors = read_files(paths, stdin, cache)
+        result = parse_files(files, memo, stamp)
+    return dataclasses.replace(result, errors=(*errors, *result.errors))
 
 
 def read_documents(
     paths: Sequence[str], stdin: IO[str] | None = None, cache: DecodeCache | None = None
 ) -> tuple[list[Document], list[InputError]]:
     """Decoded documents of `paths` in load order, and the files that could not be read."""
-    docs: list[Document] = []
+    files, errors = read_files(paths, stdin, cache)
+    return [doc for _, docs in files for doc in docs], errors
+
+
+def read_files(
+    paths: Sequence[str], stdin: IO[str] | None = None, cache: DecodeCache | None = None
+) -> tuple[list[FileDocs], list[InputError]]:
+    """Each file of `paths` in load order with its decoded documents, and the files that could
+    not be read. An unchanged file (per `cache`) comes with the very same tuple of documents
+    as before, which lets parsing reuse its whole result."""
+    files: list[FileDocs] = []
     errors: list[InputError] = []
     fresh: dict[str, tuple[FileStamp, tuple[Document, ...], tuple[InputError, ...]]] = {}
     for path in paths:
@@ -70,7 +81,9 @@ def read_documents(
             except (OSError, UnicodeDecodeError) as exc:
                 errors.append(_file_error(STDIN, f"cannot read standard input: {exc}"))
                 continue
-            _decode(STDIN, text, docs, errors)
+            stdin_docs: list[Document] = []
+            _decode(STDIN, text, stdin_docs, errors)
+            files.append((STDIN, tuple(stdin_docs)))
             continue
         for file in _expand(Path(path), errors):
             source = str(file)
@@ -79,29 +92,30 @@ def read_documents(
                 stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
                 hit = cache.entries.get(source) if cache is not None else None
                 if hit is not None and hit[0] == stamp:
-                    file_docs, file_errors = list(hit[1]), list(hit[2])
+                    entry = hit
                 else:
-                    file_docs, file_errors = [], []
+                    file_docs: list[Document] = []
+                    file_errors: list[InputError] = []
                     _decode(source, file.read_text(encoding="utf-8"), file_docs, file_errors)
                     if file_errors and hit is not None and not hit[2]:
                         # A save that broke the file: keep serving its last good content (the
                         # cache keeps the good entry, so the next save is decoded again).
-                        file_errors = [_still_serving(e) for e in file_errors]
-                        docs += hit[1]
-                        errors += file_errors
+                        files.append((source, hit[1]))
+                        errors += [_still_serving(e) for e in file_errors]
                         fresh[source] = hit
                         continue
                     if hit is not None:
                         file_docs = _keep_unchanged(hit[1], file_docs)
+                    entry = (stamp, tuple(file_docs), tuple(file_errors))
             except (OSError, UnicodeDecodeError) as exc:
                 errors.append(_file_error(source, f"cannot read file: {_reason(exc)}"))
                 continue
-            fresh[source] = (stamp, tuple(file_docs), tuple(file_errors))
-            docs += file_docs
-            errors += file_errors
+            fresh[source] = entry
+            files.append((source, entry[1]))
+            errors += entry[2]
     if cache is not None:
         cache.entries = fresh  # files that went away are forgotten
-    return docs, errors
+    return files, errors
 
 
 def _keep_unchanged(old: Sequence[Document], new: list[Document]) -> list[Document]:

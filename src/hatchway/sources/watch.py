@@ -39,15 +39,20 @@ def _targets(paths: Sequence[str]) -> tuple[list[Path], set[Path], list[Path], b
 async def watch_paths(
     paths: Sequence[str],
     *,
-    step_ms: int = 10,
+    step_ms: int = 3,
     debounce_ms: int = 400,
     stop_event: asyncio.Event | None = None,
 ) -> AsyncIterator[frozenset[Path]]:
     """Yield each batch of changed input files.
 
     A batch is yielded once `step_ms` pass without a further change (a save is usually
-    several file-system events, microseconds apart; the step is the floor of change-to-
-    traffic time, so it is kept short), or at the latest `debounce_ms` after its first change.
+    several file-system events, microseconds apart), or at the latest `debounce_ms` after its
+    first change. watchfiles wakes every step, also while idle, and yields between one and two
+    steps after the last event: the step is the floor of change-to-traffic time. Measured
+    idle cost for `serve`: 0.5 % of a core at 10 ms, 0.8 % at 3 ms, which saves ~10 ms per
+    change. A write slower than a step (a program writing a file bit by bit) is seen in two
+    batches, the first reading part of the file: save by writing a temporary file and
+    renaming it, as editors and `kubectl`-style tools do.
     Ends when `stop_event` is set. Yields nothing if there is nothing to watch (stdin only).
     """
     watch, files, dirs, recursive = _targets(paths)

@@ -1,0 +1,94 @@
+"""parse_files: whole files reused while their documents and stamps stay, same result as cold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hatchway.model.meta import EPOCH
+from hatchway.model.parse import Document, KnownStamps, ParseMemo, input_order, parse_files
+
+GW = "gateway.networking.k8s.io/v1"
+
+
+def route(name: str, path: str = "/") -> dict[str, Any]:
+    rules = [{"matches": [{"path": {"type": "PathPrefix", "value": path}}]}]
+    return {
+        "apiVersion": GW,
+        "kind": "HTTPRoute",
+        "metadata": {"name": name},
+        "spec": {"rules": rules},
+    }
+
+
+def file(source: str, *bodies: object) -> tuple[str, tuple[Document, ...]]:
+    return source, tuple(Document(source, i, b) for i, b in enumerate(bodies))
+
+
+def test_unchanged_file_is_reused_whole_and_equals_a_cold_parse() -> None:
+    a = file("a.yaml", route("a1"), route("a2"))
+    b = file("b.yaml", route("b1"), {"kind": "Nope", "apiVersion": "v1", "metadata": {}})
+    memo = ParseMemo()
+    first = parse_files([a, b], memo)
+    c = file("c.yaml", route("c1"))
+    second = parse_files([a, b, c], memo)
+    assert second.parts[0] is first.parts[0] and second.parts[1] is first.parts[1]
+    reused = zip(second.snapshot.http_routes[:3], first.snapshot.http_routes, strict=True)
+    assert all(x is y for x, y in reused)
+    assert second.errors == first.errors and len(second.errors) == 1
+    cold = parse_files([a, b, c])
+    assert (cold.snapshot, cold.errors, dict(cold.stamps)) == (
+        second.snapshot,
+        second.errors,
+        dict(second.stamps),
+    )
+
+
+def test_known_stamp_change_revalidates_an_unchanged_file() -> None:
+    a = file("a.yaml", route("r"))
+    memo = ParseMemo()
+    first = parse_files([a], memo, KnownStamps({}, input_order))
+    assert first.snapshot.http_routes[0].metadata.creation_timestamp == EPOCH
+    then = datetime(2021, 5, 1, tzinfo=UTC)
+    second = parse_files([a], memo, KnownStamps({("HTTPRoute", "", "r"): then}, input_order))
+    assert second.snapshot.http_routes[0].metadata.creation_timestamp == then
+    assert second.stamps == {("HTTPRoute", "", "r"): then}
+    # Handing back the stamps a parse chose reuses it as it is.
+    third = parse_files([a], memo, KnownStamps(second.stamps, input_order))
+    assert third.snapshot.http_routes[0] is second.snapshot.http_routes[0]
+
+
+def test_duplicates_across_files_first_wins_errors_in_document_order() -> None:
+    a = file("a.yaml", route("r", "/a"))
+    bad = route("bad", "no-slash")
+    b = file("b.yaml", route("x"), route("r", "/b"), bad)
+    memo = ParseMemo()
+    for _ in range(2):  # cold, then with b.yaml reused
+        result = parse_files([a, b], memo)
+        paths = {
+            r.metadata.name: r.spec.rules[0].matches[0].path.value
+            for r in result.snapshot.http_routes
+        }
+        assert paths == {"r": "/a", "x": "/"}
+        assert [(e.file, e.document, e.name) for e in result.errors] == [
+            ("b.yaml", 1, "r"),
+            ("b.yaml", 2, "bad"),
+        ]
+        assert "a.yaml document 0" in result.errors[0].message
+        assert result.stamps[("HTTPRoute", "", "r")] == EPOCH  # a.yaml's, the first
+
+
+def test_reuse_matches_a_cold_parse_when_a_duplicate_key_was_stamped_twice() -> None:
+    # a.yaml's "r" is invalid, so b.yaml's wins; both were stamped, and the key keeps the
+    # first stamp (a.yaml's). A reload must stamp b.yaml's object with it, as a cold parse does.
+    a = file("a.yaml", route("r", "no-slash"))
+    b = file("b.yaml", route("r", "/b"))
+    memo = ParseMemo()
+    first = parse_files([a, b], memo, KnownStamps({}, input_order))
+    for _ in range(2):
+        stamp = KnownStamps(first.stamps, input_order)
+        warm = parse_files([a, b], memo, stamp)
+        cold = parse_files([a, b], None, stamp)
+        assert warm.snapshot == cold.snapshot
+        assert warm.snapshot.http_routes[0].metadata.creation_timestamp == EPOCH
+        first = warm
