@@ -39,9 +39,10 @@ def _sections(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
         "serve": lambda: serve_bench.run(cold_runs=1 if q else 3, churn_seconds=churn_s, log=_log),
         "dataplane": lambda: dataplane_bench.run(
             route_counts=(1, 1000),
-            duration=2.0 if q else 8.0,
+            duration=2.0 if q else 12.0,
             concurrency=args.concurrency,
             log=_log,
+            rounds=1 if q else 6,
         ),
     }
 

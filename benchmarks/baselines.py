@@ -83,9 +83,16 @@ def start_nginx_proxy(dir_: Path, n_routes: int, backend_port: int) -> tuple[Pro
 def static_envoy_config(
     n_routes: int, port: int, admin_port: int, backend_port: int
 ) -> dict[str, Any]:
-    """The minimal hand-written Envoy config for the same routes: what Hatchway is held to."""
+    """The minimal hand-written Envoy config for the same routes: what Hatchway is held to.
+
+    Each route is matched as the HTTPRoute says, PathPrefix `/r0001`: `path_separated_prefix`
+    takes `/r0001` and `/r0001/...` but not `/r00010` (a plain `prefix` would take all three,
+    and `/r0001/` would miss `/r0001`; either is another route, not a minimal equivalent)."""
     routes = [
-        {"match": {"prefix": proxy_prefix(i)}, "route": {"cluster": "backend"}}
+        {
+            "match": {"path_separated_prefix": proxy_prefix(i).rstrip("/")},
+            "route": {"cluster": "backend"},
+        }
         for i in range(n_routes)
     ]
     return {
