@@ -35,13 +35,19 @@ def _edited(route: HTTPRoute) -> HTTPRoute:
     return route.model_copy(update={"spec": spec})
 
 
+def _rehosted(route: HTTPRoute, name: str, hostname: str) -> HTTPRoute:
+    spec = route.spec.model_copy(update={"hostnames": (hostname,)})
+    return _renamed(route, name).model_copy(update={"spec": spec})
+
+
 def _steps(snapshot: Snapshot, rng: random.Random, count: int) -> list[Snapshot]:
-    """A walk of route-only edits: drop, re-add, edit, add copies under new names."""
+    """A walk of route-only edits: drop, re-add, edit, add copies under new names, some
+    with hostnames no route had (virtual hosts come and go)."""
     out: list[Snapshot] = []
     routes = list(snapshot.http_routes)
     pool = list(snapshot.http_routes)
     for step in range(count):
-        action = rng.choice(("drop", "add", "edit", "copy"))
+        action = rng.choice(("drop", "add", "edit", "copy", "host"))
         if action == "drop" and routes:
             routes.pop(rng.randrange(len(routes)))
         elif action == "add":
@@ -55,7 +61,11 @@ def _steps(snapshot: Snapshot, rng: random.Random, count: int) -> list[Snapshot]
             old, routes[i] = routes[i], _edited(routes[i])
             pool = [routes[i] if r is old else r for r in pool]
         elif pool:
-            copy = _renamed(rng.choice(pool), f"copy-{step}")
+            if action == "host":
+                host = rng.choice(("new.example.com", "other.example.com", "x.test"))
+                copy = _rehosted(rng.choice(pool), f"host-{step}", host)
+            else:
+                copy = _renamed(rng.choice(pool), f"copy-{step}")
             pool.append(copy)
             routes.append(copy)
         out.append(dataclasses.replace(snapshot, http_routes=tuple(routes)))
@@ -158,6 +168,51 @@ def test_route_changes_take_the_incremental_path() -> None:
         variant = dataclasses.replace(snapshot, http_routes=tuple(routes))
         assert _dump(variant, memo) == _dump(variant, None)
         assert memo.delta_used, f"step {step} took the full path"
+
+
+def test_hostnames_come_and_go_incrementally() -> None:
+    """Routes with hostnames of their own: a new hostname adds a virtual host and the last
+    route with it takes it away, without a full translation."""
+    hosts = [["a.example.com"], ["b.example.com"], ["c.other"]]
+    bodies = [
+        *_gateway_and_service()[:1],
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "gw", "namespace": "default"},
+            "spec": {
+                "gatewayClassName": "hatchway",
+                "listeners": [{"name": "any", "port": 8080, "protocol": "HTTP"}],
+            },
+        },
+        *_gateway_and_service()[2:],
+    ]
+    bodies += [_route(f"r{i}", hosts[i % 3], f"/p{i}") for i in range(12)]
+    snapshot = parse_documents([_doc(i, b) for i, b in enumerate(bodies)]).snapshot
+    new = parse_documents(
+        [
+            _doc(0, _route("n1", ["new.example.com"], "/")),
+            _doc(1, _route("n2", ["new.example.com"], "/n2")),
+            _doc(2, _route("n3", ["*.example.com"], "/w")),
+        ]
+    ).snapshot.http_routes
+    memo = TranslateMemo()
+    translate(snapshot, memo=memo)
+    base = snapshot.http_routes
+    for routes, incremental in (
+        ((*base, new[0]), True),  # new.example.com comes
+        ((*base, new[0], new[1]), True),
+        ((*base, new[1]), True),
+        (base, True),  # ...and goes with its last route
+        # A wildcard hostname: its own virtual host, and its matches in those it covers.
+        ((*base, new[2]), True),
+        # new.example.com would get the wildcard's matches too: translated in full.
+        ((*base, new[2], new[0]), False),
+        ((*base, new[2]), False),
+    ):
+        variant = dataclasses.replace(snapshot, http_routes=routes)
+        assert _dump(variant, memo) == _dump(variant, None)
+        assert memo.delta_used == incremental, [r.metadata.name for r in routes]
 
 
 def test_changes_beyond_routes_take_the_full_path() -> None:

@@ -36,7 +36,7 @@ from hatchway.translate.memo import RouteEntry, TranslateMemo, attached_of, cach
 from hatchway.translate.routectx import compile_route, route_ctx
 from hatchway.translate.rules import RuleInvalid
 from hatchway.translate.settings import Settings, Translation
-from hatchway.translate.vhosts import ClusterUse, HttpSocket, RoutePart
+from hatchway.translate.vhosts import ClusterUse, HttpSocket, RoutePart, covering_patterns
 
 # Every input but HTTPRoutes: the delta applies only while all of them are the same objects.
 FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot) if f.name != "http_routes")
@@ -155,6 +155,8 @@ def translate_delta(
 class _Plan:
     old: list[tuple[HTTPRoute, RouteEntry]]
     new: list[tuple[HTTPRoute, RouteEntry, list[tuple[HttpSocket, RoutePart]]]]
+    coming: list[tuple[HttpSocket, str]]  # domains the change adds
+    going: list[tuple[HttpSocket, str]]  # domains the change removes
 
 
 def _plan(
@@ -167,8 +169,10 @@ def _plan(
         entry = memo.routes.get(id(obj))
         if entry is None or entry.obj is not obj or entry.ctx is None:
             return None
+        if not st.off_limits.isdisjoint(_listeners(entry.ctx)):
+            return None
         old.append((obj, entry))
-    new: list[tuple[HTTPRoute, RouteEntry, list[tuple[HttpSocket, RoutePart]]]] = []
+    fresh: list[tuple[HTTPRoute, RouteEntry, list[HttpSocket]]] = []
     for obj in added:
         try:
             compiled = compile_route(obj, st.backends)
@@ -176,37 +180,60 @@ def _plan(
             attach(st.index, st.parents, ctx)
         except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None  # the full translation reports it
-        entry = RouteEntry(obj, compiled, ctx)
         listeners = _listeners(ctx)
         if not st.off_limits.isdisjoint(listeners):
             return None
-        new.append((obj, entry, [(hs, hs.part(ctx)) for hs in _sockets(st, listeners)]))
-    if any(not st.off_limits.isdisjoint(_listeners(e.ctx)) for _, e in old):
-        return None
-    # The virtual hosts of each socket and the clusters each Gateway uses must stay as they
-    # are: those changes reach beyond the changed routes.
+        fresh.append((obj, RouteEntry(obj, compiled, ctx), _sockets(st, listeners)))
+    # Hostnames per socket: a domain that comes or goes changes only the changed routes'
+    # parts when no other route reaches it (through a wildcard covering it).
     hosts: dict[int, Counter[str]] = {}
-    uses: Counter[ClusterUse] = Counter()
     for _, entry in old:
         for hs, part in st.parts.get(id(entry.ctx), ()):
             hosts.setdefault(id(hs), Counter()).subtract(part.hosts)
+    for _, entry, sockets in fresh:
+        for hs in sockets:
+            hosts.setdefault(id(hs), Counter()).update(hs.hosts(entry.ctx))
+    coming: list[tuple[HttpSocket, str]] = []
+    going: list[tuple[HttpSocket, str]] = []
+    for hs in st.http_sockets.values():
+        for host, n in hosts.get(id(hs), Counter()).items():
+            count = hs.domains.get(host, 0)
+            if host in hs.owners or (count > 0) == (count + n > 0):
+                continue
+            if any(hs.domains.get(p, 0) > 0 for p in covering_patterns(host)[1:]):
+                return None  # routes with a wildcard hostname reach it too
+            (coming if n > 0 else going).append((hs, host))
+    new: list[tuple[HTTPRoute, RouteEntry, list[tuple[HttpSocket, RoutePart]]]] = []
+    for obj, entry, sockets in fresh:
+        parts = []
+        for hs in sockets:
+            extra = [d for s, d in coming if s is hs]
+            parts.append((hs, hs.part(entry.ctx, extra)))
+        new.append((obj, entry, parts))
+    for hs, host in going:
+        vs = hs.vhosts.get(host)
+        if vs is None:
+            continue
+        leaving = sum(
+            len(part.entries.get(host, ()))
+            for _, e in old
+            for s, part in st.parts.get(id(e.ctx), ())
+            if s is hs
+        )
+        if leaving != len(vs.keys) or any(host in p.entries for _, _, ps in new for _, p in ps):
+            return None  # other routes' matches would go with it
+    # The clusters each Gateway uses must stay as they are (that reaches other objects).
+    uses: Counter[ClusterUse] = Counter()
+    for _, entry in old:
+        for _, part in st.parts.get(id(entry.ctx), ()):
             uses.subtract(part.clusters)
     for _, _, parts in new:
-        for hs, part in parts:
-            hosts.setdefault(id(hs), Counter()).update(part.hosts)
+        for _, part in parts:
             uses.update(part.clusters)
-    for hs in st.http_sockets.values():
-        delta = hosts.get(id(hs))
-        if delta is None:
-            continue
-        for host, n in delta.items():
-            count = hs.domains.get(host, 0)
-            if host not in hs.owners and (count > 0) != (count + n > 0):
-                return None  # a domain comes or goes
     for use, n in uses.items():
         if (st.uses.get(use, 0) > 0) != (st.uses.get(use, 0) + n > 0):
             return None
-    return _Plan(old, new)
+    return _Plan(old, new, coming, going)
 
 
 def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan) -> Translation:
@@ -227,6 +254,17 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
         if entry.status is not None:
             st.remove_status(entry.status)
         del memo.routes[id(obj)]
+    for hs, host in plan.going:
+        gone = hs.drop_domain(host)
+        if gone is not None:
+            st.warnings.subtract(gone.shadowed)
+            changed.pop((id(hs), host), None)
+            changed[(id(hs), "")] = (hs, "")  # the socket's list of virtual hosts changed
+    for hs, host in plan.coming:
+        if hs.add_domain(host) is not None:
+            changed[(id(hs), host)] = (hs, host)
+    for hs, _ in (*plan.going, *plan.coming):
+        hs.sort_vhosts()
     for obj, entry, parts in plan.new:
         ctx = entry.ctx
         for hs, part in parts:
@@ -250,6 +288,9 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
         memo.routes[id(obj)] = entry
     sockets: dict[int, HttpSocket] = {}
     for hs, domain in changed.values():
+        sockets[id(hs)] = hs
+        if not domain:
+            continue
         vs = hs.vhosts[domain]
         st.warnings.subtract(vs.shadowed)
         hs.build_vhost(vs, settings.detect_shadowed)

@@ -101,14 +101,33 @@ class ShadowIndex:
         self.searchers: dict[Bucket, dict[int, tuple[Key, Route]]] = {}  # but the root's
         self.verdicts: dict[int, tuple[Route, Route]] = {}  # id(loser) -> (loser, winner)
         self.stale = False
+        self._searchers_built = True
+
+    def _searchers(self) -> dict[Bucket, dict[int, tuple[Key, Route]]]:
+        if not self._searchers_built:
+            for members in self.members.values():
+                for key, route in members:
+                    for b in _searched(route.match)[1:]:
+                        self.searchers.setdefault(b, {})[id(route)] = (key, route)
+            self._searchers_built = True
+        return self.searchers
 
     @classmethod
     def build(cls, keys: Sequence[Key], routes: Sequence[Route]) -> ShadowIndex:
         """The index of `routes`, in order, whose sort keys are `keys` (ascending)."""
         index = cls()
+        members = index.members
         for key, route in zip(keys, routes, strict=True):
-            index._add(key, route)
-            index._judge(key, route)
+            m = route.match
+            # Every member filed so far comes earlier: the first of each bucket are candidates.
+            candidates: list[tuple[Key, Route]] = []
+            for b in _searched(m):
+                found = members.get(b)
+                if found:
+                    candidates += found[:_BUCKET_LIMIT]
+            index._verdict(route, candidates)
+            members.setdefault(_own_bucket(m), []).append((key, route))
+        index._searchers_built = False  # filled on the first change (full builds never need it)
         return index
 
     def pairs(self) -> list[tuple[Route, Route]]:
@@ -120,6 +139,7 @@ class ShadowIndex:
         self._judge(key, route)
 
     def remove(self, key: Key, route: Route) -> None:
+        searchers = self._searchers()  # before `route` leaves the members it is built from
         bucket = _own_bucket(route.match)
         members = self.members[bucket]
         i = bisect_left(members, key, key=_first)
@@ -127,18 +147,19 @@ class ShadowIndex:
             raise LookupError(f"{route.name} is not in its shadowing bucket")
         del members[i]
         for b in _searched(route.match)[1:]:
-            del self.searchers[b][id(route)]
+            del searchers[b][id(route)]
         self.verdicts.pop(id(route), None)
         if i < _BUCKET_LIMIT:
             self._rejudge(bucket, key)
 
     def _add(self, key: Key, route: Route) -> bool:
         """Files `route`; whether it entered the first of its bucket (others may change)."""
+        searchers = self._searchers()
         members = self.members.setdefault(_own_bucket(route.match), [])
         i = bisect_left(members, key, key=_first)
         members.insert(i, (key, route))
         for b in _searched(route.match)[1:]:
-            self.searchers.setdefault(b, {})[id(route)] = (key, route)
+            searchers.setdefault(b, {})[id(route)] = (key, route)
         return i < _BUCKET_LIMIT
 
     def _rejudge(self, bucket: Bucket, after: Key) -> None:
@@ -146,20 +167,24 @@ class ShadowIndex:
         if bucket == _ROOT:
             self.stale = True
             return
-        for key, route in list(self.searchers.get(bucket, {}).values()):
+        for key, route in list(self._searchers().get(bucket, {}).values()):
             if key > after:
                 self._judge(key, route)
 
     def _judge(self, key: Key, route: Route) -> None:
-        m = route.match
         candidates: list[tuple[Key, Route]] = []
-        for b in _searched(m):
+        for b in _searched(route.match):
             for entry in self.members.get(b, ())[:_BUCKET_LIMIT]:
                 if entry[0] < key:
                     candidates.append(entry)
+        self._verdict(route, candidates)
+
+    def _verdict(self, route: Route, candidates: list[tuple[Key, Route]]) -> None:
+        """`route`'s verdict: the first of `candidates` (earlier routes) that covers it."""
         if len(candidates) > 1:
             candidates.sort(key=_first)
         self.verdicts.pop(id(route), None)
+        m = route.match
         for _, winner in candidates:
             if (
                 not _same_rule(winner, route)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hatchway.ir import Origin, Route, VirtualHost
@@ -108,19 +109,45 @@ class HttpSocket:
         # Route hostnames -> how many routes bring each (a domain lives while one does).
         self.domains = domains
         self.vhosts: dict[str, VhostState] = {}
-        self.covers: dict[str, list[str]] = defaultdict(list)  # pattern -> domains it covers
-        for domain in sorted(set(self.owners) | set(domains)):
-            patterns = covering_patterns(domain)
-            owner = next((self.owners[p] for p in patterns if p in self.owners), None)
-            if owner is None:
-                continue  # no listener on this port matches: unreachable
-            self.vhosts[domain] = VhostState(domain, owner, [], [])
-            for p in patterns:
-                self.covers[p].append(domain)
+        self.covers: dict[str, set[str]] = defaultdict(set)  # pattern -> domains it covers
         self._owner_of: dict[str, list[ListenerCtx]] = {}
+        self._patterns: dict[str, list[str]] = {}
+        for domain in sorted(set(self.owners) | set(domains)):
+            self.add_domain(domain)
 
-    def domain_set(self) -> set[str]:
-        return set(self.owners) | {d for d, n in self.domains.items() if n > 0}
+    def patterns(self, domain: str) -> list[str]:
+        """`covering_patterns(domain)`, computed once per domain."""
+        found = self._patterns.get(domain)
+        if found is None:
+            found = self._patterns[domain] = covering_patterns(domain)
+        return found
+
+    def add_domain(self, domain: str) -> VhostState | None:
+        """A virtual host for `domain` (None if no listener here matches it: unreachable).
+        Keep `vhosts` in domain order afterwards (`sort_vhosts`)."""
+        owner = self.owner_of(domain)
+        if not owner:
+            return None
+        vs = self.vhosts[domain] = VhostState(domain, owner, [], [])
+        for p in covering_patterns(domain):
+            self.covers[p].add(domain)
+        return vs
+
+    def drop_domain(self, domain: str) -> VhostState | None:
+        vs = self.vhosts.pop(domain, None)
+        if vs is not None:
+            for p in covering_patterns(domain):
+                self.covers[p].discard(domain)
+        return vs
+
+    def sort_vhosts(self) -> None:
+        self.vhosts = dict(sorted(self.vhosts.items()))
+
+    def hosts(self, route: RouteCtx) -> frozenset[str]:
+        """`route`'s effective hostnames on this socket (each a domain of it)."""
+        return frozenset(
+            h for group in self.attachments(route).values() for a in group for h in a.hostnames
+        )
 
     def owner_of(self, host: str) -> list[ListenerCtx]:
         """The listeners owning `host` on this socket (the most specific match), or []."""
@@ -141,8 +168,9 @@ class HttpSocket:
                     out.setdefault(id(att.listener), []).append(att)
         return out
 
-    def part(self, route: RouteCtx) -> RoutePart:
-        """What `route` adds to this socket's virtual hosts.
+    def part(self, route: RouteCtx, coming: Sequence[str] = ()) -> RoutePart:
+        """What `route` adds to this socket's virtual hosts (and to those of the `coming`
+        domains, which a change is about to add).
 
         Per domain, each owning listener in turn, and the route's hostnames most specific
         first: an IR route lands once, with the best hostname it is served under.
@@ -152,14 +180,18 @@ class HttpSocket:
         targets: set[str] = set()
         for h in hosts:
             targets.update(self.covers.get(h, ()))
+        for domain in coming:
+            if not hosts.isdisjoint(self.patterns(domain)):
+                targets.add(domain)
         entries: dict[str, list[Entry]] = {}
         clusters: set[ClusterUse] = set()
         port = self.sock.port
         for domain in targets:
-            vs = self.vhosts[domain]
-            patterns = covering_patterns(domain)
+            vs = self.vhosts.get(domain)
+            owner = vs.owner if vs is not None else self.owner_of(domain)
+            patterns = self.patterns(domain)
             got: dict[tuple[str, int, int], Entry] = {}
-            for lc in vs.owner:
+            for lc in owner:
                 mine = atts.get(id(lc))
                 if not mine:
                     continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from hatchway.ir import IR, Forward, Origin, Protocol, VirtualHost
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
@@ -34,7 +36,19 @@ def build(
     Pass the same `cache` to consecutive builds (a running gateway does) to reuse what
     did not change: virtual hosts and Envoy routes per IR route, the whole listener side
     when the listeners are the same, serialized messages."""
-    settings = settings or XdsSettings()
+    # Tens of thousands of acyclic objects (messages, bytes, origin tuples): the cyclic GC
+    # would run full passes over everything live and find nothing (10,000 routes: 2.9 s
+    # with it, 0.8 s without). `translate` pauses it for the same reason.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(ir, settings or XdsSettings(), cache)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResources:
     previous = cache.begin(settings, ir.listeners) if cache is not None else None
     out = ResourceSet(cache)
     if previous is not None:
