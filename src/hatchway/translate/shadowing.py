@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -69,19 +70,25 @@ _ROOT: Bucket = (PathMatchType.PREFIX, "/")
 
 
 def _own_bucket(m: Match) -> Bucket:
-    if m.path.type is PathMatchType.PREFIX:
-        return (PathMatchType.PREFIX, _norm_prefix(m.path.value))
-    return (m.path.type, m.path.value)
+    return _buckets(m.path.type, m.path.value)[0]
 
 
 def _searched(m: Match) -> tuple[Bucket, ...]:
     """The buckets whose routes could shadow a route with match `m` (the root first)."""
-    out: list[Bucket] = [_ROOT]
-    if m.path.type is not PathMatchType.REGEX:
-        out += [(PathMatchType.PREFIX, a) for a in _prefix_ancestors(m.path.value)[1:]]
-    if m.path.type is not PathMatchType.PREFIX:
-        out.append((m.path.type, m.path.value))
-    return tuple(out)
+    return _buckets(m.path.type, m.path.value)[1]
+
+
+@lru_cache(maxsize=1 << 16)
+def _buckets(kind: PathMatchType, value: str) -> tuple[Bucket, tuple[Bucket, ...]]:
+    """(own bucket, searched buckets) of a path: routes share paths, and every full
+    translation files all of them again."""
+    own: Bucket = (kind, _norm_prefix(value) if kind is PathMatchType.PREFIX else value)
+    searched: list[Bucket] = [_ROOT]
+    if kind is not PathMatchType.REGEX:
+        searched += [(PathMatchType.PREFIX, a) for a in _prefix_ancestors(value)[1:]]
+    if kind is not PathMatchType.PREFIX:
+        searched.append((kind, value))
+    return own, tuple(searched)
 
 
 class ShadowIndex:
