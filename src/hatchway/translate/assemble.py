@@ -51,9 +51,12 @@ class Assembly:
 
 
 class _Builder:
-    def __init__(self, attachments: dict[int, list[Attachment]], detect_shadowed: bool) -> None:
+    def __init__(
+        self, attachments: dict[int, list[Attachment]], detect_shadowed: bool, keep_parts: bool
+    ) -> None:
         self.attachments = attachments
         self.detect_shadowed = detect_shadowed
+        self.keep_parts = keep_parts
         self.warnings: dict[tuple[str, str], ReportWarning] = {}
         self.cluster_gateways: dict[str, set[tuple[str, str]]] = defaultdict(set)
         # For incremental translation: every HTTP(S) socket's state, and each route's parts.
@@ -83,7 +86,8 @@ class _Builder:
         collected: dict[str, list[Entry]] = defaultdict(list)
         for route in routes.values():
             part = hs.part(route)
-            self.parts[id(route)].append((hs, part))
+            if self.keep_parts:
+                self.parts[id(route)].append((hs, part))
             for domain, entries in part.entries.items():
                 collected[domain] += entries
             for cluster, gateway in part.clusters:
@@ -218,7 +222,11 @@ def assemble(
     gateways: list[GatewayCtx],
     routes: list[RouteCtx],
     detect_shadowed: bool,
+    *,
+    keep_parts: bool = True,
 ) -> Assembly:
+    """The IR listeners of `gateways` with `routes` attached. `keep_parts`: keep each
+    route's part of each socket in the result (what `translate.delta` starts from)."""
     attachments: dict[int, list[Attachment]] = defaultdict(list)
     for route in routes:
         for pc in route.parents:
@@ -256,7 +264,7 @@ def assemble(
                     )
                     continue
                 sock.listeners.append(lc)
-    builder = _Builder(attachments, detect_shadowed)
+    builder = _Builder(attachments, detect_shadowed, keep_parts)
     listeners: list[Listener] = []
     listener_sockets: list[str] = []
     l4_listeners: set[int] = set()

@@ -141,7 +141,9 @@ def translate(
     # would save another 0.25 s, but under `serve` it starved full collections: RSS grew
     # 120 -> 700 MiB over 335 reloads. Measured with benchmarks' serve churn.)
     with gcpause.paused():
-        return _translate(snapshot, settings or Settings(), memo or TranslateMemo())
+        # Without a memo nothing follows this call: keep nothing for a next one.
+        memo = memo if memo is not None else TranslateMemo(incremental=False)
+        return _translate(snapshot, settings or Settings(), memo)
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
@@ -256,7 +258,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         if status is not None:
             statuses.append(status)
 
-    assembly = assemble(gateways, routes, settings.detect_shadowed)
+    assembly = assemble(gateways, routes, settings.detect_shadowed, keep_parts=memo.incremental)
     statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
     warnings += assembly.warnings
 
@@ -292,7 +294,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     )
     ir = IR(listeners=assembly.ir.listeners, clusters=tuple(clusters))
     memo.delta = None
-    if not snapshot.backend_tls_policies:
+    if memo.incremental and not snapshot.backend_tls_policies:
         memo.delta = _delta_state(
             snapshot,
             settings,

@@ -114,6 +114,8 @@ class TranslateMemo:
     # last translation left nothing to start from; and whether the last call used it.
     delta: Any = None
     delta_used: bool = False
+    # False for a one-shot translation: no state is kept for a next call.
+    incremental: bool = True
 
     def reusable_parents(self, snapshot: Snapshot, settings: Settings) -> Any:
         """The Gateways built last time, if built from the very same objects and settings."""
