@@ -100,7 +100,14 @@ def _route(name: str, hostnames: list[str], path: str, **extra: Any) -> dict[str
     }
 
 
-def _gateway_and_service() -> list[dict[str, Any]]:
+_LISTENERS = [
+    {"name": "any", "port": 8080, "protocol": "HTTP"},
+    {"name": "a", "port": 8080, "protocol": "HTTP", "hostname": "a.example.com"},
+    {"name": "wild", "port": 8080, "protocol": "HTTP", "hostname": "*.example.com"},
+]
+
+
+def _gateway_and_service(listeners: list[dict[str, Any]] = _LISTENERS) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": "gateway.networking.k8s.io/v1",
@@ -114,11 +121,7 @@ def _gateway_and_service() -> list[dict[str, Any]]:
             "metadata": {"name": "gw", "namespace": "default"},
             "spec": {
                 "gatewayClassName": "hatchway",
-                "listeners": [
-                    {"name": "any", "port": 8080, "protocol": "HTTP"},
-                    {"name": "a", "port": 8080, "protocol": "HTTP", "hostname": "a.example.com"},
-                    {"name": "wild", "port": 8080, "protocol": "HTTP", "hostname": "*.example.com"},
-                ],
+                "listeners": listeners,
             },
         },
         {
@@ -174,19 +177,7 @@ def test_hostnames_come_and_go_incrementally() -> None:
     """Routes with hostnames of their own: a new hostname adds a virtual host and the last
     route with it takes it away, without a full translation."""
     hosts = [["a.example.com"], ["b.example.com"], ["c.other"]]
-    bodies = [
-        *_gateway_and_service()[:1],
-        {
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "Gateway",
-            "metadata": {"name": "gw", "namespace": "default"},
-            "spec": {
-                "gatewayClassName": "hatchway",
-                "listeners": [{"name": "any", "port": 8080, "protocol": "HTTP"}],
-            },
-        },
-        *_gateway_and_service()[2:],
-    ]
+    bodies = _gateway_and_service([{"name": "any", "port": 8080, "protocol": "HTTP"}])
     bodies += [_route(f"r{i}", hosts[i % 3], f"/p{i}") for i in range(12)]
     snapshot = parse_documents([_doc(i, b) for i, b in enumerate(bodies)]).snapshot
     new = parse_documents(

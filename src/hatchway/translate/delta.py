@@ -241,14 +241,7 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
     for obj, entry in plan.old:
         ctx = entry.ctx
         for hs, part in st.parts.pop(id(ctx), ()):
-            for domain, entries in part.entries.items():
-                vs = hs.vhosts[domain]
-                for e in entries:
-                    vs.remove(e)
-                changed[(id(hs), domain)] = (hs, domain)
-            hs.domains.subtract(part.hosts)
-            st.uses.subtract(part.clusters)
-            st.warnings.subtract(part.warnings)
+            _file(st, hs, part, changed, adding=False)
         for lc in _listeners(ctx).values():
             lc.attached -= 1
         if entry.status is not None:
@@ -268,14 +261,7 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
     for obj, entry, parts in plan.new:
         ctx = entry.ctx
         for hs, part in parts:
-            for domain, entries in part.entries.items():
-                vs = hs.vhosts[domain]
-                for e in entries:
-                    vs.insert(e)
-                changed[(id(hs), domain)] = (hs, domain)
-            hs.domains.update(part.hosts)
-            st.uses.update(part.clusters)
-            st.warnings.update(part.warnings)
+            _file(st, hs, part, changed, adding=True)
         if parts:
             st.parts[id(ctx)] = parts
         for lc in _listeners(ctx).values():
@@ -295,7 +281,6 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
         st.warnings.subtract(vs.shadowed)
         hs.build_vhost(vs, settings.detect_shadowed)
         st.warnings.update(vs.shadowed)
-        sockets[id(hs)] = hs
     for hs in sockets.values():
         if hs.sock.name not in st.listener_sockets:
             continue  # the socket serves nothing (e.g. HTTPS without a usable certificate)
@@ -311,3 +296,30 @@ def _apply(st: DeltaState, memo: TranslateMemo, settings: Settings, plan: _Plan)
         warnings=tuple(sorted(w for w, n in st.warnings.items() if n > 0)),
     )
     return Translation(report, IR(listeners=tuple(st.listeners), clusters=st.clusters))
+
+
+def _file(
+    st: DeltaState,
+    hs: HttpSocket,
+    part: RoutePart,
+    changed: dict[tuple[int, str], tuple[HttpSocket, str]],
+    *,
+    adding: bool,
+) -> None:
+    """Put `part` into the socket's virtual hosts and counts, or take it out."""
+    for domain, entries in part.entries.items():
+        vs = hs.vhosts[domain]
+        for e in entries:
+            if adding:
+                vs.insert(e)
+            else:
+                vs.remove(e)
+        changed[(id(hs), domain)] = (hs, domain)
+    if adding:
+        hs.domains.update(part.hosts)
+        st.uses.update(part.clusters)
+        st.warnings.update(part.warnings)
+    else:
+        hs.domains.subtract(part.hosts)
+        st.uses.subtract(part.clusters)
+        st.warnings.subtract(part.warnings)
