@@ -117,7 +117,7 @@ def envoy_binary() -> str:
 def test_envoy_accepts(case: str, tmp_path: Path) -> None:
     boot = static_bootstrap(xds.build(load_ir(case)))
     config = tmp_path / "bootstrap.json"
-    config.write_text(json.dumps(xds.message_to_dict(boot)))
+    config.write_text(json.dumps(xds.message_to_dict(boot, show_secrets=True)))
     proc = subprocess.run(
         [
             envoy_binary(),

@@ -23,10 +23,12 @@ from hatchway.status import (
     ListenerStatus,
     ParentRef,
     PolicyStatus,
+    ReportWarning,
     ResourceStatus,
     RouteStatus,
     StatusReport,
 )
+from hatchway.status.findings import severity
 
 
 def condition_to_dict(c: Condition) -> dict[str, Any]:
@@ -141,12 +143,21 @@ class StatusDicts:
         return out
 
 
+def warning_to_dict(w: ReportWarning) -> dict[str, Any]:
+    return {
+        "object": w.object,
+        "code": str(w.code),
+        "severity": severity(w.code),
+        "message": w.message,
+    }
+
+
 def report_to_dicts(report: StatusReport, dicts: StatusDicts | None = None) -> dict[str, Any]:
     """`{"resources": [...], "warnings": [...]}`: the body of `GET /status` and `status -o json`."""
     ordered = report.resources  # sorted by key (translation keeps them so)
     return {
         "resources": dicts(ordered) if dicts else [resource_to_dict(r) for r in ordered],
-        "warnings": [{"object": w.object, "message": w.message} for w in sorted(report.warnings)],
+        "warnings": [warning_to_dict(w) for w in sorted(report.warnings)],
     }
 
 

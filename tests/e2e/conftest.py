@@ -23,8 +23,13 @@ def hatchway_factory(tmp_path: Path) -> Iterator[Callable[[Path], Hatchway]]:
     """Start `hatchway serve` on a config dir; every instance is stopped after the test."""
     started: list[Hatchway] = []
 
-    def make(config_dir: Path, wait_ready: bool = True) -> Hatchway:
-        hw = Hatchway(config_dir, tmp_path / f"hatchway-{len(started)}.log")
+    def make(
+        config_dir: Path,
+        wait_ready: bool = True,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Hatchway:
+        hw = Hatchway(config_dir, tmp_path / f"hatchway-{len(started)}.log", args, env)
         started.append(hw)
         hw.start(wait_ready=wait_ready)
         return hw
@@ -32,5 +37,5 @@ def hatchway_factory(tmp_path: Path) -> Iterator[Callable[[Path], Hatchway]]:
     yield make
     for hw in started:
         if hw.proc is not None and hw.proc.poll() is None:
-            hw.proc.kill()
-            hw.proc.wait(10)
+            # SIGTERM, not SIGKILL: serve removes its state directory (and Envoy's) on the way.
+            hw.stop()

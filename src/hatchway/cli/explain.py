@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         output.emit(to_json(trace), "json")
     else:
-        sys.stdout.write(to_text(trace, {c.name: c for c in result.ir.clusters}))
+        output.write(to_text(trace, {c.name: c for c in result.ir.clusters}))
     return 0
 
 

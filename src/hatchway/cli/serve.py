@@ -23,10 +23,12 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     admin_host, admin_port = parse_host_port(args.admin_address)
+    metrics = parse_host_port(args.metrics_address) if args.metrics_address else None
     settings = runtime_serve.ServeSettings(
         paths=tuple(args.paths),
         admin_host=admin_host,
         admin_port=admin_port,
+        metrics_address=metrics,
         bind_address=args.bind_address,
         state_dir=args.state_dir,
         envoy_concurrency=args.envoy_concurrency,

@@ -25,6 +25,9 @@ class InputError:
     name: str | None
     field: str | None
     message: str
+    # Not an error: an object of a kind Hatchway does not use (e.g. a Deployment beside the
+    # routes), skipped by design and summed up in one line, never on `/errors`.
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -12,6 +12,9 @@ from hatchway.model.meta import GATEWAY_GROUP
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
 
+# The Gateway API releases whose CRDs (standard and experimental channels) Hatchway reads.
+GATEWAY_API_VERSIONS = ("v1.6.1",)
+
 
 @dataclass(frozen=True)
 class KindInfo:

@@ -50,6 +50,10 @@ class ParseResult:
     # Pieces of an unchanged file are the very same tuples as last parse, so a caller can
     # skip per-object work on them (see runtime.generations).
     parts: tuple[Part, ...] = ()
+    # Objects of kinds Hatchway does not use (see `skipped_summary`).
+    skipped: tuple[InputError, ...] = ()
+    # The errors (also in `errors`) of files that could not be read or decoded at all.
+    unreadable: tuple[InputError, ...] = ()
 
 
 ObjectKey = tuple[str, str, str]  # kind, namespace (as written, may be ""), name
@@ -182,7 +186,22 @@ def _parse(
             file_parse.stamped_into = chosen
     newest = max((p.newest for p in used if p.newest is not None), default=None)
     snapshot = Snapshot(**{f: tuple(items) for f, items in buckets.items()})  # type: ignore[arg-type]
-    return ParseResult(snapshot, tuple(errors), chosen, newest, tuple(parts))
+    skipped = tuple(e for e in errors if e.skipped)
+    if skipped:
+        errors = [e for e in errors if not e.skipped]
+    return ParseResult(snapshot, tuple(errors), chosen, newest, tuple(parts), skipped)
+
+
+def skipped_summary(skipped: Sequence[InputError]) -> str | None:
+    """One line for the objects of kinds Hatchway does not use, e.g. a manifest folder's
+    Deployments: `skipped 3 objects of kinds Hatchway does not use: Deployment (2), Job (1)`."""
+    if not skipped:
+        return None
+    counts: dict[str, int] = {}
+    for e in skipped:
+        counts[e.kind or "?"] = counts.get(e.kind or "?", 0) + 1
+    kinds = ", ".join(f"{k} ({n})" for k, n in sorted(counts.items()))
+    return f"skipped {len(skipped)} objects of kinds Hatchway does not use: {kinds}"
 
 
 def _drop_taken(
@@ -345,7 +364,9 @@ def _parse_object(
         return None
     info = KINDS.get(kind)
     if info is None:
-        error(None, f"unknown kind {kind!r} (apiVersion {api_version!r}); skipped")
+        errors.append(
+            InputError(doc.source, doc.index, kind, namespace, name, None, "", skipped=True)
+        )
         return None
     if api_version not in info.api_versions:
         supported = ", ".join(sorted(info.api_versions))

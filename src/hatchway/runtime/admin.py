@@ -1,5 +1,9 @@
-"""The admin HTTP API (contract.md, "Admin API"): health, readiness, status, errors, config,
-metrics. Loopback by default; read-only.
+"""The admin HTTP API (docs/reference.md, "Admin API"): health, readiness, status, errors,
+config, metrics. Loopback by default; read-only.
+
+A second, scrape-only server (`--metrics-address`) serves just `/metrics`, `/healthz` and
+`/readyz`: what a Prometheus scraper and the kubelet's probes need from outside the pod,
+without the configuration and status the admin API shows.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class AdminView(Protocol):
     def metrics(self) -> bytes: ...
 
 
-def make_app(view: AdminView) -> web.Application:
+def make_app(view: AdminView, scrape_only: bool = False) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -68,18 +72,26 @@ def make_app(view: AdminView) -> web.Application:
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/status", status)
-    app.router.add_get("/errors", errors)
-    app.router.add_get("/config", config)
     app.router.add_get("/metrics", metrics)
+    if not scrape_only:
+        app.router.add_get("/status", status)
+        app.router.add_get("/errors", errors)
+        app.router.add_get("/config", config)
     return app
 
 
 class AdminServer:
-    def __init__(self, view: AdminView, host: str = "127.0.0.1", port: int = 19000) -> None:
+    def __init__(
+        self,
+        view: AdminView,
+        host: str = "127.0.0.1",
+        port: int = 19000,
+        scrape_only: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
-        self._runner = web.AppRunner(make_app(view), access_log=None)
+        self.what = "metrics" if scrape_only else "admin API"
+        self._runner = web.AppRunner(make_app(view, scrape_only), access_log=None)
 
     async def start(self) -> int:
         """Bind and serve; returns the bound port (useful when asked for port 0)."""
@@ -90,7 +102,7 @@ class AdminServer:
             if isinstance(address, tuple) and len(address) >= 2:
                 self.port = int(address[1])
                 break
-        log.info("admin API on http://%s:%d", self.host, self.port)
+        log.info("%s on http://%s:%d", self.what, self.host, self.port)
         return self.port
 
     async def stop(self) -> None:

@@ -46,12 +46,27 @@ from hatchway.translate.settings import Settings as TranslateSettings
 
 log = logging.getLogger("hatchway.controller")
 
+# Without these there is nothing to do: the Gateway API CRDs are not installed.
+REQUIRED_KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
+
+
+class MissingAPIs(Exception):
+    """Kinds the controller cannot work without are not served by the API server."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        super().__init__(
+            f"the API server does not serve {', '.join(kinds)} (gateway.networking.k8s.io): "
+            "the Gateway API CRDs are not installed; install them (see docs/install.md) "
+            "and start the controller again"
+        )
+
 
 @dataclass(frozen=True)
 class ControllerSettings:
     kubeconfig: str | None = None  # None: in-cluster config, else ~/.kube/config
     admin_host: str = "127.0.0.1"
     admin_port: int = 19000
+    metrics_address: tuple[str, int] | None = None
     bind_address: str = "0.0.0.0"
     debounce_s: float = 0.2
     # How long a status sync waits for Envoy's verdict on the newest generation before it
@@ -101,6 +116,7 @@ class Controller:
                 paths=(),
                 admin_host=settings.admin_host,
                 admin_port=settings.admin_port,
+                metrics_address=settings.metrics_address,
                 bind_address=settings.bind_address,
                 watch=False,
                 envoy_concurrency=settings.envoy_concurrency,
@@ -143,6 +159,9 @@ class Controller:
                 continue
             self.specs[spec.kind] = (spec, version)
             self.informers.append(Informer(self.client, spec, version, self.cache))
+        missing = [k for k in REQUIRED_KINDS if k not in self.specs]
+        if missing:
+            raise MissingAPIs(missing)
         self._informer_tasks = [
             asyncio.create_task(inf.run(), name=f"informer-{inf.spec.kind}")
             for inf in self.informers

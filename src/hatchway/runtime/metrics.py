@@ -56,7 +56,19 @@ class Metrics:
         self.envoy_restarts = Counter(
             "hatchway_envoy_restarts", "Envoy restarts after it exited unexpectedly", registry=r
         )
+        self.warnings = Gauge(
+            "hatchway_warnings",
+            "Current warnings about the input (see GET /status), by code and severity",
+            ["code", "severity"],
+            registry=r,
+        )
         self.envoy_stats_url: str | None = None
+
+    def set_warnings(self, warnings: Iterable[dict[str, Any]]) -> None:
+        tally = Tally((str(w["code"]), str(w["severity"])) for w in warnings)
+        self.warnings.clear()
+        for (code, severity), n in tally.items():
+            self.warnings.labels(code, severity).set(n)
 
     def pushed(self, type_url: str) -> None:
         self.pushes.labels(SHORT_NAMES.get(type_url, type_url)).inc()

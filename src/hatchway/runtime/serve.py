@@ -13,13 +13,10 @@ import copy
 import dataclasses
 import logging
 import os
-import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hatchway import render, xds
@@ -36,14 +33,21 @@ from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_o
 from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined, culprits
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
+from hatchway.runtime.state_dir import StateDir
 from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
+from hatchway.status.findings import Finding
+from hatchway.status.problems import Problem, problems
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import TranslateMemo, translate
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
 
 log = logging.getLogger("hatchway.serve")
+
+# Each stops the gateway cleanly (drain, remove the state directory); SIGHUP is what a
+# closing terminal sends.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class ServeSettings:
     paths: tuple[str, ...]
     admin_host: str = "127.0.0.1"
     admin_port: int = 19000
+    # A scrape-only server (/metrics, /healthz, /readyz), e.g. on 0.0.0.0 in a pod; None: none.
+    metrics_address: tuple[str, int] | None = None
     bind_address: str = "0.0.0.0"
     state_dir: str | None = None  # default: a temporary directory, removed on exit
     envoy_concurrency: int | None = None
@@ -98,6 +104,11 @@ class GatewayRuntime:
             settings.xds_host, settings.xds_port, on_event=self._on_event, on_push=self._on_push
         )
         self.admin = AdminServer(self, settings.admin_host, settings.admin_port)
+        self.scrape = (
+            AdminServer(self, *settings.metrics_address, scrape_only=True)
+            if settings.metrics_address
+            else None
+        )
         self.envoy: Envoy | None = None
         self.source: InputSource = source if source is not None else FileSource(settings.paths)
         self._clock = TransitionClock()
@@ -109,6 +120,7 @@ class GatewayRuntime:
         self._ack_waiter: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         self._loaded_fingerprint: Fingerprint = ()
+        self._logged_warnings: set[tuple[str, str, str]] = set()
         self._quarantine: dict[ObjKey, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._requarantine: asyncio.Task[bool] | None = None
@@ -173,6 +185,7 @@ class GatewayRuntime:
             self.stats.reloads.labels("published").inc()
             self.stats.generation.set(self._generation)
             self.stats.set_resources(status)
+            self._report_warnings(warnings)
             log.info(
                 "published generation %d (%d xDS resources) in %.1f ms (%s)",
                 self._generation,
@@ -182,6 +195,23 @@ class GatewayRuntime:
             )
             self._watch_ack(self._generation)
             return True
+
+    def _report_warnings(self, warnings: list[dict[str, Any]]) -> None:
+        """Log each warning once, when it first appears; count them all for `/metrics`."""
+        seen = {(w["object"], w["code"], w["message"]) for w in warnings}
+        levels = {"error": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO}
+        for w in warnings:
+            if (w["object"], w["code"], w["message"]) not in self._logged_warnings:
+                log.log(
+                    levels.get(w["severity"], logging.WARNING),
+                    "%s: %s: %s [%s]",
+                    w["severity"],
+                    w["object"],
+                    w["message"],
+                    w["code"],
+                )
+        self._logged_warnings = seen
+        self.stats.set_warnings(warnings)
 
     def _build(
         self,
@@ -319,7 +349,7 @@ class GatewayRuntime:
             return Readiness(False, "Envoy is not running (or not ready yet)", gen)
         outcome = self.xds.outcome(gen)
         if outcome.state is AckState.ACKED:
-            return Readiness(True, f"Envoy runs generation {gen}", gen)
+            return self._serving_readiness(gen)
         if outcome.state is AckState.NACKED:
             details = tuple(
                 {
@@ -336,6 +366,19 @@ class GatewayRuntime:
             )
             return Readiness(False, f"generation {gen}: {reasons}", gen, details)
         return Readiness(False, f"generation {gen}: {outcome.reason}", gen)
+
+    def _serving_readiness(self, gen: int) -> Readiness:
+        """Envoy runs the newest generation: ready, unless it serves nothing at all (a load
+        balancer should not send traffic here); what does not serve is named either way."""
+        found = self.problems()
+        nothing = next((p for p in found if p.code == Finding.NOTHING_SERVED), None)
+        if nothing is not None:
+            return Readiness(False, f"generation {gen}: nothing to serve: {nothing.message}", gen)
+        reason = f"Envoy runs generation {gen}"
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            reason += f"; {len(found)} problems on /errors, first: {found[0]}{more}"
+        return Readiness(True, reason, gen)
 
     def status(self) -> dict[str, Any]:
         if self._published is None:
@@ -359,7 +402,16 @@ class GatewayRuntime:
         return self._status_cache[1]
 
     def errors(self) -> list[dict[str, Any]]:
-        return list(self._errors)
+        """Input errors, then what keeps the published configuration from serving fully
+        (negative conditions, error-severity warnings): `GET /errors`."""
+        out = [{**e, "code": "InvalidInput", "severity": "error"} for e in self._errors]
+        return out + [p.to_error() for p in self.problems()]
+
+    def problems(self) -> list[Problem]:
+        if self._published is None:
+            return []
+        doc = self.status()
+        return problems(doc["resources"], doc["warnings"])
 
     def config(self) -> dict[str, Any]:
         if self._published is None:
@@ -379,13 +431,14 @@ class GatewayRuntime:
 
     async def run(self, stop: asyncio.Event) -> int:
         s = self.settings
-        own_dir = s.state_dir is None
-        state_dir = Path(s.state_dir or tempfile.mkdtemp(prefix="hatchway-"))
+        state = StateDir(s.state_dir)
         watcher: asyncio.Task[None] | None = None
         try:
             xds_port = await self.xds.start()
             await self.reload()
             await self.admin.start()
+            if self.scrape is not None:
+                await self.scrape.start()
             node = s.node_id or f"hatchway-{os.getpid()}"
             self.envoy = Envoy(
                 bootstrap(
@@ -396,7 +449,7 @@ class GatewayRuntime:
                         max_downstream_connections=s.max_connections,
                     )
                 ),
-                state_dir,
+                state.path,
                 EnvoySettings(
                     concurrency=s.envoy_concurrency,
                     drain_time_s=s.envoy_drain_time_s,
@@ -428,9 +481,10 @@ class GatewayRuntime:
             if self.envoy is not None:
                 await self.envoy.stop()
             await self.admin.stop()
+            if self.scrape is not None:
+                await self.scrape.stop()
             await self.xds.stop()
-            if own_dir:
-                shutil.rmtree(state_dir, ignore_errors=True)
+            state.remove()
 
     async def _watch(self, stop: asyncio.Event) -> None:
         async for changed in watch_paths(self.settings.paths, stop_event=stop):
@@ -466,10 +520,10 @@ async def serve(settings: ServeSettings) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit status."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         return await GatewayRuntime(settings).run(stop)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)

@@ -53,7 +53,7 @@ def load_paths(
     with gcpause.paused():
         files, errors = read_files(paths, stdin, cache)
         result = parse_files(files, memo, stamp)
-    return dataclasses.replace(result, errors=(*errors, *result.errors))
+    return dataclasses.replace(result, errors=(*errors, *result.errors), unreadable=tuple(errors))
 
 
 def read_documents(

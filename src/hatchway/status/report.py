@@ -120,10 +120,12 @@ class ResourceStatus:
 
 @dataclass(frozen=True, order=True)
 class ReportWarning:
-    """A finding beyond the spec's conditions (e.g. a shadowed rule); never affects status."""
+    """A finding beyond the spec's conditions (e.g. a shadowed rule); never affects status.
+    `code` is a `status.findings.Finding`: whether it means "will not serve" is decided there."""
 
     object: str  # `Kind/namespace/name`
     message: str
+    code: str
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from hatchway.ir import (
     WeightedBackend,
 )
 from hatchway.status import ListenerConditionReason, ReportWarning
+from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
 from hatchway.translate.hostnames import ANY
 from hatchway.translate.listeners import GatewayCtx, ListenerCtx
@@ -260,6 +261,7 @@ def assemble(
                             f"Gateway/{gw.namespace}/{gw.name}",
                             f"listener {lc.name}: {address}:{lc.port} is already used for "
                             f"{sock.protocol} by another Gateway; this listener is not served",
+                            Finding.PORT_IN_USE,
                         )
                     )
                     continue

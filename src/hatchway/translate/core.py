@@ -11,6 +11,7 @@ from hatchway.ir import IR, Cluster
 from hatchway.model import gcpause
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, RouteConditionReason, StatusReport
+from hatchway.status.findings import Finding
 from hatchway.translate.assemble import Assembly, assemble
 from hatchway.translate.attach import (
     Attachment,
@@ -25,6 +26,7 @@ from hatchway.translate.backends import Backends
 from hatchway.translate.btls import Policies
 from hatchway.translate.delta import FIELDS as DELTA_FIELDS
 from hatchway.translate.delta import DeltaState, translate_delta
+from hatchway.translate.ignored import ignored
 from hatchway.translate.index import Index
 from hatchway.translate.listeners import (
     GatewayCtx,
@@ -127,7 +129,9 @@ def _guard(what: str, warnings: list[ReportWarning], fn: Callable[[], Any]) -> A
     try:
         return fn()
     except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
-        warnings.append(ReportWarning(what, f"internal error, object skipped: {err!r}"))
+        warnings.append(
+            ReportWarning(what, f"internal error, object skipped: {err!r}", Finding.INTERNAL_ERROR)
+        )
         return None
 
 
@@ -143,7 +147,18 @@ def translate(
     with gcpause.paused():
         # Without a memo nothing follows this call: keep nothing for a next one.
         memo = memo if memo is not None else TranslateMemo(incremental=False)
-        return _translate(snapshot, settings or Settings(), memo)
+        settings = settings or Settings()
+        return _with_findings(_translate(snapshot, settings, memo), snapshot, settings)
+
+
+def _with_findings(result: Translation, snapshot: Snapshot, settings: Settings) -> Translation:
+    """The translation plus warnings about what it leaves out (computed afresh each time:
+    a lookup per parentRef, and kept out of the memo the next change starts from)."""
+    found = ignored(snapshot, settings, result.ir)
+    if not found:
+        return result
+    warnings = tuple(sorted({*result.report.warnings, *found}))
+    return Translation(replace(result.report, warnings=warnings), result.ir)
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:

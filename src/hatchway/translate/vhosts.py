@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from hatchway.ir import Origin, Route, VirtualHost
 from hatchway.status import ReportWarning
+from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
 from hatchway.translate.hostnames import ANY, route_hostname_rank
 from hatchway.translate.listeners import ListenerCtx
@@ -234,7 +235,7 @@ class HttpSocket:
                         f"hostname {host} on listener {lc.owner.ref()} is never routed there: "
                         f"the more specific listener {owner[0].owner.ref()} owns it"
                     )
-                    out.setdefault(msg, ReportWarning(obj, msg))
+                    out.setdefault(msg, ReportWarning(obj, msg, Finding.HOSTNAME_NEVER_ROUTED))
         return tuple(out.values())
 
     def build_vhost(self, vs: VhostState, detect_shadowed: bool) -> VirtualHost:
@@ -333,4 +334,4 @@ def _shadow_warning(loser: Route, winner: Route, domain: str) -> ReportWarning:
         f"{where} match {o.match} can never be selected on host {domain}: "
         f"{winner.origin.ref()} always matches first"
     )
-    return ReportWarning(obj, msg)
+    return ReportWarning(obj, msg, Finding.SHADOWED_RULE)

@@ -1,10 +1,14 @@
 """Resources -> plain dicts, for `translate -o yaml`, golden files and the admin /config.
 
-Uses protobuf's JSON mapping (slow: never on the push path).
+Uses protobuf's JSON mapping (slow: never on the push path). Private keys are replaced by
+their SHA-256 fingerprint unless the caller asks for them (`translate --show-secrets`): the
+same certificate can be told apart, the key material is never shown.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from google.protobuf import json_format  # type: ignore[import-untyped]
@@ -12,26 +16,42 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 from hatchway.xds.resources import SHORT_NAMES, XdsResources
 
 
-def message_to_dict(message: Any) -> dict[str, Any]:
+def message_to_dict(message: Any, show_secrets: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = _plain(
-        json_format.MessageToDict(message, preserving_proto_field_name=True)
+        json_format.MessageToDict(message, preserving_proto_field_name=True), show_secrets
     )
     return result
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, show_secrets: bool) -> Any:
     """Packed `Any` fields come back as OrderedDicts; YAML/JSON writers want plain dicts."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {
+            k: _redacted(v) if k == "private_key" and not show_secrets else _plain(v, show_secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, show_secrets) for v in value]
     return value
 
 
-def to_dicts(resources: XdsResources) -> dict[str, list[dict[str, Any]]]:
+def _redacted(source: Any) -> dict[str, str]:
+    """An Envoy DataSource holding a private key -> its fingerprint."""
+    if not isinstance(source, dict):
+        return {"redacted": "private key"}
+    if "inline_bytes" in source:
+        data = base64.b64decode(source["inline_bytes"])
+    else:
+        data = str(source.get("inline_string", "")).encode()
+    return {"redacted": f"sha256:{hashlib.sha256(data).hexdigest()}"}
+
+
+def to_dicts(
+    resources: XdsResources, show_secrets: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     """`{"listeners": [...], "routes": [...], "clusters": [...], "endpoints": [...],
     "secrets": [...]}`, each list in the resources' stable order."""
     return {
-        short: [message_to_dict(m) for m in resources.by_type[type_url].values()]
+        short: [message_to_dict(m, show_secrets) for m in resources.by_type[type_url].values()]
         for type_url, short in SHORT_NAMES.items()
     }

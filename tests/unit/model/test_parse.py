@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hatchway.model.meta import EPOCH
-from hatchway.model.parse import Document, parse_documents
+from hatchway.model.parse import Document, parse_documents, skipped_summary
 
 GW = "gateway.networking.k8s.io/v1"
 
@@ -205,13 +205,18 @@ def test_namespace_gets_name_label_and_no_namespace() -> None:
     assert ns.metadata.namespace == ""
 
 
-def test_unknown_kind_is_reported_and_skipped() -> None:
+def test_unknown_kind_is_skipped_not_an_error() -> None:
+    """A real manifest folder holds Deployments beside the routes: not an input error."""
     body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
-    result = parse_documents([doc(body), doc(route(), 1)])
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}}
+    result = parse_documents([doc(body), doc(route(), 1), doc(job, 2), doc(dict(body), 3)])
     assert len(result.snapshot.http_routes) == 1
-    (err,) = result.errors
-    assert (err.file, err.document, err.kind, err.name) == ("in.yaml", 0, "Deployment", "d")
-    assert "unknown kind" in err.message
+    assert result.errors == ()
+    first = result.skipped[0]
+    assert (first.file, first.document, first.kind, first.name) == ("in.yaml", 0, "Deployment", "d")
+    assert skipped_summary(result.skipped) == (
+        "skipped 3 objects of kinds Hatchway does not use: Deployment (2), Job (1)"
+    )
 
 
 def test_unsupported_api_version() -> None:

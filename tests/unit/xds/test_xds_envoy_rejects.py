@@ -24,7 +24,7 @@ def test_envoy_validate_rejects_a_bad_regex(tmp_path: Path) -> None:
     )
     config = tmp_path / "bootstrap.json"
     boot = static_bootstrap(xds.build(http_ir(vhost("*", bad))))
-    config.write_text(json.dumps(xds.message_to_dict(boot)))
+    config.write_text(json.dumps(xds.message_to_dict(boot, show_secrets=True)))
     proc = subprocess.run(
         [envoy_binary(), "--mode", "validate", "-c", str(config), "-l", "error"],
         capture_output=True,

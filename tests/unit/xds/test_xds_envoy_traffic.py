@@ -56,7 +56,7 @@ def envoy_port(tmp_path: Path) -> Iterator[int]:
     empty = ir.Cluster("default/empty:80", ir.Origin("Service", "default", "empty"), 80)
     boot = static_bootstrap(xds.build(ir.IR(listeners=(lis,), clusters=(empty,))))
     config = tmp_path / "bootstrap.json"
-    config.write_text(json.dumps(xds.message_to_dict(boot)))
+    config.write_text(json.dumps(xds.message_to_dict(boot, show_secrets=True)))
     cmd = [envoy_binary(), "-c", str(config), "--concurrency", "1", "-l", "error"]
     proc = subprocess.Popen([*cmd, "--disable-hot-restart"], stdout=subprocess.DEVNULL)
     try:

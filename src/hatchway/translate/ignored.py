@@ -1,0 +1,128 @@
+"""Findings about input that gets no status from us, so that nothing is ignored silently.
+
+The spec gives a Gateway of an unknown class, or a route whose parent does not exist, no
+status at all: no controller owns them. A user who mistyped a name would see nothing, so each
+gets a warning naming the object and the reason (`status.findings` says how much it matters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hatchway.ir import IR
+from hatchway.model.gateway import ListenerSet
+from hatchway.model.meta import GATEWAY_GROUP
+from hatchway.model.snapshot import Snapshot
+from hatchway.status import ReportWarning
+from hatchway.status.findings import Finding
+from hatchway.translate.settings import Settings
+
+_ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
+
+
+class _Classes:
+    """GatewayClass name -> its controller; and per Gateway, why it is not ours (or None)."""
+
+    def __init__(self, snapshot: Snapshot, controller: str) -> None:
+        self.controller = controller
+        self.of_class = {
+            gc.metadata.name: gc.spec.controller_name for gc in snapshot.gateway_classes
+        }
+        self.gateway_class = {
+            (g.metadata.namespace, g.metadata.name): g.spec.gateway_class_name
+            for g in snapshot.gateways
+        }
+
+    def why_not_ours(self, class_name: str) -> tuple[Finding, str] | None:
+        owner = self.of_class.get(class_name)
+        if owner == self.controller:
+            return None
+        if owner is None:
+            return Finding.UNKNOWN_GATEWAY_CLASS, f"GatewayClass {class_name!r} does not exist"
+        return Finding.OTHER_CONTROLLER, f"GatewayClass {class_name!r} belongs to {owner}"
+
+
+def ignored(snapshot: Snapshot, settings: Settings, ir: IR) -> list[ReportWarning]:
+    """Warnings for the Gateways, ListenerSets and route parentRefs we do not serve, and for a
+    configuration that serves nothing at all."""
+    classes = _Classes(snapshot, settings.controller_name)
+    out = list(_gateways(snapshot, classes))
+    out += _listener_sets(snapshot, classes)
+    out += _route_parents(snapshot, classes)
+    if not ir.listeners:
+        out.append(
+            ReportWarning(
+                "input",
+                "no listener is served: no Gateway of a GatewayClass with controllerName "
+                f"{settings.controller_name} has a listener that can be programmed",
+                Finding.NOTHING_SERVED,
+            )
+        )
+    return out
+
+
+def _gateways(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarning]:
+    for gw in snapshot.gateways:
+        why = classes.why_not_ours(gw.spec.gateway_class_name)
+        if why is not None:
+            code, reason = why
+            ref = f"Gateway/{gw.metadata.namespace}/{gw.metadata.name}"
+            yield ReportWarning(ref, f"not served by Hatchway: {reason}", code)
+
+
+def _listener_sets(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarning]:
+    for ls in snapshot.listener_sets:
+        pref = ls.spec.parent_ref
+        if pref.group != GATEWAY_GROUP or pref.kind != "Gateway":
+            continue
+        found = _gateway_verdict(classes, (pref.namespace or ls.metadata.namespace, pref.name))
+        if found is not None:
+            ref = f"ListenerSet/{ls.metadata.namespace}/{ls.metadata.name}"
+            yield ReportWarning(ref, f"not served by Hatchway: parent {found[1]}", found[0])
+
+
+def _route_parents(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarning]:
+    sets = {(s.metadata.namespace, s.metadata.name): s for s in snapshot.listener_sets}
+    for field in _ROUTE_FIELDS:
+        for route in getattr(snapshot, field):
+            ns = route.metadata.namespace
+            for pref in route.spec.parent_refs:
+                if pref.group != GATEWAY_GROUP:
+                    continue
+                key = (pref.namespace or ns, pref.name)
+                if pref.kind == "Gateway":
+                    found = _gateway_verdict(classes, key)
+                elif pref.kind == "ListenerSet":
+                    found = _listener_set_verdict(classes, sets, key)
+                else:
+                    continue
+                if found is not None:
+                    ref = f"{route.kind}/{ns}/{route.metadata.name}"
+                    yield ReportWarning(
+                        ref, f"not served by Hatchway: parentRef {found[1]}", found[0]
+                    )
+
+
+Verdict = tuple[Finding, str]  # the finding, and what the parent is, as a phrase
+
+
+def _gateway_verdict(classes: _Classes, key: tuple[str, str]) -> Verdict | None:
+    """Why the Gateway `key` is not served (None: it is ours)."""
+    what = f"Gateway {key[0]}/{key[1]}"
+    class_name = classes.gateway_class.get(key)
+    if class_name is None:
+        return Finding.PARENT_NOT_FOUND, f"{what} does not exist"
+    why = classes.why_not_ours(class_name)
+    return None if why is None else (why[0], f"{what}: {why[1]}")
+
+
+def _listener_set_verdict(
+    classes: _Classes, sets: dict[tuple[str, str], ListenerSet], key: tuple[str, str]
+) -> Verdict | None:
+    what = f"ListenerSet {key[0]}/{key[1]}"
+    ls = sets.get(key)
+    if ls is None:
+        return Finding.PARENT_NOT_FOUND, f"{what} does not exist"
+    gref = ls.spec.parent_ref
+    found = _gateway_verdict(classes, (gref.namespace or ls.metadata.namespace, gref.name))
+    return None if found is None else (found[0], f"{what}: its {found[1]}")
