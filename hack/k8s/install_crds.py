@@ -1,7 +1,9 @@
 """Install (create or replace) the CustomResourceDefinitions of YAML files and wait until
 the API server serves them. Standard library plus PyYAML, so the rig needs no kubectl.
 
-    python hack/k8s/install_crds.py --kubeconfig FILE CRDS.yaml...
+    python hack/k8s/install_crds.py --kubeconfig FILE (CRDS.yaml | DIR)...
+
+A directory stands for its *.yaml files in name order.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def main() -> int:
     args = parser.parse_args()
     api = Api(args.kubeconfig)
     names = []
-    for file in args.files:
+    files = [f for p in args.files for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
+    for file in files:
         for doc in yaml.safe_load_all(file.read_text()):
             # Other documents (the upgrade-guard ValidatingAdmissionPolicy) are not needed here.
             if doc and doc.get("kind") == "CustomResourceDefinition":

@@ -30,18 +30,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the gateway (control plane + Envoy) from files")
     _add_inputs(p)
-    p.add_argument("--admin-address", default="127.0.0.1:19000", metavar="HOST:PORT")
+    p.add_argument(
+        "--admin-address",
+        default="127.0.0.1:19000",
+        metavar="HOST:PORT",
+        help="admin API (status, errors, config, metrics); keep it on loopback",
+    )
     p.add_argument(
         "--metrics-address",
         default=None,
         metavar="HOST:PORT",
         help="also serve /metrics, /healthz and /readyz (only) here, e.g. 0.0.0.0:19001",
     )
-    p.add_argument("--bind-address", default="0.0.0.0", metavar="IP")
-    p.add_argument("--state-dir", default=None, metavar="DIR")
-    p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
-    p.add_argument("--envoy-drain-time-s", type=int, default=5, metavar="S")
-    p.add_argument("--max-connections", type=int, default=50_000, metavar="N")
+    p.add_argument(
+        "--bind-address",
+        default="0.0.0.0",
+        metavar="IP",
+        help="where listeners bind when a Gateway names no IPAddress (default 0.0.0.0)",
+    )
+    p.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="Envoy's bootstrap and sockets (default: a private temporary directory)",
+    )
+    p.add_argument(
+        "--envoy-concurrency", type=int, default=None, metavar="N", help="Envoy worker threads"
+    )
+    p.add_argument(
+        "--envoy-drain-time-s",
+        type=int,
+        default=5,
+        metavar="S",
+        help="how long connections may drain on shutdown (default 5)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="process-wide cap on downstream connections (default 50000)",
+    )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.

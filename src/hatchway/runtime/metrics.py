@@ -10,10 +10,22 @@ from collections import Counter as Tally
 from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from hatchway.runtime.delta import XdsEvent
 from hatchway.xds import SHORT_NAMES
+
+
+# `_created` series double every counter's and histogram's series for a timestamp nobody
+# graphs; process-wide, as prometheus_client offers it.
+disable_created_metrics()
 
 
 class Metrics:
