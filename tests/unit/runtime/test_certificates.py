@@ -118,5 +118,3 @@ def test_mutual_tls_with_issued_certificates(ca: Authority, tmp_path: Path) -> N
     thread.join(5)
     listener.close()
     assert seen == [("shop", "web")]
-        x509.load_pem_x509_certificate(proxy_cert).public_key(), ec.EllipticCurvePublicKey
-    )
