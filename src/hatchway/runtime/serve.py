@@ -12,7 +12,7 @@ import asyncio
 import copy
 import dataclasses
 import logging
-import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -32,7 +32,13 @@ from hatchway.runtime.envoy import Envoy, EnvoySettings
 from hatchway.runtime.idle_gc import IdleCollector
 from hatchway.runtime.inputs import FileSource, InputSource, Loaded
 from hatchway.runtime.metrics import Metrics
-from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
+from hatchway.runtime.programmed import (
+    TransitionClock,
+    apply_outcome,
+    blamed_objects,
+    clip,
+    describe,
+)
 from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined, culprits
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
@@ -56,10 +62,9 @@ class ServeSettings:
     envoy_concurrency: int | None = None
     envoy_drain_time_s: int = 5
     envoy_log_level: str = "info"
-    xds_host: str = "127.0.0.1"
-    xds_port: int = 0  # 0: any free port (Envoy learns it from the bootstrap)
     watch: bool = True
-    node_id: str | None = None  # default: hatchway-<pid>
+    # Envoy's node id, the one the xDS server accepts; default: random per run.
+    node_id: str | None = None
     # Process-wide cap on downstream connections (Envoy's overload manager); beyond it new
     # connections are closed at accept while existing ones keep working.
     max_connections: int = 50_000
@@ -95,7 +100,9 @@ class GatewayRuntime:
         self.settings = settings
         self.stats = Metrics()
         self.xds = XdsServer(
-            settings.xds_host, settings.xds_port, on_event=self._on_event, on_push=self._on_push
+            settings.node_id or f"hatchway-{secrets.token_hex(8)}",
+            on_event=self._on_event,
+            on_push=self._on_push,
         )
         self.admin = AdminServer(self, settings.admin_host, settings.admin_port)
         self.envoy: Envoy | None = None
@@ -325,7 +332,7 @@ class GatewayRuntime:
                 {
                     "type": xds.SHORT_NAMES.get(r.type_url, r.type_url),
                     "name": r.name,
-                    "message": r.message,
+                    "message": clip(r.message),
                     "objects": blamed_objects(r, self._origins()),
                 }
                 for r in outcome.rejected
@@ -383,16 +390,16 @@ class GatewayRuntime:
         state_dir = Path(s.state_dir or tempfile.mkdtemp(prefix="hatchway-"))
         watcher: asyncio.Task[None] | None = None
         try:
-            xds_port = await self.xds.start()
+            # Private: the xDS socket inside is how Envoy (and only Envoy) gets its config.
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            await self.xds.start(state_dir / "xds.sock")
             await self.reload()
             await self.admin.start()
-            node = s.node_id or f"hatchway-{os.getpid()}"
             self.envoy = Envoy(
                 bootstrap(
                     BootstrapSettings(
-                        node_id=node,
-                        xds_port=xds_port,
-                        xds_host=s.xds_host,
+                        node_id=self.xds.node_id,
+                        xds_socket=str(state_dir / "xds.sock"),
                         max_downstream_connections=s.max_connections,
                     )
                 ),

@@ -28,9 +28,10 @@ LOG_JSON_FORMAT: dict[str, str] = {
 @dataclass(frozen=True)
 class BootstrapSettings:
     node_id: str
-    xds_port: int
+    # The xDS server's Unix socket (a `pipe` address): only processes that can enter its
+    # private directory reach it, unlike a loopback port any local process can connect to.
+    xds_socket: str
     node_cluster: str = "hatchway"
-    xds_host: str = "127.0.0.1"
     # Port 0: Envoy picks a free port and writes it to `--admin-address-path`; the admin
     # interface is unauthenticated, so it only ever listens on loopback.
     admin_port: int = 0
@@ -135,20 +136,7 @@ def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
         "load_assignment": {
             "cluster_name": XDS_CLUSTER,
             "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {
-                                    "socket_address": {
-                                        "address": s.xds_host,
-                                        "port_value": s.xds_port,
-                                    }
-                                }
-                            }
-                        }
-                    ]
-                }
+                {"lb_endpoints": [{"endpoint": {"address": {"pipe": {"path": s.xds_socket}}}}]}
             ],
         },
     }

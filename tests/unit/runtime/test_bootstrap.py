@@ -11,7 +11,7 @@ from hatchway.xds.bootstrap import XDS_CLUSTER, BootstrapSettings, bootstrap
 
 
 def test_envoy_validates_bootstrap(tmp_path: Path) -> None:
-    cfg = bootstrap(BootstrapSettings(node_id="n1", xds_port=18000))
+    cfg = bootstrap(BootstrapSettings(node_id="n1", xds_socket="/run/hatchway/xds.sock"))
     assert cfg["dynamic_resources"]["ads_config"]["api_type"] == "DELTA_GRPC"
     assert cfg["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
     path = tmp_path / "bootstrap.json"
@@ -29,7 +29,7 @@ def test_envoy_validates_bootstrap(tmp_path: Path) -> None:
 
 def test_broken_bootstrap_is_refused(tmp_path: Path) -> None:
     # The validation above can fail: a cluster without a name is rejected.
-    cfg = bootstrap(BootstrapSettings(node_id="n1", xds_port=18000))
+    cfg = bootstrap(BootstrapSettings(node_id="n1", xds_socket="/run/hatchway/xds.sock"))
     cfg["static_resources"]["clusters"][0]["name"] = ""
     assert (
         cfg["dynamic_resources"]["ads_config"]["grpc_services"][0]["envoy_grpc"]["cluster_name"]
