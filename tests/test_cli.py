@@ -83,3 +83,15 @@ def test_translate_yaml_lists_every_type(capsys: pytest.CaptureFixture[str]) -> 
     doc = json.loads(capsys.readouterr().out)
     assert {"listeners", "routes", "clusters", "endpoints"} <= set(doc)
     assert any(c["name"] == "default/blue:80" for c in doc["clusters"])
+
+
+def test_max_heap_sizes() -> None:
+    from hatchway.cli import build_parser
+
+    parse = build_parser().parse_args
+    for text, size in [("1073741824", 1 << 30), ("512Mi", 512 << 20), ("2Gi", 2 << 30)]:
+        assert parse(["serve", "-f", "x", "--max-heap", text]).max_heap == size
+    assert parse(["serve", "-f", "x"]).max_heap is None
+    for bad in ("12Q", "Gi", "0", "1.5Gi", "-1"):
+        with pytest.raises(SystemExit):
+            parse(["serve", "-f", "x", "--max-heap", bad])

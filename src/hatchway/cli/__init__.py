@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
     p.add_argument("--envoy-drain-time-s", type=int, default=5, metavar="S")
     p.add_argument("--max-connections", type=int, default=50_000, metavar="N")
+    p.add_argument(
+        "--max-heap",
+        type=serve.parse_size,
+        default=None,
+        metavar="SIZE",
+        help="Envoy's heap budget (e.g. 512Mi, 2Gi): past 95%% it frees memory, past 98%% it "
+        "refuses new requests (503); default 3/4 of the memory limit",
+    )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.

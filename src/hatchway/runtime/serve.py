@@ -31,6 +31,7 @@ from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
 from hatchway.runtime.idle_gc import IdleCollector
 from hatchway.runtime.inputs import FileSource, InputSource, Loaded
+from hatchway.runtime.memory import default_max_heap
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.programmed import (
     TransitionClock,
@@ -68,6 +69,9 @@ class ServeSettings:
     # Process-wide cap on downstream connections (Envoy's overload manager); beyond it new
     # connections are closed at accept while existing ones keep working.
     max_connections: int = 50_000
+    # Envoy's heap budget for its overload actions; None: from the memory limit
+    # (`runtime.memory`).
+    max_heap_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -401,6 +405,7 @@ class GatewayRuntime:
                         node_id=self.xds.node_id,
                         xds_socket=str(state_dir / "xds.sock"),
                         max_downstream_connections=s.max_connections,
+                        max_heap_bytes=s.max_heap_bytes or default_max_heap(),
                     )
                 ),
                 state_dir,

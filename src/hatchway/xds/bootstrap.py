@@ -41,7 +41,20 @@ class BootstrapSettings:
     # descriptors or memory; established connections are untouched. The admin listener is
     # exempt. Per filter chain there is a second cap (`Hardening.max_connections_per_chain`).
     max_downstream_connections: int = 50_000
+    # Envoy's heap budget for the overload manager's `fixed_heap` monitor (see HEAP_ACTIONS).
+    # The runtime sizes it from the memory the process may use (`runtime.memory`).
+    max_heap_bytes: int = 2 << 30
     json_logs: bool = True
+
+
+# Overload actions on Envoy's heap (the edge-proxy guide's thresholds), as a fraction of
+# `max_heap_bytes`: first return freed memory to the system, then answer new requests with
+# 503 instead of growing until the kernel's OOM killer ends every connection at once.
+HEAP_ACTIONS: tuple[tuple[str, float], ...] = (
+    ("envoy.overload_actions.shrink_heap", 0.95),
+    ("envoy.overload_actions.stop_accepting_requests", 0.98),
+)
+_FIXED_HEAP = "envoy.resource_monitors.fixed_heap"
 
 
 def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
@@ -99,7 +112,21 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
                         ),
                         "max_active_downstream_connections": s.max_downstream_connections,
                     },
-                }
+                },
+                {
+                    "name": _FIXED_HEAP,
+                    "typed_config": {
+                        "@type": (
+                            "type.googleapis.com/envoy.extensions.resource_monitors."
+                            "fixed_heap.v3.FixedHeapConfig"
+                        ),
+                        "max_heap_size_bytes": s.max_heap_bytes,
+                    },
+                },
+            ],
+            "actions": [
+                {"name": name, "triggers": [{"name": _FIXED_HEAP, "threshold": {"value": at}}]}
+                for name, at in HEAP_ACTIONS
             ],
         },
         "stats_config": {
