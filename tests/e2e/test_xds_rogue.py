@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -159,3 +160,32 @@ def test_a_foreign_node_is_refused(served: dict[str, Any]) -> None:
     assert result["ended"].startswith("PERMISSION_DENIED"), result
     assert (result["readyz_seen"], result["route_seen"]) == ({200}, {200}), result
     assert_untouched(served)
+
+
+def test_the_state_dir_serve_creates_is_private(
+    tmp_path: Path, hatchway_factory: Callable[..., Hatchway]
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    write_yaml(config / "gw.yaml", [gateway_class()])
+    state = tmp_path / "new" / "state"
+    hw = hatchway_factory(config, extra_args=["--state-dir", str(state)])
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    target, _ = xds_target(hw)
+    assert target == f"unix:{state / 'xds.sock'}"
+
+
+def test_a_state_dir_others_can_enter_is_refused(
+    tmp_path: Path, hatchway_factory: Callable[..., Hatchway]
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    write_yaml(config / "gw.yaml", [gateway_class()])
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    hw = hatchway_factory(config, wait_ready=False, extra_args=["--state-dir", str(shared)])
+    assert hw.proc is not None
+    assert hw.proc.wait(30) == 1
+    assert f"the xDS socket's directory {shared} must be" in hw.log()
+    assert "chmod 700 it or choose another state directory" in hw.log()
