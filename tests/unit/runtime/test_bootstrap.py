@@ -14,6 +14,15 @@ def test_envoy_validates_bootstrap(tmp_path: Path) -> None:
     cfg = bootstrap(BootstrapSettings(node_id="n1", xds_socket="/run/hatchway/xds.sock"))
     assert cfg["dynamic_resources"]["ads_config"]["api_type"] == "DELTA_GRPC"
     assert cfg["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    xds = cfg["static_resources"]["clusters"][0]["load_assignment"]["endpoints"][0]
+    assert xds["lb_endpoints"][0]["endpoint"]["address"] == {
+        "pipe": {"path": "/run/hatchway/xds.sock"}
+    }
+    actions = {a["name"]: a["triggers"][0] for a in cfg["overload_manager"]["actions"]}
+    assert {name: t["threshold"]["value"] for name, t in actions.items()} == {
+        "envoy.overload_actions.shrink_heap": 0.95,
+        "envoy.overload_actions.stop_accepting_requests": 0.98,
+    }
     path = tmp_path / "bootstrap.json"
     path.write_text(json.dumps(cfg))
     r = subprocess.run(
