@@ -83,3 +83,23 @@ def test_translate_yaml_lists_every_type(capsys: pytest.CaptureFixture[str]) -> 
     doc = json.loads(capsys.readouterr().out)
     assert {"listeners", "routes", "clusters", "endpoints"} <= set(doc)
     assert any(c["name"] == "default/blue:80" for c in doc["clusters"])
+
+
+def test_status_check_fails_on_a_certificate_envoy_would_refuse(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Offline status judges certificates as `serve` and the controller do (the shared core),
+    and expiry as of the time the files were read."""
+    case = ROOT / "tests" / "golden" / "translate" / "gateway-certificate-checks" / "input.yaml"
+    assert main(["status", "-f", str(case), "--check", "-o", "table"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "Gateway infra/gw listener mismatched: ResolvedRefs=False (InvalidCertificateRef): "
+        "certificateRef infra/mismatched: tls.key does not match the certificate" in err
+    )
+    assert "Gateway infra/gw listener mismatched: Programmed=False (Invalid)" in err
+    assert "Gateway infra/client-cert: ResolvedRefs=False (InvalidClientCertificateRef)" in err
+    assert (
+        "warning: Gateway/infra/gw: listener expired: certificate infra/expired expired at "
+        "2021-01-01T00:00:00Z" in err
+    )

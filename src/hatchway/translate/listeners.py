@@ -29,6 +29,7 @@ from hatchway.status import (
     ListenerSetConditionType,
     ListenerSetStatus,
     ListenerStatus,
+    ReportWarning,
     ResourceKey,
     ResourceStatus,
     RouteGroupKind,
@@ -37,7 +38,7 @@ from hatchway.status import (
 from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
-from hatchway.translate.pem import as_text, has_certificate, has_private_key
+from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches
 from hatchway.translate.settings import Settings
 
@@ -69,6 +70,8 @@ class ListenerCtx:
     programmed: tuple[str, str] | None = None
     overlapping: bool = False
     certificates: tuple[TLSCertificate, ...] = ()
+    # (Secret namespace/name, window) of each usable certificate: expiry is judged per snapshot.
+    validity: list[tuple[str, Validity]] = field(default_factory=list)
     client_validation: ClientValidation | None = None
     attached: int = 0
 
@@ -142,6 +145,7 @@ class GatewayCtx:
     resolved: tuple[str, str] | None = None
     insecure_frontend: bool = False
     client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
+    client_cert_validity: tuple[str, Validity] | None = None
 
     @property
     def namespace(self) -> str:
@@ -269,11 +273,13 @@ def _resolve_secret(
             ListenerConditionReason.INVALID_CERTIFICATE_REF,
             f"{what}: not a kubernetes.io/tls Secret with tls.crt and tls.key",
         )
-    if not has_certificate(crt) or not has_private_key(key):
-        return None, (
-            ListenerConditionReason.INVALID_CERTIFICATE_REF,
-            f"{what}: tls.crt or tls.key is not valid PEM",
-        )
+    # Malformed data is InvalidCertificateRef (spec: "the data within that resource is
+    # malformed"); a pair Envoy would refuse must never reach it (it rejects the whole port).
+    check = check_key_pair(crt, key)
+    if check.problem is not None:
+        return None, (ListenerConditionReason.INVALID_CERTIFICATE_REF, f"{what}: {check.problem}")
+    if check.validity is not None:
+        lc.validity.append((f"{ns}/{ref.name}", check.validity))
     return TLSCertificate(f"{ns}/{ref.name}", as_text(crt), as_text(key)), None
 
 
@@ -317,12 +323,10 @@ def _resolve_ca(
         )
     cm = index.config_maps.get((ns, ref.name))
     ca = cm.data.get("ca.crt") if cm is not None else None
-    if ca is None or not has_certificate(ca):
-        return None, (
-            ListenerConditionReason.INVALID_CA_CERTIFICATE_REF,
-            f"{what}: missing, or no valid ca.crt",
-        )
-    return ca, None
+    problem = "missing, or no ca.crt" if ca is None else check_ca_bundle(ca.encode())
+    if ca is None or problem is not None:
+        return None, (ListenerConditionReason.INVALID_CA_CERTIFICATE_REF, f"{what}: {problem}")
+    return ca if ca.endswith("\n") else ca + "\n", None  # bundles are concatenated
 
 
 def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
@@ -468,10 +472,16 @@ def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
     secret = index.secrets.get((ns, ref.name))
     crt = secret.data.get("tls.crt") if secret else None
     key = secret.data.get("tls.key") if secret else None
-    if crt is None or key is None or not has_certificate(crt) or not has_private_key(key):
-        gw.resolved = (invalid, f"{what}: missing, or no valid tls.crt and tls.key")
+    if crt is None or key is None:
+        gw.resolved = (invalid, f"{what}: missing, or no tls.crt and tls.key")
+        return
+    check = check_key_pair(crt, key)  # a pair Envoy refuses would take the cluster down
+    if check.problem is not None:
+        gw.resolved = (invalid, f"{what}: {check.problem}")
         return
     gw.client_cert = (as_text(crt), as_text(key))
+    if check.validity is not None:
+        gw.client_cert_validity = (f"{ns}/{ref.name}", check.validity)
 
 
 def _new_listener(owner: Origin, gw: GatewayCtx, spec: Listener, generation: int) -> ListenerCtx:
@@ -565,6 +575,34 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
                     "no listener of this ListenerSet is valid",
                 )
     return [gateways[k] for k in sorted(gateways)]
+
+
+def certificate_warnings(gateways: list[GatewayCtx], now: datetime | None) -> list[ReportWarning]:
+    """Certificates in use that are expired or not yet valid as of `now` (when the snapshot
+    was read). Envoy serves them, and clients refuse them: a warning, not a condition."""
+    if now is None:
+        return []
+    out: list[ReportWarning] = []
+    for gw in gateways:
+        who = f"Gateway/{gw.namespace}/{gw.name}"
+        if gw.client_cert_validity is not None:
+            secret, window = gw.client_cert_validity
+            if (problem := window.problem(now)) is not None:
+                out.append(ReportWarning(who, f"clientCertificateRef {secret}: {problem}"))
+        for lc in gw.all_listeners():
+            owner = (
+                who if lc.owner.kind == "Gateway" else f"ListenerSet/{lc.namespace}/{lc.owner.name}"
+            )
+            for secret, window in lc.validity:
+                if (problem := window.problem(now)) is not None:
+                    out.append(
+                        ReportWarning(
+                            owner,
+                            f"listener {lc.name}: certificate {secret} {problem}; clients will "
+                            "refuse it",
+                        )
+                    )
+    return out
 
 
 # --- Status -------------------------------------------------------------------------------------
@@ -751,6 +789,7 @@ __all__ = [
     "ListenerCtx",
     "ListenerSetCtx",
     "build_gateways",
+    "certificate_warnings",
     "class_statuses",
     "gateway_statuses",
 ]

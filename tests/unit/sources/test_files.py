@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from hatchway.model.snapshot import KIND_FIELDS
 from hatchway.sources.files import load_paths
+from hatchway.sources.kube import ObjectCache
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "gateway-api"
 
@@ -96,7 +99,7 @@ def test_conformance_manifests_are_valid_input(tmp_path: Path) -> None:
         result = load_paths([str(copy)])
         problems = [e for e in result.errors if not e.message.startswith("unknown kind")]
         assert problems == [], f"{path}: {problems}"
-        loaded += sum(len(v) for v in vars(result.snapshot).values())
+        loaded += sum(len(getattr(result.snapshot, f)) for f in KIND_FIELDS)
     assert loaded > 300
 
 
@@ -127,3 +130,17 @@ spec:
     assert len(result.snapshot.http_routes) == 10_000
     # Budget with headroom for a shared 2-core machine; measured ~1.9 s there (YAML ~1.3 s).
     assert elapsed < 6.0, f"{elapsed:.2f}s"
+
+
+def test_loads_and_cluster_parses_say_when_they_were_read(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    before = datetime.now(UTC)
+    loaded = load_paths([str(tmp_path)])
+    cache = ObjectCache(lambda kind, spec: None)
+    cache.upsert("Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}})
+    parsed = cache.parse()
+    after = datetime.now(UTC)
+    for result in (loaded, parsed):
+        assert [n.metadata.name for n in result.snapshot.namespaces] == ["a"]
+        assert result.snapshot.observed_at is not None
+        assert before <= result.snapshot.observed_at <= after
