@@ -380,7 +380,13 @@ def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
 
 
 def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
-    """Within one parent every conflicting listener loses; across parents the later one loses."""
+    """Within one parent every conflicting listener loses; across parents the later one loses.
+
+    A conflicted listener keeps its supportedKinds ("the kinds supported ... for that Listener
+    configuration") and routes still attach to it. But for TLS Terminate next to Passthrough
+    without TLSRouteModeMixed: that configuration is unsupported, and supports no kind
+    (conformance TLSRouteListenerMixedTerminationNotSupported expects none).
+    """
     candidates = [lc for lc in merged if lc.protocol in PROTOCOL_KINDS]
     # Listeners that already lost to an earlier parent are out of the picture: they must not
     # take their own siblings down with them (conformance ListenerSetProtocolConflict).
@@ -390,16 +396,19 @@ def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
             reason = _conflict(a, b, settings.tls_mode_mixed)
             if reason is None:
                 continue
+            losers: tuple[ListenerCtx, ...] = ()
             if a.owner.kind == b.owner.kind and a.owner.name == b.owner.name:
                 if id(a) in beaten or id(b) in beaten:
                     continue
-                if a.conflict is None:
-                    a.conflict = reason
-                if b.conflict is None:
-                    b.conflict = reason
+                losers = (a, b)
             elif a.conflict is None and b.conflict is None:
-                b.conflict = reason
+                losers = (b,)
                 beaten.add(id(b))
+            unsupported = a.protocol == b.protocol == "TLS" and a.tls_mode != b.tls_mode
+            for lc in losers:
+                lc.conflict = lc.conflict or reason
+                if unsupported:
+                    lc.kinds = ()
 
 
 def _mark_overlaps(merged: list[ListenerCtx]) -> None:
@@ -615,7 +624,6 @@ def _listener_status(lc: ListenerCtx, for_listener_set: bool) -> ListenerStatus:
     conds: list[Condition] = []
     kinds = lc.kinds
     if lc.conflict is not None:
-        kinds = ()
         reason = lc.conflict
         if for_listener_set:
             msg = "conflicts with an earlier listener on the same port"
