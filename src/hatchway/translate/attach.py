@@ -146,8 +146,14 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
             if route.kind in lc.kinds and lc.allows_namespace(index, route.namespace)
         ]
         if not allowed:
-            if any(route.kind in lc.kinds for lc in listeners):
+            kind_ok = [lc for lc in listeners if route.kind in lc.kinds]
+            if kind_ok:
                 msg = f"no listener allows routes from namespace {route.namespace}"
+                msg += "".join(
+                    f"; listener {lc.name}: {lc.selector_problem}"
+                    for lc in kind_ok
+                    if lc.selector_problem is not None
+                )
             else:
                 msg = f"no listener accepts the {route.kind} kind"
             pc.rejected = (R.NOT_ALLOWED_BY_LISTENERS, msg)

@@ -39,7 +39,7 @@ from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
-from hatchway.translate.selectors import selector_matches
+from hatchway.translate.selectors import selector_matches, selector_problem
 from hatchway.translate.settings import Settings
 
 GW_API = f"{GATEWAY_GROUP}/v1"
@@ -68,6 +68,9 @@ class ListenerCtx:
     conflict: str | None = None
     resolved: tuple[str, str] | None = None  # (reason, message) when refs are unresolved
     programmed: tuple[str, str] | None = None
+    # allowedRoutes.namespaces is from: Selector without a usable selector: Programmed=False,
+    # no route namespace is allowed, and the listener stays out of Envoy.
+    selector_problem: str | None = None
     overlapping: bool = False
     certificates: tuple[TLSCertificate, ...] = ()
     # (Secret namespace/name, window) of each usable certificate: expiry is judged per snapshot.
@@ -97,8 +100,13 @@ class ListenerCtx:
 
     @property
     def is_ready(self) -> bool:
-        """Accepted and not conflicted: its port gets configured."""
+        """Accepted and not conflicted."""
         return self.accepted is None and self.conflict is None
+
+    @property
+    def is_configured(self) -> bool:
+        """Ready and valid: its port gets configured."""
+        return self.is_ready and self.selector_problem is None
 
     @property
     def can_serve(self) -> bool:
@@ -115,6 +123,8 @@ class ListenerCtx:
 
     def allows_namespace(self, index: Index, namespace: str) -> bool:
         ns = self.spec.allowed_routes.namespaces
+        if self.selector_problem is not None:
+            return False
         if ns.from_ == "All":
             return True
         if ns.from_ == "Same":
@@ -245,6 +255,23 @@ def _check_kinds(lc: ListenerCtx) -> None:
             ListenerConditionReason.INVALID_ROUTE_KINDS,
             f"route kinds not supported on a {lc.protocol} listener: {', '.join(invalid)}",
         )
+
+
+def _check_allowed_namespaces(lc: ListenerCtx) -> None:
+    """`from: Selector` needs a selector Kubernetes can use. The spec gives no condition for
+    one that is missing or invalid; like Envoy Gateway, the listener is Programmed=False/Invalid
+    ("syntactically or semantically invalid") and not configured, and it allows no route
+    (a route it would have taken is NotAllowedByListeners, with this message). It stays
+    Accepted: its port, protocol and hostname are fine, and it still takes part in conflicts."""
+    ns = lc.spec.allowed_routes.namespaces
+    if ns.from_ != "Selector":
+        return
+    if ns.selector is None:
+        lc.selector_problem = "allowedRoutes.namespaces.selector is required when from is Selector"
+    elif (problem := selector_problem(ns.selector)) is not None:
+        lc.selector_problem = f"allowedRoutes.namespaces.selector is invalid: {problem}"
+    if lc.selector_problem is not None:
+        lc.programmed = lc.programmed or (ListenerConditionReason.INVALID, lc.selector_problem)
 
 
 def _resolve_secret(
@@ -573,6 +600,7 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
             if lc.accepted is None:
                 _check_certificates(index, lc)
                 _check_frontend_validation(index, lc)
+                _check_allowed_namespaces(lc)
         _mark_conflicts(merged, settings)
         _mark_overlaps(merged)
         for lsc in gw.listener_sets:
