@@ -431,7 +431,11 @@ def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
             elif a.conflict is None and b.conflict is None:
                 losers = (b,)
                 beaten.add(id(b))
-            unsupported = a.protocol == b.protocol == "TLS" and a.tls_mode != b.tls_mode
+            unsupported = (
+                not settings.tls_mode_mixed
+                and a.protocol == b.protocol == "TLS"
+                and a.tls_mode != b.tls_mode
+            )
             for lc in losers:
                 lc.conflict = lc.conflict or reason
                 if unsupported:
@@ -511,7 +515,7 @@ def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
     if crt is None or key is None:
         gw.resolved = (invalid, f"{what}: missing, or no tls.crt and tls.key")
         return
-    check = check_key_pair(crt, key)  # a pair Envoy refuses would take the cluster down
+    check = check_key_pair(crt, key)  # Envoy would refuse every cluster that carries it
     if check.problem is not None:
         gw.resolved = (invalid, f"{what}: {check.problem}")
         return
