@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 
 from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
@@ -31,3 +32,10 @@ class Snapshot:
     config_maps: tuple[ConfigMap, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
     gateway_parameters: tuple[GatewayParameters, ...] = ()
+    # When the edge read these objects (UTC), for what depends on time: a certificate that has
+    # expired. None: unknown, nothing is judged by time. Not an object field (see KIND_FIELDS).
+    observed_at: datetime | None = None
+
+
+# The fields that hold objects, one per kind.
+KIND_FIELDS = tuple(f.name for f in fields(Snapshot) if f.name != "observed_at")
