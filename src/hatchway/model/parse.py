@@ -6,7 +6,6 @@ reported; everything else still loads.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from hatchway.model.core import NAMESPACE_NAME_LABEL
 from hatchway.model.inputs import Document, InputError
 from hatchway.model.kinds import KINDS, KindInfo
 from hatchway.model.meta import EPOCH
+from hatchway.model.shown import name_of, shown
 from hatchway.model.snapshot import Snapshot
 
 __all__ = [
@@ -287,7 +287,12 @@ def _parse_file(
 def _raw_key(body: dict[str, Any]) -> ObjectKey:
     meta = body.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    return (str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+    kind, name = body.get("kind"), meta.get("name")
+    return (
+        kind if isinstance(kind, str) else shown(kind),
+        name_of(meta.get("namespace") or "") or "",
+        name if isinstance(name, str) else shown(name),
+    )
 
 
 def _objects(doc: Document, errors: list[InputError]) -> Iterator[dict[str, Any]]:
@@ -322,10 +327,9 @@ def _parse_object(
     kind = body.get("kind")
     api_version = body.get("apiVersion")
     meta = body.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    namespace = meta.get("namespace") if isinstance(meta, dict) else None
-    name = name if isinstance(name, str) else None
-    namespace = namespace if isinstance(namespace, str) and namespace else None
+    # An invalid name is still how the user finds the object: `123`, not `?`.
+    name = name_of(meta.get("name")) if isinstance(meta, dict) else None
+    namespace = name_of(meta.get("namespace") or None) if isinstance(meta, dict) else None
 
     def error(field: str | None, message: str, ns: str | None = namespace) -> None:
         errors.append(
@@ -345,11 +349,13 @@ def _parse_object(
         return None
     info = KINDS.get(kind)
     if info is None:
-        error(None, f"unknown kind {kind!r} (apiVersion {api_version!r}); skipped")
+        error(None, f"unknown kind {shown(kind)} (apiVersion {shown(api_version)}); skipped")
         return None
-    if api_version not in info.api_versions:
+    if not isinstance(api_version, str) or api_version not in info.api_versions:
         supported = ", ".join(sorted(info.api_versions))
-        error("apiVersion", f"Unsupported value: {api_version!r}: supported values: {supported}")
+        error(
+            "apiVersion", f"Unsupported value: {shown(api_version)}: supported values: {supported}"
+        )
         return None
     if not isinstance(meta, dict):
         error("metadata", "Required value: metadata.name is required")
@@ -360,7 +366,9 @@ def _parse_object(
     try:
         model = info.model.model_validate(body, by_alias=True, by_name=False)
     except ValidationError as exc:
-        for field, message in _pydantic_errors(exc, body)[:MAX_ERRORS_PER_OBJECT]:
+        # A Secret's values are never quoted back, even when they are of the wrong type.
+        reveal = info.kind != "Secret"
+        for field, message in _pydantic_errors(exc, body, reveal)[:MAX_ERRORS_PER_OBJECT]:
             error(field, message, namespace)
         return None
     violations = rules.check(model)
@@ -390,8 +398,9 @@ def _prepare(
     return body
 
 
-def _pydantic_errors(exc: ValidationError, body: object) -> list[tuple[str, str]]:
-    items = exc.errors()
+def _pydantic_errors(exc: ValidationError, body: object, reveal: bool) -> list[tuple[str, str]]:
+    # Pydantic's own rendering of an input (`input`, `ctx`) can expand aliases: never used.
+    items = exc.errors(include_url=False, include_context=False, include_input=True)
     locs = [item["loc"] for item in items]
     out: list[tuple[str, str]] = []
     for item in items:
@@ -402,7 +411,7 @@ def _pydantic_errors(exc: ValidationError, body: object) -> list[tuple[str, str]
             len(other) > len(loc) and other[: len(loc)] == loc for other in locs
         ):
             continue
-        entry = (_field_path(loc, body), _message(item))
+        entry = (_field_path(loc, body), _message(item, reveal))
         if entry not in out:
             out.append(entry)
     return out
@@ -430,17 +439,18 @@ def _field_path(loc: tuple[int | str, ...], body: object) -> str:
     return out
 
 
-def _message(item: Any) -> str:
+def _message(item: Any, reveal: bool) -> str:
     kind: str = item["type"]
     if kind == "missing":
         return "Required value"
     if kind == "extra_forbidden":
         return "unknown field"
-    shown = json.dumps(item.get("input"), default=str)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
     msg: str = item["msg"]
-    return f"Invalid value: {shown}: {msg}"
+    if kind == "value_error":  # our own validators: the message says it all
+        return msg.removeprefix("Value error, ")
+    if not reveal:
+        return msg
+    return f"Invalid value: {shown(item.get('input'), 80)}: {msg}"
 
 
 def _doc_error(doc: Document, field: str | None, message: str) -> InputError:

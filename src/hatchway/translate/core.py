@@ -21,7 +21,7 @@ from hatchway.translate.attach import (
     resolve_http_grpc_conflicts,
     route_status,
 )
-from hatchway.translate.backends import Backends
+from hatchway.translate.backends import Backends, slice_warnings
 from hatchway.translate.btls import Policies
 from hatchway.translate.delta import FIELDS as DELTA_FIELDS
 from hatchway.translate.delta import DeltaState, translate_delta
@@ -143,7 +143,13 @@ def translate(
     with gcpause.paused():
         # Without a memo nothing follows this call: keep nothing for a next one.
         memo = memo if memo is not None else TranslateMemo(incremental=False)
-        return _translate(snapshot, settings or Settings(), memo)
+        result = _translate(snapshot, settings or Settings(), memo)
+    # Outside the memo's bookkeeping (every path, the incremental ones too, gets them).
+    unusable = slice_warnings(snapshot.endpoint_slices)
+    if not unusable:
+        return result
+    warnings = tuple(sorted({*result.report.warnings, *unusable}))
+    return Translation(replace(result.report, warnings=warnings), result.ir)
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
