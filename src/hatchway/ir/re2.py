@@ -1,11 +1,16 @@
 """The IR's regular-expression dialect is RE2 (Envoy's `safe_regex`): which patterns it accepts.
 
-Envoy compiles `safe_regex` with RE2 (`RE2::Quiet`: default options) and refuses a pattern
-RE2 cannot compile or whose compiled program is larger than `re2.max_program_size.
-error_level`; either refusal rejects the whole RouteConfiguration. This module asks the same
-RE2 library (`google-re2`) the same two questions, so the core can refuse a user pattern
-first (route `UnsupportedValue`), the Envoy step can check every regex it emits before
-publishing, and `explain` can match the way Envoy matches.
+Envoy compiles `safe_regex` with RE2 and refuses a pattern RE2 cannot compile or whose
+compiled program is larger than `re2.max_program_size.error_level`; either refusal rejects
+the whole RouteConfiguration. This module asks the same RE2 library (`google-re2`) the same
+two questions, so the core can refuse a user pattern first (route `UnsupportedValue`), the
+Envoy step can check every regex it emits before publishing, and `explain` can match the way
+Envoy matches.
+
+The pinned Envoy's RE2 works on bytes as Latin-1, not UTF-8: it measures `.` as 6
+instructions (UTF-8: 12) and `[^/]+` as 7 (UTF-8: 13), and refuses `\\x{100}` as "invalid
+escape sequence" (tests/unit/xds/test_xds_envoy_rejects.py checks sizes against the binary).
+So patterns and values are matched here as their UTF-8 bytes read as Latin-1, too.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ MAX_PROGRAM_SIZE = 10_000
 def _options() -> Any:
     options = re2.Options()
     options.log_errors = False  # RE2::Quiet
+    options.encoding = re2.Options.Encoding.LATIN1  # as Envoy (see above)
     return options
 
 
@@ -34,7 +40,7 @@ _OPTIONS = _options()
 def compiled(pattern: str) -> Any:
     """`pattern` compiled as Envoy compiles it; raises `ValueError` with RE2's reason."""
     try:
-        return re2.compile(pattern, _OPTIONS)
+        return re2.compile(pattern.encode("utf-8"), _OPTIONS)
     except re2.error as err:
         reason = err.args[0] if err.args else err
         if isinstance(reason, bytes):
@@ -61,6 +67,6 @@ def full_match(pattern: str, value: str) -> bool:
     """Whether `value` matches `pattern` whole, as Envoy's `safe_regex` matches (False for a
     pattern Envoy would refuse: such a route is never configured)."""
     try:
-        return compiled(pattern).fullmatch(value) is not None
+        return compiled(pattern).fullmatch(value.encode("utf-8", "replace")) is not None
     except ValueError:
         return False
