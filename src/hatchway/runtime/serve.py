@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from hatchway import render, xds
+from hatchway.ir import Origin
 from hatchway.model import gcpause
 from hatchway.model.inputs import InputError
 from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
+from hatchway.runtime import culprit
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
@@ -115,6 +117,7 @@ class GatewayRuntime:
         self._quarantine: dict[ObjKey, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._requarantine: asyncio.Task[bool] | None = None
+        self._bisecting: asyncio.Task[None] | None = None
         self._gc = IdleCollector(busy=self._reload_lock.locked)
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
@@ -316,19 +319,48 @@ class GatewayRuntime:
 
     def _quarantine_rejected(self, rejected: tuple[Rejection, ...], published: _Published) -> None:
         """Pin each rejection on the routes that caused it, if possible, and republish
-        without them: one bad route must not freeze every update on its port."""
+        without them: one bad route must not freeze every update on its port. A rejected
+        RouteConfiguration whose message quotes nothing that pins a route is bisected
+        offline with Envoy's validate mode (`runtime.culprit`)."""
         added: list[str] = []
+        unpinned: list[Rejection] = []
         for rej in rejected:
-            for o in culprits(rej, published.resources):
-                key = (o.kind, o.namespace or "", o.name)
-                obj = find_route(published.model, key)
-                if obj is None or key in self._quarantine:
-                    continue
-                self._quarantine[key] = Quarantined(obj.spec, describe(rej))
-                added.append(f"{o.kind}/{o.namespace}/{o.name}")
+            found = culprits(rej, published.resources)
+            if not found and rej.type_url == xds.ROUTE:
+                unpinned.append(rej)
+            added += self._hold(found, describe(rej), published)
         if added:
             log.warning("quarantined %s; republishing without them", ", ".join(added))
             self._requarantine = asyncio.create_task(self.reload(), name="quarantine-reload")
+        if unpinned and (self._bisecting is None or self._bisecting.done()):
+            self._bisecting = asyncio.create_task(self._bisect(unpinned, published), name="bisect")
+
+    def _hold(self, found: list[Origin], message: str, published: _Published) -> list[str]:
+        added: list[str] = []
+        for o in found:
+            key = (o.kind, o.namespace or "", o.name)
+            obj = find_route(published.model, key)
+            if obj is None or key in self._quarantine:
+                continue
+            self._quarantine[key] = Quarantined(obj.spec, message)
+            added.append(f"{o.kind}/{o.namespace}/{o.name}")
+        return added
+
+    async def _bisect(self, rejected: list[Rejection], published: _Published) -> None:
+        try:
+            runtime = await culprit.runtime_values(self.envoy.admin_url if self.envoy else None)
+            added: list[str] = []
+            for rej in rejected:
+                found = await culprit.find(rej, published.resources, runtime)
+                if not found:
+                    log.warning("%s: no single route to blame (checked by halves)", describe(rej))
+                added += self._hold(found, describe(rej), published)
+        except Exception as exc:  # the search is a best effort: say so, never end serving
+            log.error("finding the route Envoy rejected failed", exc_info=exc)
+            return
+        if added:
+            log.warning("quarantined %s (found by halves); republishing", ", ".join(added))
+            await self.reload()
 
     def _origins(self) -> Any:
         return self._published.snapshot.origins if self._published else {}
@@ -466,7 +498,7 @@ class GatewayRuntime:
             if watcher is not None:
                 watcher.cancel()
             self._gc.cancel()
-            for task in (self._ack_waiter, self._requarantine):
+            for task in (self._ack_waiter, self._requarantine, self._bisecting):
                 if task is not None:
                     task.cancel()
             if self.envoy is not None:
