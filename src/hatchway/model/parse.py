@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hatchway.model import gcpause, rules
+from hatchway.model import gcpause, names, rules
 from hatchway.model.core import NAMESPACE_NAME_LABEL
 from hatchway.model.inputs import Document, InputError
 from hatchway.model.kinds import KINDS, KindInfo
@@ -362,6 +362,11 @@ def _parse_object(
         return None
 
     namespace = (namespace or "default") if info.namespaced else None
+    bad_names = list(names.problems(kind, meta.get("name"), namespace))
+    for at, message in bad_names:
+        error(at, message, namespace)
+    if bad_names:
+        return None
     body = _prepare(body, info, namespace or "", name, created)
     try:
         model = info.model.model_validate(body, by_alias=True, by_name=False)

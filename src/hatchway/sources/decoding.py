@@ -77,6 +77,7 @@ def _documents(loader: Any) -> Iterator[object]:
     anchors: dict[str, tuple[object, tuple[int, int] | None]] = {}
     root: object = _NO_KEY
     spelled = 0  # values the document spells out (not through aliases)
+    aliased = False  # whether the document has used an alias yet
     while loader.check_event():
         event = loader.get_event()
         cls = event.__class__
@@ -102,11 +103,13 @@ def _documents(loader: Any) -> Iterator[object]:
                 anchors[done.anchor] = (value, (size, height))
         elif cls is events.AliasEvent:
             value, size, height = _alias(anchors, event)
+            aliased = True
         elif cls is events.DocumentEndEvent:
             yield None if root is _NO_KEY else root
             root = _NO_KEY
             anchors.clear()
             spelled = 0
+            aliased = False
             continue
         else:
             continue
@@ -116,11 +119,13 @@ def _documents(loader: Any) -> Iterator[object]:
             root = "<<" if value is _MERGE else value
             continue
         top = stack[-1]
-        if len(stack) + height > MAX_DEPTH:
-            raise _error(f"values nested deeper than {MAX_DEPTH} levels", event)
-        top.height = max(top.height, height + 1)
+        if height:  # a container (scalars change no height: the usual case is cheap)
+            if len(stack) + height > MAX_DEPTH:
+                raise _error(f"values nested deeper than {MAX_DEPTH} levels", event)
+            if height >= top.height:
+                top.height = height + 1
         top.size += size
-        if top.size > ALIAS_ALLOWANCE + ALIAS_RATIO * spelled:
+        if aliased and top.size > ALIAS_ALLOWANCE + ALIAS_RATIO * spelled:
             raise _error("document expands to too many values through aliases", event)
         _attach(top, value, event)
 
