@@ -361,6 +361,10 @@ def _parse_object(
         error("metadata", "Required value: metadata.name is required")
         return None
 
+    raw_ns = meta.get("namespace")
+    if raw_ns is not None and not isinstance(raw_ns, str):  # never "true" for `true`
+        error("metadata.namespace", f"Invalid value: {shown(raw_ns)}: must be a string")
+        return None
     namespace = (namespace or "default") if info.namespaced else None
     bad_names = list(names.problems(kind, meta.get("name"), namespace))
     for at, message in bad_names:
