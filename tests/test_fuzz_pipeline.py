@@ -57,15 +57,20 @@ TAGGED = [
 KEY_LINES = ["~: 1", "? [a]\n: b", "1: one", "true: t", "null: x", "2020-01-01: d"]
 
 
-def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*path, i))
-    return out
+def _paths(root: Any) -> list[tuple[Any, ...]]:
+    """Paths to every value, but not inside one already made deep (no recursion here)."""
+    out: list[tuple[Any, ...]] = []
+    todo: list[tuple[tuple[Any, ...], Any]] = [((), root)]
+    while todo:
+        path, node = todo.pop()
+        out.append(path)
+        if len(path) > 30:
+            continue
+        if isinstance(node, dict):
+            todo += [((*path, k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            todo += [((*path, i), v) for i, v in enumerate(node)]
+    return sorted(out, key=lambda p: [str(k) for k in p])
 
 
 def _deep(levels: int, as_dict: bool) -> Any:
@@ -104,7 +109,7 @@ def _mutated_objects(draw: Any) -> list[Any]:
             del parent[path[-1]]
             continue
         elif op == "repeat" and isinstance(parent, list):
-            parent.append(copy.deepcopy(node))
+            parent.append(node)  # shared, as an alias would (and never deep-copied)
             continue
         elif op == "rename" and isinstance(parent, dict):
             parent[_weird_string(draw, str(path[-1]))] = parent.pop(path[-1])
