@@ -4,13 +4,13 @@ a failure at start does not end `serve`.
 
 No input is known to crash the pipeline (the fuzz test keeps it so), so the fault is injected:
 the real runtime, real files, real watcher and a real Envoy, with a file source that raises
-while `fail` is set."""
+while a marker file exists."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import (
+    ROOT,
     free_port,
     gateway,
     gateway_class,
@@ -27,61 +28,68 @@ from e2e.harness import (
     wait_for,
     write_yaml,
 )
-from hatchway.runtime.inputs import FileSource, Loaded
-from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 
 pytestmark = pytest.mark.e2e
 
+# `hatchway serve`, but with the file source failing while the file `argv[2]` exists. Its
+# own process, as serve runs (forking Envoy from a process full of test threads is not).
+RUNNER = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from hatchway.runtime.inputs import FileSource
+    from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 
-class FaultySource(FileSource):
-    fail = False
+    class FaultySource(FileSource):
+        def load(self):
+            if os.path.exists(sys.argv[2]):
+                raise RuntimeError("injected fault")
+            return super().load()
 
-    def load(self) -> Loaded:
-        if self.fail:
-            raise RuntimeError("injected fault")
-        return super().load()
-
-
-class InProcess:
-    """`GatewayRuntime.run` on its own event loop in a thread, stopped at the end."""
-
-    def __init__(self, config: Path, state: Path) -> None:
-        self.admin_port = free_port()
+    async def main():
         settings = ServeSettings(
-            paths=(str(config),),
-            admin_port=self.admin_port,
-            bind_address="127.0.0.1",
-            state_dir=str(state),
+            paths=(sys.argv[1],), admin_port=int(sys.argv[3]), bind_address="127.0.0.1",
             envoy_concurrency=1,
         )
-        self.source = FaultySource(settings.paths)
-        self.runtime = GatewayRuntime(settings, self.source)
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-        self.result: list[int] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        return await GatewayRuntime(settings, FaultySource(settings.paths)).run(stop)
 
-    def _run(self) -> None:
-        self.result.append(self.loop.run_until_complete(self.runtime.run(self.stop)))
+    sys.exit(asyncio.run(main()))
+    """
+)
+
+
+class Served:
+    def __init__(self, config: Path, fail: Path, log: Path) -> None:
+        self.admin_port = free_port()
+        self.fail = fail
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", RUNNER, str(config), str(fail), str(self.admin_port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+            )
 
     def admin(self, path: str) -> Any:
+        assert self.proc.poll() is None, "serve exited"
         r = http_request(self.admin_port, path)
         return r.status, r.json()
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "serve did not stop"
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[InProcess]:
-    config = tmp_path / "config"
-    config.mkdir()
-    (tmp_path / "state").mkdir()
-    running = InProcess(config, tmp_path / "state")
-    yield running
-    running.close()
+def config(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    return tmp_path / "config"
 
 
 def _failure(errors: list[dict[str, Any]]) -> str | None:
@@ -90,18 +98,28 @@ def _failure(errors: list[dict[str, Any]]) -> str | None:
 
 
 def test_a_failed_reload_is_reported_and_the_next_good_edit_goes_live(
-    tmp_path: Path, echo_pool: EchoPool, served: InProcess
+    tmp_path: Path, echo_pool: EchoPool, config: Path
 ) -> None:
     blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
-    config = Path(served.source.paths[0])
     port = free_port()
     write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/one", "blue")])])
+    fail = tmp_path / "FAIL"
 
     # At start: reported, and serve keeps running (today: a traceback and exit).
-    served.source.fail = True
-    served.thread.start()
+    fail.touch()
+    served = Served(config, fail, tmp_path / "serve.log")
+    try:
+        _scenario(served, config, port)
+    except AssertionError as exc:
+        log = (tmp_path / "serve.log").read_text()[-3000:]
+        raise AssertionError(f"{exc}\n--- log ---\n{log}") from None
+    finally:
+        served.close()
+
+
+def _scenario(served: Served, config: Path, port: int) -> None:
     status, ready = wait_for(lambda: served.admin("/readyz"), 30, "admin API up")
     assert status == 503
     assert "internal error: reload failed (RuntimeError: injected fault)" in ready["reason"]
@@ -109,17 +127,16 @@ def test_a_failed_reload_is_reported_and_the_next_good_edit_goes_live(
     assert _failure(served.admin("/errors")[1]) is not None
 
     # The next edit goes live and clears the failure.
-    served.source.fail = False
+    served.fail.unlink()
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/one", "blue")])])
     wait_for(lambda: http_request(port, "/one").status == 200 or None, 30, "/one served")
     wait_for(lambda: served.admin("/readyz")[0] == 200 or None, 30, "ready")
     assert _failure(served.admin("/errors")[1]) is None
 
     # While running: a failed reload is said on /errors and /readyz; what runs keeps serving.
-    served.source.fail = True
-    write_yaml(
-        config / "app.yaml", [http_route("app", "demo", [("/one", "blue"), ("/two", "blue")])]
-    )
+    served.fail.touch()
+    routes = [("/one", "blue"), ("/two", "blue")]
+    write_yaml(config / "app.yaml", [http_route("app", "demo", routes)])
     message = wait_for(lambda: _failure(served.admin("/errors")[1]), 30, "failure reported")
     assert "RuntimeError: injected fault" in message and "still serving generation" in message
     status, ready = served.admin("/readyz")
@@ -130,11 +147,9 @@ def test_a_failed_reload_is_reported_and_the_next_good_edit_goes_live(
     assert http_request(port, "/two").status == 404
 
     # And the next good edit still goes live.
-    served.source.fail = False
-    write_yaml(
-        config / "app.yaml",
-        [http_route("app", "demo", [("/one", "blue"), ("/two", "blue"), ("/three", "blue")])],
-    )
+    served.fail.unlink()
+    routes.append(("/three", "blue"))
+    write_yaml(config / "app.yaml", [http_route("app", "demo", routes)])
     wait_for(lambda: http_request(port, "/three").status == 200 or None, 30, "/three served")
     assert http_request(port, "/two").status == 200
     assert _failure(served.admin("/errors")[1]) is None
