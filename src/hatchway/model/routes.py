@@ -17,6 +17,7 @@ from hatchway.model.base import (
     HeaderValue,
     Hostname,
     Int32,
+    Int64,
     Model,
     PortNumber,
     PreciseHostname,
@@ -197,7 +198,7 @@ class HTTPRouteTimeouts(Model):
 
 class HTTPRouteRetry(Model):
     codes: tuple[Annotated[int, Field(ge=400, le=599)], ...] = ()
-    attempts: Annotated[int, Field(ge=1)] | None = None
+    attempts: Annotated[Int64, Field(ge=1)] | None = None
     backoff: Duration | None = None
 
 
