@@ -91,7 +91,7 @@ def _untraversable(paths: list[str]) -> list[str]:
                 mode = anc.stat().st_mode
             except OSError:
                 continue
-            if anc.is_dir() and not mode & 0o001 and str(anc) not in out:
+            if anc.is_dir() and (mode & 0o011) != 0o011 and str(anc) not in out:
                 out.append(str(anc))
     return out
 

@@ -5,8 +5,8 @@ Stdlib only, single-threaded, so the namespace calls are safe. For a new contain
 1. joins the Pod's network namespace and unshares a mount and a UTS namespace (every mount below
    exists only there: nothing is left on the host when the container's processes are gone);
 2. builds the container's root: an overlay whose lower layer is the host's root (the "image":
-   the host holds the programs the emulated images run) and whose upper layer is a private tmpfs,
-   with /proc, /dev and /sys bound in, an empty /tmp and /run, /etc/hosts and /etc/hostname;
+   the host holds the programs the emulated images run) and whose upper layer is a private tmpfs
+   (empty /tmp and /run, /etc/hosts, /etc/hostname), with /proc, /dev and /sys bound in;
 3. chroots into it and bind-mounts each volume at its real container path (read-only when the
    mount says so); then remounts the root read-only for `readOnlyRootFilesystem: true`;
 4. drops to the Pod's uid/gid/groups (no_new_privs when privilege escalation is not allowed) and
@@ -57,15 +57,19 @@ def setns(path: str, kind: int) -> None:
 def _build_root(spec: dict) -> None:
     rootfs, layer = spec["rootfs"], spec["layer"]
     mount("tmpfs", layer, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-    for d in ("upper", "work", "empty"):
+    for d in ("upper", "work"):
         os.mkdir(os.path.join(layer, d), 0o755)
+    # An image's /tmp and /run are empty: opaque directories of the upper layer hide the
+    # host's (they stay part of the root, so read-only with it).
+    for d, mode in (("tmp", 0o1777), ("run", 0o755)):
+        path = os.path.join(layer, "upper", d)
+        os.mkdir(path)
+        os.chmod(path, mode)
+        os.setxattr(path, "trusted.overlay.opaque", b"y")
     opts = f"lowerdir=/,upperdir={layer}/upper,workdir={layer}/work"
     mount("overlay", rootfs, "overlay", 0, opts)
     for d in ("proc", "dev", "sys"):
         mount(f"/{d}", f"{rootfs}/{d}", None, MS_BIND | MS_REC)
-    # An image's /tmp and /run are empty: the host's are not the container's business.
-    mount("tmpfs", f"{rootfs}/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-    mount(f"{layer}/empty", f"{rootfs}/tmp", None, MS_BIND)
 
 
 def _mkdirs(path: str) -> None:
@@ -98,8 +102,8 @@ def start(spec: dict) -> None:
     os.chdir("/")
     for path in spec.get("traverse", []):
         # The emulated image's programs must be reachable for its user (on the host they may
-        # sit under a 0700 /root); changed in the container's own layer only.
-        os.chmod(path, os.stat(path).st_mode | 0o001)
+        # sit under a 0700 /root; group bits count for gid 0); changed in the container's own layer only.
+        os.chmod(path, os.stat(path).st_mode | 0o011)
     with open("/etc/hostname", "w", encoding="utf-8") as f:
         f.write(spec["hostname"] + "\n")
     with open("/etc/hosts", "w", encoding="utf-8") as f:
@@ -109,7 +113,6 @@ def start(spec: dict) -> None:
         _mkdirs(spec["workdir"])
     if spec.get("read_only_root"):
         mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-        mount(None, "/tmp", None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     socket.sethostname(spec["hostname"])
 
 

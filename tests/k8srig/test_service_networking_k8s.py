@@ -1,0 +1,211 @@
+"""Real Service networking on the rig: Deployments through kube-controller-manager, Pods run by
+the pod runner on the node's bridge, EndpointSlices from KCM, kube-proxy's nftables rules in
+the node, LoadBalancer addresses from the rig's allocator; every request is a real connection
+from the test process on the host."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Pod, Service
+from lightkube.resources.discovery_v1 import EndpointSlice
+
+from cluster import Cluster, wait_for
+from k8srig.workloads import (
+    apply,
+    delete_namespace,
+    deployment,
+    echo_container,
+    echoed_pod,
+    namespace,
+    service,
+)
+
+pytestmark = pytest.mark.k8s
+
+
+@pytest.fixture
+def ns(cluster: Cluster) -> Iterator[str]:
+    name = namespace(cluster.client, "net")
+    yield name
+    delete_namespace(cluster.client, name)
+
+
+def ready_pods(cluster: Cluster, ns: str, app: str) -> list[Any]:
+    pods = cluster.client.list(Pod, namespace=ns, labels={"app": app})
+    return [
+        p
+        for p in pods
+        if p.metadata.deletionTimestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+    ]
+
+
+def lb_address(cluster: Cluster, ns: str, name: str) -> str:
+    def ingress() -> str | None:
+        svc = cluster.client.get(Service, name, namespace=ns)
+        lb = svc.status.loadBalancer if svc.status else None
+        return lb.ingress[0].ip if lb and lb.ingress else None
+
+    return str(wait_for(f"a load-balancer address for {ns}/{name}", ingress, 30))
+
+
+def answers(cluster: Cluster, url: str, count: int) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for _ in range(count):
+        status, body = cluster.get(url)
+        assert status == 200, (url, status, body[:200])
+        seen[echoed_pod(body)] += 1
+    return seen
+
+
+def answers_or_none(cluster: Cluster, url: str, count: int) -> Counter[str]:
+    try:
+        return answers(cluster, url, count)
+    except (AssertionError, OSError):
+        return Counter()
+
+
+def test_deployment_behind_load_balancer_answers_on_lb_address_and_cluster_ip(
+    cluster: Cluster, ns: str
+) -> None:
+    apply(
+        cluster.client,
+        deployment(ns, "echo", 2, echo_container()),
+        service(ns, "echo", "LoadBalancer"),
+    )
+    wait_for("2 ready echo Pods", lambda: len(ready_pods(cluster, ns, "echo")) == 2, 90)
+    pods = {p.metadata.name for p in ready_pods(cluster, ns, "echo")}
+    address = lb_address(cluster, ns, "echo")
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(cluster.net["RIG_LB_POOL"])
+    cluster_ip = cluster.client.get(Service, "echo", namespace=ns).spec.clusterIP
+    assert ipaddress.ip_address(cluster_ip) in ipaddress.ip_network(cluster.net["RIG_SERVICE_CIDR"])
+    for url in (f"http://{address}/", f"http://{cluster_ip}/"):
+        # kube-proxy programs both endpoints shortly after the EndpointSlice lists them.
+        wait_for(
+            f"both Pods behind {url}",
+            lambda u=url: set(answers_or_none(cluster, u, 10)) == pods,
+            30,
+        )
+        seen = answers(cluster, url, 40)
+        assert set(seen) == pods, f"{url}: requests went to {dict(seen)}, not spread over {pods}"
+
+
+def test_deleted_pod_is_replaced_and_the_service_keeps_answering(cluster: Cluster, ns: str) -> None:
+    # preStop sleep: the Pod keeps serving while its endpoint turns `terminating` and kube-proxy
+    # drops it, so no request meets a closed port (what a proxy Deployment's drain relies on).
+    echo = echo_container(lifecycle={"preStop": {"sleep": {"seconds": 3}}})
+    apply(
+        cluster.client,
+        deployment(ns, "echo", 2, echo, terminationGracePeriodSeconds=10),
+        service(ns, "echo", "LoadBalancer"),
+    )
+    wait_for("2 ready echo Pods", lambda: len(ready_pods(cluster, ns, "echo")) == 2, 90)
+    address = lb_address(cluster, ns, "echo")
+    url = f"http://{address}/"
+    wait_for(
+        "both Pods behind the LB address", lambda: len(answers_or_none(cluster, url, 10)) == 2, 30
+    )
+    before = {p.metadata.name for p in ready_pods(cluster, ns, "echo")}
+    victim = sorted(before)[0]
+    cluster.client.delete(Pod, victim, namespace=ns)
+    failures: list[str] = []
+    seen: Counter[str] = Counter()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # bounded: until the replacement serves, 90 s at most
+        try:
+            status, body = cluster.get(url)
+            if status == 200:
+                seen[echoed_pod(body)] += 1
+            else:
+                failures.append(str(status))
+        except OSError as exc:
+            failures.append(repr(exc))
+        names = {p.metadata.name for p in ready_pods(cluster, ns, "echo")}
+        if len(names) == 2 and names - before and seen.keys() & (names - before):
+            break
+        time.sleep(0.05)
+    after = {p.metadata.name for p in ready_pods(cluster, ns, "echo")}
+    assert victim not in after and len(after) == 2, after
+    assert not failures, f"{len(failures)} failed requests while a Pod was replaced: {failures[:5]}"
+    replacement = (after - before).pop()
+    assert seen[replacement] > 0, f"the replacement Pod never answered: {dict(seen)}"
+    assert set(answers(cluster, url, 30)) == after
+    assert cluster.client.get(Deployment, "echo", namespace=ns).status.readyReplicas == 2
+
+
+def _slice_endpoints(cluster: Cluster, ns: str, svc: str) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    for s in cluster.client.list(
+        EndpointSlice, namespace=ns, labels={"kubernetes.io/service-name": svc}
+    ):
+        for e in s.endpoints or []:
+            out[e.addresses[0]] = bool(e.conditions and e.conditions.ready)
+    return out
+
+
+def test_failing_readiness_probe_keeps_the_pod_out_of_the_service(
+    cluster: Cluster, ns: str
+) -> None:
+    good = echo_container(
+        readinessProbe={"httpGet": {"path": "/", "port": 3000}, "periodSeconds": 1}
+    )
+    # Nothing listens on 3999: the probe never passes, the container runs on.
+    bad = echo_container(readinessProbe={"tcpSocket": {"port": 3999}, "periodSeconds": 1})
+    good_dep = deployment(ns, "echo", 1, good)
+    bad_dep = deployment(ns, "bad", 1, bad)
+    bad_dep["spec"]["template"]["metadata"]["labels"]["serves"] = "echo"
+    good_dep["spec"]["template"]["metadata"]["labels"]["serves"] = "echo"
+    svc = service(ns, "echo", selector={"serves": "echo"})
+    apply(cluster.client, good_dep, bad_dep, svc)
+    wait_for("the good Pod ready", lambda: len(ready_pods(cluster, ns, "echo")) == 1, 90)
+
+    def bad_pod() -> Any:
+        pods = list(cluster.client.list(Pod, namespace=ns, labels={"app": "bad"}))
+        return pods[0] if pods and pods[0].status and pods[0].status.podIP else None
+
+    pod = wait_for("the bad Pod running", bad_pod, 60)
+    ip = pod.status.podIP
+    slice_ = wait_for(
+        "both Pods in the EndpointSlice",
+        lambda: (e := _slice_endpoints(cluster, ns, "echo")) and len(e) == 2 and e,
+        60,
+    )
+    time.sleep(4)  # several probe periods: it must stay out
+    slice_ = _slice_endpoints(cluster, ns, "echo")
+    assert slice_[ip] is False, slice_
+    pod = cluster.client.get(Pod, pod.metadata.name, namespace=ns)
+    conditions = {c.type: c.status for c in pod.status.conditions}
+    assert conditions["Ready"] == "False" and conditions["ContainersReady"] == "False", conditions
+    assert pod.status.phase == "Running" and pod.status.containerStatuses[0].state.running
+    assert pod.status.containerStatuses[0].ready is False
+    cluster_ip = cluster.client.get(Service, "echo", namespace=ns).spec.clusterIP
+    wait_for(
+        "the ClusterIP answering", lambda: answers_or_none(cluster, f"http://{cluster_ip}/", 1), 30
+    )
+    assert set(answers(cluster, f"http://{cluster_ip}/", 20)) == {
+        p.metadata.name for p in ready_pods(cluster, ns, "echo")
+    }
+
+
+def test_liveness_failure_restarts_the_container(cluster: Cluster, ns: str) -> None:
+    live = echo_container(
+        livenessProbe={"tcpSocket": {"port": 3999}, "periodSeconds": 1, "failureThreshold": 2}
+    )
+    apply(cluster.client, deployment(ns, "echo", 1, live, terminationGracePeriodSeconds=1))
+
+    def restarted() -> Any:
+        for p in cluster.client.list(Pod, namespace=ns, labels={"app": "echo"}):
+            for c in (p.status.containerStatuses if p.status else None) or []:
+                if c.restartCount >= 1 and c.lastState.terminated:
+                    return c
+        return None
+
+    status = wait_for("a restart after failed liveness probes", restarted, 60)
+    assert status.lastState.terminated.exitCode != 0
