@@ -141,6 +141,7 @@ start kube-apiserver "$bin/kube-apiserver" \
   --authorization-mode RBAC \
   --enable-priority-and-fairness=false \
   --endpoint-reconciler-type none \
+  --kubelet-preferred-address-types InternalIP \
   --v 1
 
 curl_api() { curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "https://127.0.0.1:$api_port$1"; }

@@ -102,7 +102,7 @@ def start(spec: dict) -> None:
     os.chdir("/")
     for path in spec.get("traverse", []):
         # The emulated image's programs must be reachable for its user (on the host they may
-        # sit under a 0700 /root; group bits count for gid 0); changed in the container's own layer only.
+        # sit under a 0700 /root; group bits count for gid 0); in the container's layer only.
         os.chmod(path, os.stat(path).st_mode | 0o011)
     with open("/etc/hostname", "w", encoding="utf-8") as f:
         f.write(spec["hostname"] + "\n")

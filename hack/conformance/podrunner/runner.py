@@ -7,7 +7,6 @@ when every container is ready and every readiness gate is True), and per contain
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import socket
@@ -127,7 +126,8 @@ class PodRunner:
             "status": {
                 "addresses": [
                     {"type": "InternalIP", "address": self.node_ip},
-                    {"type": "Hostname", "address": self.node},
+                    # An address, not a name: the API server dials it for logs (no DNS here).
+                    {"type": "Hostname", "address": self.node_ip},
                 ],
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
                 "conditions": [ready],
@@ -162,7 +162,7 @@ class PodRunner:
                 boundObjectRef=BoundObjectReference(
                     kind="Pod", apiVersion="v1", name=name, uid=uid
                 ),
-            )
+            ),
         )
         try:
             answer = self.client.create(request, sa, namespace=ns)
