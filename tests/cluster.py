@@ -34,6 +34,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _free_port_pair() -> int:
+    """A port whose successor is free too (etcd's peer port is the client port + 1)."""
+    for _ in range(50):
+        port = _free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports on loopback")
+
+
 def _read_env(path: Path) -> dict[str, str]:
     lines = [line for line in path.read_text().splitlines() if "=" in line]
     return dict(line.split("=", 1) for line in lines)
@@ -90,7 +103,7 @@ def cluster() -> Iterator[Cluster]:
         "HATCHWAY_K8S_STATE": str(state),
         "HATCHWAY_K8S_FULL": "1",
         "HATCHWAY_K8S_API_PORT": str(_free_port()),
-        "HATCHWAY_K8S_ETCD_PORT": str(_free_port()),
+        "HATCHWAY_K8S_ETCD_PORT": str(_free_port_pair()),
         "PYTHON": sys.executable,
     }
     missing = _prerequisites(env)

@@ -110,6 +110,7 @@ class Allocator:
         self.client = client
         self.pool = pool
         self.reported: dict[str, str] = {}  # service key -> last problem told in an Event
+        self.waiting: dict[str, dict[str, Any]] = {}  # services without an address, retried
 
     def restore_all(self) -> None:
         for obj in self.client.list(Service, namespace="*"):
@@ -121,23 +122,42 @@ class Allocator:
     def reconcile(self, svc: dict[str, Any]) -> None:
         key = _key(svc)
         if not wants_address(svc):
+            self.waiting.pop(key, None)
             freed = self.pool.release(key)
-            if freed is not None and freed in ingress_ips(svc):
-                self._write(svc, None)
+            if freed is not None:
+                if freed in ingress_ips(svc):
+                    self._write(svc, None)
+                self._retry_waiting()
             return
         decision = self.pool.decide(key, (svc.get("spec") or {}).get("loadBalancerIP"))
         self._write(svc, decision.ip)
         if decision.problem is None:
             self.reported.pop(key, None)
-        elif self.reported.get(key) != decision.problem:
+            self.waiting.pop(key, None)
+            return
+        self.waiting[key] = svc
+        if self.reported.get(key) != decision.problem:
             self.reported[key] = decision.problem
             self._event(svc, decision.problem)
 
     def forget(self, svc: dict[str, Any]) -> None:
         freed = self.pool.release(_key(svc))
         self.reported.pop(_key(svc), None)
+        self.waiting.pop(_key(svc), None)
         if freed is not None:
             log.info("freed %s (Service %s deleted)", freed, _key(svc))
+            self._retry_waiting()
+
+    def _retry_waiting(self) -> None:
+        """An address came free: Services still waiting for one may get it now."""
+        for key, svc in list(self.waiting.items()):
+            try:
+                meta = svc["metadata"]
+                fresh = self.client.get(Service, meta["name"], namespace=meta["namespace"])
+            except ApiError:
+                self.waiting.pop(key, None)
+                continue
+            self.reconcile(fresh.to_dict())
 
     def _write(self, svc: dict[str, Any], ip: str | None) -> None:
         if ingress_ips(svc) == ([ip] if ip else []):
