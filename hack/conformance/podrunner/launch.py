@@ -21,6 +21,7 @@ import os
 import socket
 import stat
 import sys
+import warnings  # noqa: F401  (os.execvpe imports it late: after setuid it may be out of reach)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
