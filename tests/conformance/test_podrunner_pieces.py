@@ -219,7 +219,7 @@ def test_security_context_precedence_and_run_as_non_root(tmp_path: Path) -> None
         return _plan(_pod(containers=[container], securityContext=pod_sc), tmp_path)[0]
 
     image_user = plan({}, {"readOnlyRootFilesystem": True})
-    assert (image_user.uid, image_user.gid, image_user.read_only_root) == (65532, 0, True)
+    assert (image_user.uid, image_user.gid, image_user.read_only_root) == (65532, 65532, True)
     pod_level = plan({"runAsUser": 1000, "runAsGroup": 1001, "fsGroup": 2000}, {})
     assert (pod_level.uid, pod_level.gid, pod_level.groups) == (1000, 1001, [2000])
     container_wins = plan({"runAsUser": 1000}, {"runAsUser": 7, "allowPrivilegeEscalation": False})

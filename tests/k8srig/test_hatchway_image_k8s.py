@@ -122,7 +122,7 @@ def test_image_user_read_only_root_and_service_account_token(cluster: Cluster, n
     done = finished(cluster, ns, "probe")
     out = logs(cluster, ns, "probe")
     assert done.status.phase == "Succeeded", out
-    assert "uid 65532 gid 0\n" in out
+    assert "uid 65532 gid 65532\n" in out  # deploy/Dockerfile: USER 65532:65532
     assert "not-writable /written-by-the-container Read-only file system\n" in out
     assert "writable /tmp/scratch\n" in out
     assert "sa-files ['ca.crt', 'namespace', 'token']\n" in out

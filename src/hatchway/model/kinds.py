@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP
+from hatchway.model.params import PARAMS_GROUP, GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
 
@@ -52,5 +53,11 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("Secret", Secret, "secrets", frozenset({"v1"})),
         KindInfo("ConfigMap", ConfigMap, "config_maps", frozenset({"v1"})),
         KindInfo("Namespace", Namespace, "namespaces", frozenset({"v1"}), False),
+        KindInfo(
+            "GatewayParameters",
+            GatewayParameters,
+            "gateway_parameters",
+            frozenset({f"{PARAMS_GROUP}/v1alpha1"}),
+        ),
     )
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
+from hatchway.model.params import GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
 
@@ -29,3 +30,4 @@ class Snapshot:
     secrets: tuple[Secret, ...] = ()
     config_maps: tuple[ConfigMap, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
+    gateway_parameters: tuple[GatewayParameters, ...] = ()

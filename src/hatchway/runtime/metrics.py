@@ -22,7 +22,6 @@ from prometheus_client import (
 from hatchway.runtime.delta import XdsEvent
 from hatchway.xds import SHORT_NAMES
 
-
 # `_created` series double every counter's and histogram's series for a timestamp nobody
 # graphs; process-wide, as prometheus_client offers it.
 disable_created_metrics()

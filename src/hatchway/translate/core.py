@@ -85,7 +85,7 @@ def _gateways(
             lc.accepted = accepted
             lc.attached = 0
         return class_status, gateways, parents
-    classes, class_status = class_statuses(snapshot.gateway_classes, settings)
+    classes, class_status = class_statuses(snapshot, settings)
     gateways = build_gateways(index, classes, settings)
     parents = Parents(gateways)
     initial = [

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hatchway.ir import ClientValidation, Origin, TLSCertificate
-from hatchway.model.gateway import Gateway, GatewayClass, Listener, ListenerSet
+from hatchway.model.gateway import Gateway, Listener, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP, ObjectReference, SecretObjectReference
+from hatchway.model.snapshot import Snapshot
 from hatchway.status import (
     Condition,
     ConditionStatus,
@@ -37,6 +38,7 @@ from hatchway.status import (
 from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
+from hatchway.translate.params import class_params, gateway_params
 from hatchway.translate.pem import as_text, has_certificate, has_private_key
 from hatchway.translate.selectors import selector_matches
 from hatchway.translate.settings import Settings
@@ -175,22 +177,22 @@ class GatewayCtx:
 
 
 def class_statuses(
-    classes: tuple[GatewayClass, ...], settings: Settings
+    snapshot: Snapshot, settings: Settings
 ) -> tuple[dict[str, bool], list[ResourceStatus]]:
     """Our classes (name -> accepted) and their statuses; other controllers' classes are ignored."""
     ours: dict[str, bool] = {}
     out: list[ResourceStatus] = []
-    for gc in classes:
+    for gc in snapshot.gateway_classes:
         if gc.spec.controller_name != settings.controller_name:
             continue
         gen = gc.metadata.generation
-        if gc.spec.parameters_ref is not None:
-            ref = gc.spec.parameters_ref
+        params = class_params(snapshot, gc)
+        if isinstance(params, str):
             cond = condition(
                 GatewayClassConditionType.ACCEPTED,
                 False,
                 GatewayClassConditionReason.INVALID_PARAMETERS,
-                f"parametersRef {ref.group}/{ref.kind} {ref.name} is not supported",
+                params,
                 gen,
             )
         else:
@@ -505,13 +507,9 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
         gateways[(gw.namespace, gw.name)] = gw
         if not classes[obj.spec.gateway_class_name]:
             gw.accepted = (GatewayConditionReason.INVALID, "GatewayClass is not accepted")
-        infra = obj.spec.infrastructure
-        if infra is not None and infra.parameters_ref is not None:
-            ref = infra.parameters_ref
-            gw.accepted = (
-                GatewayConditionReason.INVALID_PARAMETERS,
-                f"infrastructure.parametersRef {ref.group}/{ref.kind} {ref.name} is not supported",
-            )
+        params = gateway_params(index.snapshot, obj)
+        if isinstance(params, str):
+            gw.accepted = (GatewayConditionReason.INVALID_PARAMETERS, f"infrastructure.{params}")
         _check_addresses(gw, settings)
         _check_client_certificate(index, gw)
         gw.listeners = [

@@ -83,6 +83,7 @@ _PARENT_FIELDS = (
     "secrets",
     "config_maps",
     "reference_grants",
+    "gateway_parameters",
 )
 
 
