@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 state="${HATCHWAY_K8S_STATE:-/tmp/hatchway-k8s}"
 [[ -d "$state" ]] || exit 0
 # The pod runner first: it stops its Pods (preStop, SIGTERM) and deletes their namespaces.
-for name in podrunner lb kube-proxy apirelay kube-controller-manager kube-apiserver etcd; do
+for name in podrunner dns lb kube-proxy apirelay kube-controller-manager kube-apiserver etcd; do
   pidfile="$state/$name.pid"
   [[ -f "$pidfile" ]] || continue
   pid="$(cat "$pidfile")"

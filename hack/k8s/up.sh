@@ -9,6 +9,7 @@
 #   HATCHWAY_K8S_KCM_CONTROLLERS=a-controller,b-controller   # which of its controllers run
 #   HATCHWAY_K8S_FULL=1 hack/k8s/up.sh       # everything below: a cluster Pods run on
 #   HATCHWAY_K8S_WITH_PODS=1    # the node network (nodenet.sh) + the pod runner (a kubelet)
+#                               # + the cluster DNS (rig/dns.py)
 #   HATCHWAY_K8S_WITH_PROXY=1   # the node network + kube-proxy (nftables mode, in the node)
 #   HATCHWAY_K8S_WITH_LB=1      # the load-balancer allocator (rig/lb.py)
 #
@@ -175,10 +176,12 @@ if ((node_net)); then
 fi
 if [[ "$with_pods" == 1 ]]; then
   echo_bin="${HATCHWAY_K8S_ECHO_BINARY:-$("$root/hack/conformance/build.sh" --check 2>/dev/null || true)/echo-basic}"
+  # The cluster DNS Pods' resolv.conf names: Service names only, nothing forwarded.
+  PYTHONPATH="$here" start dns "$python" -m rig.dns --kubeconfig "$kubeconfig" --listen "$RIG_HOST_IP:53"
   PYTHONPATH="$root/hack/conformance" start podrunner "$python" -m podrunner \
     --kubeconfig "$kubeconfig" --state "$state/pods" --node "$node_name" \
     --node-netns "$RIG_NODE_NETNS" --netns-prefix "$RIG_POD_NETNS_PREFIX" \
-    --subnet "$RIG_POD_CIDR" --node-ip "$RIG_HOST_IP" --echo-binary "$echo_bin"
+    --subnet "$RIG_POD_CIDR" --node-ip "$RIG_HOST_IP" --dns "$RIG_HOST_IP" --echo-binary "$echo_bin"
 fi
 if [[ "$with_proxy" == 1 ]]; then
   # nftables mode (needs only the nft command), in the node's namespace: its rules and

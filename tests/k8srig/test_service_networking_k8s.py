@@ -209,3 +209,57 @@ def test_liveness_failure_restarts_the_container(cluster: Cluster, ns: str) -> N
 
     status = wait_for("a restart after failed liveness probes", restarted, 60)
     assert status.lastState.terminated.exitCode != 0
+
+
+RESOLVE = r"""
+import socket, sys
+for name in sys.argv[1:]:
+    try:
+        found = socket.getaddrinfo(name, 80, socket.AF_INET)
+    except socket.gaierror:
+        print(name, "unresolved", flush=True)
+    else:
+        print(name, sorted({a[4][0] for a in found}), flush=True)
+"""
+
+
+def test_pods_resolve_service_names_through_the_cluster_dns(cluster: Cluster, ns: str) -> None:
+    apply(cluster.client, service(ns, "echo"))
+    cluster_ip = cluster.client.get(Service, "echo", namespace=ns).spec.clusterIP
+    names = [
+        "echo",
+        f"echo.{ns}",
+        f"echo.{ns}.svc",
+        f"echo.{ns}.svc.cluster.local",
+        "kubernetes.default",
+        "example.com",
+    ]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "resolver", "namespace": ns},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "r",
+                    "image": "hatchway:dev",
+                    "command": ["python3", "-c", RESOLVE, *names],
+                }
+            ],
+        },
+    }
+    apply(cluster.client, pod)
+
+    def done() -> Any:
+        p = cluster.client.get(Pod, "resolver", namespace=ns)
+        return p if p.status and p.status.phase in ("Succeeded", "Failed") else None
+
+    assert wait_for("the resolver Pod to finish", done, 60).status.phase == "Succeeded"
+    lines = [str(line).rstrip("\n") for line in cluster.client.log("resolver", namespace=ns)]
+    kubernetes_ip = cluster.net["RIG_KUBERNETES_SERVICE_IP"]
+    assert lines == [
+        *(f"{name} ['{cluster_ip}']" for name in names[:4]),
+        f"kubernetes.default ['{kubernetes_ip}']",
+        "example.com unresolved",  # refused: the rig's DNS forwards nothing off the machine
+    ]

@@ -31,6 +31,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--netns-prefix", required=True, help="prefix of the Pods' namespaces")
     p.add_argument("--node-ip", required=True, help="the Node's InternalIP: kubelet endpoint")
     p.add_argument("--node", default="hatchway-rig-node")
+    p.add_argument("--dns", help="the cluster DNS server Pods' resolv.conf names (rig/dns.py)")
     p.add_argument("--kubelet-port", type=int, default=10250)
     p.add_argument("--repo", type=Path, default=REPO, help="whose .venv the hatchway image runs")
     p.add_argument(
@@ -60,6 +61,7 @@ def main(argv: list[str]) -> int:
         state=state,
         catalog=catalog,
         backoff=tuple(args.backoff),
+        dns=args.dns,
     )
     server = kubelet.serve(args.node_ip, args.kubelet_port, state, runner.log_path)
     stop = threading.Event()

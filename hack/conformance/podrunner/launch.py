@@ -6,7 +6,8 @@ Stdlib only, single-threaded, so the namespace calls are safe. For a new contain
    exists only there: nothing is left on the host when the container's processes are gone);
 2. builds the container's root: an overlay whose lower layer is the host's root (the "image":
    the host holds the programs the emulated images run) and whose upper layer is a private tmpfs
-   (empty /tmp and /run, /etc/hosts, /etc/hostname), with /proc, /dev and /sys bound in;
+   (empty /tmp and /run, /etc/hosts, /etc/hostname, /etc/resolv.conf naming the cluster DNS),
+   with /proc, /dev and /sys bound in;
 3. chroots into it and bind-mounts each volume at its real container path (read-only when the
    mount says so); then remounts the root read-only for `readOnlyRootFilesystem: true`;
 4. drops to the Pod's uid/gid/groups (no_new_privs when privilege escalation is not allowed) and
@@ -109,6 +110,9 @@ def start(spec: dict) -> None:
         f.write(spec["hostname"] + "\n")
     with open("/etc/hosts", "w", encoding="utf-8") as f:
         f.write(spec["hosts"])
+    if spec.get("resolv"):
+        with open("/etc/resolv.conf", "w", encoding="utf-8") as f:
+            f.write(spec["resolv"])
     _bind_volumes(spec, fds)
     if spec.get("workdir"):
         _mkdirs(spec["workdir"])

@@ -45,6 +45,7 @@ class Container:
         pod_ip: str,
         hosts: str,
         hostname: str,
+        resolv: str | None = None,
         restart_policy: str = "Always",
         grace: float = 30,
         backoff: tuple[float, float] = (1.0, 60.0),
@@ -56,6 +57,7 @@ class Container:
         self.pod_ip = pod_ip
         self.hosts = hosts
         self.hostname = hostname
+        self.resolv = resolv
         self.restart_policy = restart_policy
         self.grace = grace
         self.backoff = backoff
@@ -89,6 +91,7 @@ class Container:
             "read_only_root": p.read_only_root,
             "hostname": self.hostname,
             "hosts": self.hosts,
+            "resolv": self.resolv,
             "traverse": p.traverse,
             "uid": p.uid,
             "gid": p.gid,

@@ -74,6 +74,31 @@ def _phase(containers: list[Container]) -> str:
     return "Succeeded" if all(e and e["exitCode"] == 0 for e in ended) else "Failed"
 
 
+def resolv_conf(pod: dict[str, Any], dns: str | None) -> str | None:
+    """A kubelet's /etc/resolv.conf for dnsPolicy ClusterFirst (the default) or None (with
+    dnsConfig); None keeps the image's (the host's) for dnsPolicy Default."""
+    spec = pod.get("spec") or {}
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    config = spec.get("dnsConfig") or {}
+    ns = pod["metadata"]["namespace"]
+    servers: list[str] = []
+    search: list[str] = []
+    if policy.startswith("ClusterFirst") and dns:
+        servers, search = [dns], [f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"]
+    elif policy != "None":
+        return None
+    servers += [str(s) for s in config.get("nameservers") or []]
+    search += [str(s) for s in config.get("searches") or []]
+    options = {"ndots": "5"} if policy != "None" else {}
+    options.update({str(o["name"]): str(o.get("value", "")) for o in config.get("options") or []})
+    lines = [f"nameserver {s}" for s in servers]
+    if search:
+        lines.append("search " + " ".join(search))
+    if options:
+        lines.append("options " + " ".join(f"{k}:{v}" if v else k for k, v in options.items()))
+    return "\n".join(lines) + "\n"
+
+
 def hosts_file(pod_ip: str, hostname: str) -> str:
     return (
         f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{pod_ip}\t{hostname}\n"
@@ -91,6 +116,7 @@ class PodRunner:
         state: Path,
         catalog: Catalog,
         backoff: tuple[float, float] = (1.0, 60.0),
+        dns: str | None = None,
     ) -> None:
         self.client = client
         self.bridge = bridge
@@ -99,6 +125,7 @@ class PodRunner:
         self.state = state
         self.catalog = catalog
         self.backoff = backoff
+        self.dns = dns
         self.pods: dict[str, RunningPod] = {}  # by uid
         self.waiting: dict[str, str] = {}  # uid -> why it is not started (reported once)
 
@@ -279,6 +306,7 @@ class PodRunner:
                 pod_ip=pod_ip,
                 hosts=hosts_file(pod_ip, hostname),
                 hostname=hostname,
+                resolv=resolv_conf(pod, self.dns),
                 restart_policy=policy,
                 grace=grace,
                 backoff=self.backoff,
