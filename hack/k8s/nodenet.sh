@@ -15,19 +15,32 @@
 set -euo pipefail
 cmd=$1 state=$2
 
+kill_all_in() {  # kill_all_in NETNS: SIGKILL what runs there and wait (5 s at most) until it is gone
+  local pids
+  for _ in $(seq 50); do
+    pids="$(ip netns pids "$1" 2>/dev/null || true)"
+    [[ -z "$pids" ]] && return 0
+    kill -KILL $pids 2>/dev/null
+    sleep 0.1
+  done
+}
+
 down() {
   [[ -f "$state/net.env" ]] || return 0
   # shellcheck disable=SC1091
   source "$state/net.env"
   for ns in $(ip netns list | awk '{print $1}' | grep "^${RIG_POD_NETNS_PREFIX}" || true); do
-    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-    [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
+    kill_all_in "$ns"
     ip netns del "$ns" 2>/dev/null || true
   done
-  pids="$(ip netns pids "$RIG_NODE_NETNS" 2>/dev/null || true)"
-  [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
-  # The veth pair, the bridge and the host's routes through them go with the namespace.
+  kill_all_in "$RIG_NODE_NETNS"
+  # The veth pair, the bridge and the host's routes through them go with the namespace, once
+  # nothing holds it any more.
   ip netns del "$RIG_NODE_NETNS" 2>/dev/null || true
+  for _ in $(seq 100); do
+    ip link show "$RIG_HOST_LINK" > /dev/null 2>&1 || break
+    sleep 0.1
+  done
   rm -f "$state/net.env"
 }
 

@@ -51,7 +51,9 @@ bin="$("$here/build.sh")"
 mkdir -p "$state/pki" "$state/logs"
 pki="$state/pki"
 if ((node_net)); then
-  command -v nft > /dev/null || { echo "up.sh: kube-proxy needs the nft command (Debian package nftables)" >&2; exit 3; }
+  if [[ "$with_proxy" == 1 ]] && ! command -v nft > /dev/null; then
+    echo "up.sh: kube-proxy needs the nft command (Debian package nftables)" >&2; exit 3
+  fi
   [[ -f "$state/net.env" ]] || "$here/nodenet.sh" up "$state"
   # shellcheck disable=SC1091
   source "$state/net.env"

@@ -80,8 +80,9 @@ def test_down_removes_processes_namespaces_routes_and_state(tmp_path: Path) -> N
     assert _netns() == netns_before
     assert _processes_mentioning(str(state)) == []
     routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
+    destinations = {line.split()[0] for line in routes.splitlines() if line.strip()}
     for cidr in (net["RIG_POD_CIDR"], net["RIG_SERVICE_CIDR"], net["RIG_LB_POOL"]):
-        assert cidr.split("/")[0] not in routes
+        assert cidr not in destinations, routes
     links = subprocess.run(["ip", "link"], capture_output=True, text=True, check=True).stdout
     assert net["RIG_HOST_LINK"] + "@" not in links
     assert len(Path("/proc/self/mountinfo").read_text().splitlines()) == mounts_before
