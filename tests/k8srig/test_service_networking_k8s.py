@@ -263,3 +263,86 @@ def test_pods_resolve_service_names_through_the_cluster_dns(cluster: Cluster, ns
         f"kubernetes.default ['{kubernetes_ip}']",
         "example.com unresolved",  # refused: the rig's DNS forwards nothing off the machine
     ]
+
+
+# Serves "self" on 8080, then fetches the given URLs (its own Service among them) and prints
+# what answered, or the error.
+CLIENT = r"""
+import http.server, json, sys, threading, time, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"pod": "self"}).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+server = http.server.ThreadingHTTPServer(("", 8080), H)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+for url in sys.argv[1:]:
+    ok = 0
+    for _ in range(80):  # until 10 answers; errors (before this Pod is Ready) are retried
+        try:
+            pod = json.load(urllib.request.urlopen(url, timeout=3))["pod"]
+            print(url, pod, flush=True)
+            ok += 1
+            if ok == 10:
+                break
+        except OSError as exc:
+            print(url, "error", exc, flush=True)
+            time.sleep(0.5)
+"""
+
+
+def test_pods_reach_services_on_the_same_node_and_themselves(cluster: Cluster, ns: str) -> None:
+    apply(cluster.client, deployment(ns, "echo", 2, echo_container()), service(ns, "echo"))
+    wait_for("2 ready echo Pods", lambda: len(ready_pods(cluster, ns, "echo")) == 2, 90)
+    echo_pods = {p.metadata.name for p in ready_pods(cluster, ns, "echo")}
+    url = f"http://echo.{ns}/"
+    wait_for(
+        "both echo Pods behind the ClusterIP",
+        lambda: (
+            len(
+                answers_or_none(
+                    cluster,
+                    f"http://{cluster.client.get(Service, 'echo', namespace=ns).spec.clusterIP}/",
+                    10,
+                )
+            )
+            == 2
+        ),
+        30,
+    )
+    self_svc = service(ns, "self", ports=[{"port": 80, "targetPort": 8080}])
+    client = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "client", "namespace": ns, "labels": {"app": "self"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "hatchway:dev",
+                    "command": ["python3", "-c", CLIENT, url, f"http://self.{ns}/"],
+                    "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                }
+            ],
+        },
+    }
+    apply(cluster.client, self_svc, client)
+
+    def done() -> Any:
+        p = cluster.client.get(Pod, "client", namespace=ns)
+        return p if p.status and p.status.phase in ("Succeeded", "Failed") else None
+
+    wait_for("the client Pod to finish", done, 90)
+    lines = [str(line).split() for line in cluster.client.log("client", namespace=ns)]
+    to_echo = Counter(w[1] for w in lines if w[0] == url and w[1] != "error")
+    # Pod -> ClusterIP -> a Pod on the same bridge: the reply is un-NATed (bridge netfilter).
+    assert set(to_echo) == echo_pods, lines
+    assert sum(to_echo.values()) == 10, lines  # no errors: the echo Pods were ready first
+    # Pod -> its own Service -> itself (hairpin). Its first tries may precede its readiness.
+    to_self = [w[1] for w in lines if w[0] == f"http://self.{ns}/"]
+    assert to_self[-10:] == ["self"] * 10, lines
