@@ -34,6 +34,7 @@ def helm_env(home: Path, kubeconfig: Path | None = None) -> dict[str, str]:
     """Helm's caches and config under `home` (never the user's), and the cluster to talk to."""
     env = {
         "PATH": "/usr/bin:/bin",
+        "HOME": str(home),  # client-go's discovery cache goes to $HOME/.kube
         "HELM_CACHE_HOME": str(home / "cache"),
         "HELM_CONFIG_HOME": str(home / "config"),
         "HELM_DATA_HOME": str(home / "data"),
