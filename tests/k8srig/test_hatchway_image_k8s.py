@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lightkube import ApiError
 from lightkube.resources.core_v1 import Pod, Service
 
 from cluster import Cluster, wait_for
@@ -251,3 +252,53 @@ def test_hatchway_serve_runs_envoy_in_a_pod_behind_a_load_balancer(
     assert location == "http://moved.example:8080/some/path"
     running = cluster.client.get(Pod, "edge", namespace=ns)
     assert running.status.containerStatuses[0].restartCount == 0
+
+
+WATCH = r"""
+import os, time
+seen = None
+for _ in range(240):
+    value = open("/etc/certs/tls.crt").read()
+    if value != seen:
+        print("now", value, "via", os.readlink("/etc/certs/..data")[:3], flush=True)
+        seen = value
+    time.sleep(0.25)
+"""
+
+
+def test_a_changed_secret_reaches_the_mounted_files(cluster: Cluster, ns: str) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "certs", "namespace": ns},
+        "stringData": {"tls.crt": "first"},
+    }
+    container = {
+        "image": "hatchway:dev",
+        "command": ["python3", "-c", WATCH],
+        "volumeMounts": [{"name": "certs", "mountPath": "/etc/certs"}],
+    }
+    watcher = pod(
+        ns, "watcher", container, volumes=[{"name": "certs", "secret": {"secretName": "certs"}}]
+    )
+    apply(cluster.client, secret, watcher)
+    wait_for(
+        "the first value read",
+        lambda: "now first via ..2\n" in logs_or_empty(cluster, ns, "watcher"),
+        60,
+    )
+    secret["stringData"] = {"tls.crt": "rotated"}
+    apply(cluster.client, secret)
+    # The kubelet's atomic swap (a new ..data target), within the runner's 5 s re-sync.
+    wait_for(
+        "the rotated value read",
+        lambda: "now rotated via ..2\n" in logs_or_empty(cluster, ns, "watcher"),
+        30,
+    )
+
+
+def logs_or_empty(cluster: Cluster, ns: str, name: str) -> str:
+    try:
+        return logs(cluster, ns, name)
+    except ApiError:  # not started yet: no log to read
+        return ""
