@@ -41,15 +41,20 @@ down() {
     ip link show "$RIG_HOST_LINK" > /dev/null 2>&1 || break
     sleep 0.1
   done
-  rm -f "$state/net.env"
+  # A kept state dir (HATCHWAY_K8S_KEEP=1) keeps its addresses: its certificates name them.
+  [[ "${HATCHWAY_K8S_KEEP:-0}" == 1 ]] || rm -f "$state/net.env"
 }
 
 up() {
-  local index="" i
+  local index="" i candidates
   mkdir -p "$state"
+  candidates="${HATCHWAY_K8S_NET_INDEX:-$(seq 0 15)}"
+  if [[ -f "$state/net.env" ]]; then
+    candidates="$(sed -n 's/^RIG_NET_INDEX=//p' "$state/net.env")"
+  fi
   # `ip netns add` fails when the name exists: the first free index is ours, even if two rigs
   # start at once.
-  for i in ${HATCHWAY_K8S_NET_INDEX:-$(seq 0 15)}; do
+  for i in $candidates; do
     if ip netns add "hwk$i-node" 2>/dev/null; then index=$i; break; fi
   done
   [[ -n "$index" ]] || { echo "nodenet.sh: no free node network (hwk0-node..hwk15-node exist; stale? hack/k8s/down.sh)" >&2; exit 1; }

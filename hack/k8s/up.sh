@@ -54,7 +54,10 @@ if ((node_net)); then
   if [[ "$with_proxy" == 1 ]] && ! command -v nft > /dev/null; then
     echo "up.sh: kube-proxy needs the nft command (Debian package nftables)" >&2; exit 3
   fi
-  [[ -f "$state/net.env" ]] || "$here/nodenet.sh" up "$state"
+  # shellcheck disable=SC1091
+  if ! { [[ -f "$state/net.env" ]] && source "$state/net.env" && ip netns pids "$RIG_NODE_NETNS" > /dev/null 2>&1; }; then
+    "$here/nodenet.sh" up "$state"
+  fi
   # shellcheck disable=SC1091
   source "$state/net.env"
   service_cidr=$RIG_SERVICE_CIDR
