@@ -235,6 +235,12 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
             if exc.status.code in (404, 405):
                 continue
             raise
+        except httpx2.HTTPStatusError as exc:
+            # A group the API server does not serve at all answers a plain 404 page, which
+            # lightkube does not turn into an ApiError.
+            if exc.response.status_code in (404, 405):
+                continue
+            raise
     return None
 
 
