@@ -245,7 +245,7 @@ class Controller:
                 self.rebuilds += 1
             except Exception as exc:  # one bad rebuild must not stop the controller
                 # Reported like a failed reload (`/errors`, `/readyz`) until one succeeds.
-                self.runtime.reload_failed("rebuild", exc)
+                self.runtime.engine.reload_failed("rebuild", exc)
             self._resync.set()
 
     async def _status_loop(self) -> None:
