@@ -37,6 +37,7 @@ Lap = Callable[[str], None]
 @dataclass(frozen=True)
 class Built:
     partitions: dict[Tenant, xds.XdsResources]  # each data plane's resources
+    irs: dict[Tenant, IR]  # and the IR they were built from
     report: StatusReport
     status: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
@@ -92,7 +93,7 @@ class Pipeline:
             model, quarantine = held.snapshot, held.active
             translation = translate(model, _with_refusals(settings, held.refused), self._memo)
             lap("translate")
-            partitions = self._xds(translation)
+            irs, partitions = self._xds(translation)
             lap("xds")
             problems = [p for res in partitions.values() for p in xds.validate(res)]
             lap("validate")
@@ -106,6 +107,7 @@ class Pipeline:
         lap("status")
         built = Built(
             partitions,
+            irs,
             translation.report,
             report["resources"],
             report["warnings"],
@@ -116,16 +118,21 @@ class Pipeline:
         )
         return errors, built
 
-    def _xds(self, translation: Translation) -> dict[Tenant, xds.XdsResources]:
+    def _xds(
+        self, translation: Translation
+    ) -> tuple[dict[Tenant, IR], dict[Tenant, xds.XdsResources]]:
+        irs = {
+            tenant_of(owner): ir
+            for owner, ir in by_owner(translation.ir, self._clusters_used).items()
+        }
         out: dict[Tenant, xds.XdsResources] = {}
-        for owner, ir in by_owner(translation.ir, self._clusters_used).items():
-            tenant = tenant_of(owner)
+        for tenant, ir in irs.items():
             cache = self._xds_caches.setdefault(tenant, xds.BuildCache())
-            settings = xds.XdsSettings(bind_ports=_bind_ports(ir)) if owner else None
+            settings = xds.XdsSettings(bind_ports=_bind_ports(ir)) if tenant != SHARED else None
             out[tenant] = xds.build(ir, settings, cache=cache)
         for gone in set(self._xds_caches) - set(out):
             del self._xds_caches[gone]
-        return out
+        return irs, out
 
     def _clusters_used(self, listener: Listener) -> frozenset[str]:
         """`clusters_used`, remembered while the very same listener object comes back (an

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatchway import xds
+from hatchway.ir import IR
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime.delta import AckState, Outcome
 from hatchway.runtime.pipeline import Built
@@ -23,6 +24,7 @@ class Published:
     generation: int
     snapshots: dict[Tenant, XdsSnapshot]
     partitions: dict[Tenant, xds.XdsResources]
+    irs: dict[Tenant, IR]
     status: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     model: Snapshot
@@ -58,7 +60,13 @@ class Publisher:
         generation = self.generation + 1
         snapshots = {t: from_resources(generation, res) for t, res in built.partitions.items()}
         self.published = Published(
-            generation, snapshots, built.partitions, built.status, built.warnings, built.model
+            generation,
+            snapshots,
+            built.partitions,
+            built.irs,
+            built.status,
+            built.warnings,
+            built.model,
         )
         self.server.publish(generation, snapshots)
         return self.published
