@@ -4,6 +4,7 @@ LoadBalancer address to its Envoy Pods, parameters, and clean-up with the Gatewa
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from lightkube.resources.policy_v1 import PodDisruptionBudget
 from cluster import Cluster, wait_for
 
 from .conftest import CLASS, Controller, apply, backend, gateway_address, gateway_status
+from .load import Load
 
 pytestmark = pytest.mark.k8s
 
@@ -47,7 +49,10 @@ def route(ns: str, name: str, gateway_name: str, service: str) -> dict[str, Any]
 
 
 def echo_of(cluster: Cluster, url: str) -> dict[str, Any] | None:
-    status, body = cluster.get(url)
+    try:
+        status, body = cluster.get(url)
+    except OSError:  # not reachable yet
+        return None
     return json.loads(body) if status == 200 else None
 
 
@@ -123,3 +128,98 @@ def test_status_says_pending_until_a_proxy_answers(
     status = gateway_status(cluster, ns, "quiet")
     (listener,) = status["listeners"]
     assert listener["name"] == "http"
+
+
+def _serving_gateway(cluster: Cluster, ns: str, name: str, port: int = 80, **spec: Any) -> str:
+    apply(cluster, *backend(ns, "echo"))
+    listeners = [{"name": "http", "port": port, "protocol": "HTTP"}]
+    apply(cluster, gateway(ns, name, listeners, **spec), route(ns, name, name, "echo"))
+    address = wait_for(
+        f"Gateway {name} Programmed", lambda: gateway_address(cluster, ns, name), 120
+    )
+    wait_for("traffic", lambda: echo_of(cluster, f"http://{address}:{port}/"), 60)
+    return str(address)
+
+
+def _proxy_pods(cluster: Cluster, ns: str, name: str) -> list[Any]:
+    return [
+        p
+        for p in cluster.client.list(Pod, namespace=ns, labels={"hatchway.dev/gateway": None})
+        if p.metadata.labels.get("gateway.networking.k8s.io/gateway-name") == name
+        and p.metadata.deletionTimestamp is None
+    ]
+
+
+def _ready(pod: Any) -> bool:
+    conditions = (pod.status.conditions or []) if pod.status else []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def test_deleting_an_envoy_pod_under_load_fails_no_request(
+    cluster: Cluster, controller: Controller
+) -> None:
+    ns = namespace(cluster, "prov-churn")
+    address = _serving_gateway(cluster, ns, "web")
+    wait_for("both proxies ready", lambda: sum(map(_ready, _proxy_pods(cluster, ns, "web"))) == 2)
+    load = Load(address, 80).start()
+    time.sleep(5)
+    victim = _proxy_pods(cluster, ns, "web")[0].metadata.name
+    cluster.client.delete(Pod, victim, namespace=ns)
+    load.run_for(15)
+    assert load.ok > 200, load
+    assert not load.failures, (load.failures, controller.log()[-2000:])
+    wait_for(
+        "a replacement proxy ready",
+        lambda: sum(map(_ready, _proxy_pods(cluster, ns, "web"))) == 2,
+        90,
+    )
+
+
+def test_restarting_the_controller_under_load_fails_no_request(
+    cluster: Cluster, controller: Controller
+) -> None:
+    ns = namespace(cluster, "prov-restart")
+    address = _serving_gateway(cluster, ns, "web")
+    load = Load(address, 80).start()
+    time.sleep(3)
+    controller.stop()
+    time.sleep(4)  # no controller at all: Envoy keeps its configuration
+    controller.start()
+    load.run_for(13)
+    assert load.ok > 200, load
+    assert not load.failures, load.failures
+    # The restarted controller serves the proxies again (they reconnect over xDS).
+    wait_for(
+        "proxies connected to the new controller",
+        lambda: (
+            b"proxy streams opened" in controller.get("/readyz")[1]
+            and controller.get("/readyz")[0] == 200
+        ),
+        60,
+    )
+
+
+def test_scaling_through_parameters_new_pods_serve_once_ready(
+    cluster: Cluster, controller: Controller
+) -> None:
+    ns = namespace(cluster, "prov-scale")
+    params = {
+        "apiVersion": "hatchway.dev/v1alpha1",
+        "kind": "GatewayParameters",
+        "metadata": {"name": "small", "namespace": ns},
+        "spec": {"replicas": 1},
+    }
+    apply(cluster, params)
+    ref = {"parametersRef": {"group": "hatchway.dev", "kind": "GatewayParameters", "name": "small"}}
+    _serving_gateway(cluster, ns, "web", infrastructure=ref)
+    wait_for("one proxy", lambda: len(_proxy_pods(cluster, ns, "web")) == 1)
+    apply(cluster, {**params, "spec": {"replicas": 3}})
+    pods = wait_for(
+        "three proxies ready",
+        lambda: (p := _proxy_pods(cluster, ns, "web")) and sum(map(_ready, p)) == 3 and p,
+        120,
+    )
+    for pod in pods:
+        # Ready means Envoy runs the controller's configuration: it answers at once.
+        status, _ = cluster.get(f"http://{pod.status.podIP}:10080/", timeout=2)
+        assert status == 200, pod.metadata.name

@@ -43,7 +43,14 @@ from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.sources import ca_store
-from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
+from hatchway.sources.kube import (
+    PROXY_DEPLOYMENTS,
+    WATCHED,
+    Informer,
+    KindSpec,
+    ObjectCache,
+    discover,
+)
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
 from hatchway.translate.settings import CONTROLLER_NAME
@@ -174,13 +181,13 @@ class Controller:
     def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
         # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
-        if spec_changed or (self.provisioned and kind == "Service"):
+        if spec_changed or (self.provisioned and kind in ("Service", "Deployment")):
             self._pending_kinds.add(kind)
             self._rebuild.set()
         self._resync.set()
 
     async def start_informers(self) -> None:
-        for spec in WATCHED:
+        for spec in (*WATCHED, PROXY_DEPLOYMENTS) if self.provisioned else WATCHED:
             version = await discover(self.client, spec)
             if version is None:
                 log.warning("%s is not served by the API server; not watched", spec.kind)
@@ -210,9 +217,7 @@ class Controller:
         (its Service's load balancer; or the addresses the pool assigned and which requested
         addresses this host can bind)."""
         if self.plane is not None:
-            return self.plane.settings_for(
-                snapshot, lambda ns, name: self.cache.get("Service", ns, name)
-            )
+            return self.plane.settings_for(snapshot, self.cache.get)
         ours = {
             gc.metadata.name
             for gc in snapshot.gateway_classes

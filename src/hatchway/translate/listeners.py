@@ -519,6 +519,8 @@ def _known_addresses(gw: GatewayCtx, known: GatewayAddresses) -> None:
         )
     elif known.pending is not None:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
+    elif known.not_ready is not None:
+        gw.programmed = (GatewayConditionReason.PENDING, known.not_ready)
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
