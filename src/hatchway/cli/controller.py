@@ -14,8 +14,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hatchway.cli import failures
+
+if TYPE_CHECKING:
+    from hatchway.runtime.webhook import WebhookSettings
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -37,6 +41,30 @@ def _pool(value: str | None) -> str | None:
     return str(net)
 
 
+def _webhook(args: argparse.Namespace, namespace: str) -> WebhookSettings | None:
+    from hatchway.runtime.webhook import WebhookSettings
+
+    if not args.webhook_address:
+        return None
+    host, port = _host_port(args.webhook_address)
+    names = tuple(args.webhook_server_name or ())
+    if not names:
+        if host in ("0.0.0.0", "::", ""):
+            raise SystemExit(
+                "hatchway controller: --webhook-server-name is needed with a wildcard "
+                "--webhook-address (the name the API server reaches the webhook by)"
+            )
+        names = (host,)
+    return WebhookSettings(
+        host=host,
+        port=port,
+        server_names=names,
+        configuration=args.webhook_configuration,
+        ca_secret=args.ca_secret,
+        namespace=namespace,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for lightkube, grpc and the runtime.
     from hatchway.runtime.controller import ControllerSettings, run_controller
@@ -50,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     admin_host, admin_port = _host_port(args.admin_address)
     metrics = _host_port(args.metrics_address) if args.metrics_address else None
+    namespace = os.environ.get("POD_NAMESPACE", "default")
     addresses = args.gateway_address or [
         a for a in os.environ.get("HATCHWAY_GATEWAY_ADDRESSES", "").split(",") if a
     ]
@@ -59,12 +88,13 @@ def run(args: argparse.Namespace) -> int:
         admin_port=admin_port,
         metrics_address=metrics,
         bind_address=args.bind_address or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
-        lease_namespace=os.environ.get("POD_NAMESPACE", "default"),
+        lease_namespace=namespace,
         gateway_addresses=tuple(addresses),
         gateway_address_pool=_pool(
             args.gateway_address_pool or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
         ),
         envoy_service=args.envoy_service or os.environ.get("HATCHWAY_ENVOY_SERVICE") or None,
+        webhook=_webhook(args, namespace),
     )
 
     async def main() -> int:
@@ -113,6 +143,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAMESPACE/NAME",
         help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
+    )
+    p.add_argument(
+        "--webhook-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the validating admission webhook (HTTPS, path /validate) here",
+    )
+    p.add_argument(
+        "--webhook-server-name",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="DNS name or IP the API server reaches the webhook by (its certificate's names); "
+        "repeatable; default: the --webhook-address host",
+    )
+    p.add_argument(
+        "--webhook-configuration",
+        default=None,
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration whose caBundle the controller keeps set to its CA",
+    )
+    p.add_argument(
+        "--ca-secret",
+        default="hatchway-ca",
+        metavar="NAME",
+        help="Secret (in POD_NAMESPACE) holding the controller's CA; created on first start",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

@@ -38,6 +38,7 @@ from hatchway.runtime.address_pool import (
 from hatchway.runtime.delta import AckState
 from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
+from hatchway.runtime.webhook import WebhookSettings, start_webhook
 from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
@@ -84,6 +85,7 @@ class ControllerSettings:
     envoy_service: str | None = None  # "namespace/name"
     envoy_concurrency: int | None = None
     envoy_log_level: str = "warning"
+    webhook: WebhookSettings | None = None  # serve the admission webhook (runtime.webhook)
 
 
 class ClusterSource:
@@ -214,6 +216,12 @@ class Controller:
         await self.start_informers()
         await self.refresh_snapshot()
         self._rebuild.clear()
+        # After the first snapshot: before it, every object would look alone in the cluster.
+        stop_webhook = (
+            await start_webhook(self.settings.webhook, self.client, self._view)
+            if self.settings.webhook is not None
+            else None
+        )
         serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
         tasks = [
             asyncio.create_task(self.elector.run(), name="leader-election"),
@@ -227,7 +235,13 @@ class Controller:
                 self._answer_watch[1].cancel()
             for t in [*tasks, *self._informer_tasks]:
                 t.cancel()
+            if stop_webhook is not None:
+                await stop_webhook()
             await self.elector.release()
+
+    def _view(self) -> tuple[Snapshot, TranslateSettings]:
+        """What the admission webhook judges objects against: the newest snapshot."""
+        return self.feed.snapshot, self.feed.settings
 
     async def _rebuild_loop(self) -> None:
         while True:

@@ -1,0 +1,153 @@
+"""The webhook's judge: `admission.review` against the controller's latest view.
+
+- **Cheap first**: whether an object is denied needs no translation (validation, refusals
+  and whose it is): answered on the event loop in well under a millisecond.
+- **Findings off the loop**: translating the view with the object in runs in one worker
+  thread, with a `TranslateMemo` of its own (the controller's stays the controller's), so a
+  changed HTTPRoute costs about one route (`translate.delta`). Between requests the worker
+  translates each new view once (`keep_warm`), so a request pays only for its own object.
+- **Bounded**: a review that does not finish within `budget_s` is answered without its
+  findings (and one warning saying so): the API server's timeout must never be what ends it.
+- **Settled**: findings that may come from the view lagging the API server (a Gateway
+  applied a moment before its routes) are computed again once the view moves, for up to
+  `settle_s`.
+
+The view leaves EndpointSlices out: they decide no status, and pods come and go all the
+time, which would make every view new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hatchway.admission import Verdict, review
+from hatchway.model.snapshot import Snapshot
+from hatchway.translate import Settings, TranslateMemo, translate
+
+log = logging.getLogger("hatchway.webhook")
+
+View = tuple[Snapshot, Settings]
+Current = Callable[[], View]  # the controller's newest snapshot and its translation settings
+
+LATE = (
+    "Hatchway did not finish checking this object against the cluster in time; "
+    "its status will tell (or run `hatchway status` on it)"
+)
+
+
+@dataclass
+class Counts:
+    reviews: int = 0
+    denied: int = 0
+    warned: int = 0
+    late: int = 0
+
+
+class Reviewer:
+    def __init__(self, current: Current, budget_s: float = 2.0, settle_s: float = 0.5) -> None:
+        self.current = current
+        self.budget_s = budget_s
+        self.settle_s = settle_s
+        self.counts = Counts()
+        self._memo = TranslateMemo()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admission")
+        self._base: Snapshot | None = None
+        self._view: View | None = None
+
+    def view(self) -> View:
+        """The controller's view without EndpointSlices (the same object until it moves)."""
+        snapshot, settings = self.current()
+        if snapshot is not self._base or self._view is None or self._view[1] is not settings:
+            self._base = snapshot
+            self._view = (replace(snapshot, endpoint_slices=()), settings)
+        return self._view
+
+    async def answer(self, request: dict[str, Any]) -> Verdict:
+        """The verdict on one AdmissionReview `request`."""
+        started = time.monotonic()
+        body, old = request.get("object"), request.get("oldObject")
+        operation = request.get("operation")
+        operation = operation if isinstance(operation, str) else ""
+        self.counts.reviews += 1
+        verdict = self._quick(body, operation, old)
+        if not verdict.denied:
+            deadline = started + self.budget_s
+            settle_until = min(started + self.settle_s, deadline)
+            full = await self._full(body, operation, old, deadline)
+            while full is not None and not full.settled:
+                if not await self._moved(self._base, settle_until):
+                    break
+                full = await self._full(body, operation, old, deadline)
+            if full is None:
+                self.counts.late += 1
+                return Verdict(warnings=(LATE,))
+            verdict = full
+        self.counts.denied += bool(verdict.denied)
+        self.counts.warned += bool(verdict.warnings)
+        return verdict
+
+    def _quick(self, body: object, operation: str, old: object) -> Verdict:
+        """Whether it is denied: no translation, answered on the event loop."""
+        snapshot, settings = self.view()
+        try:
+            return review(body, operation, snapshot, settings, old=old, with_findings=False)
+        except Exception:
+            log.exception("admission review failed; allowed without findings")
+            return Verdict()
+
+    async def _full(
+        self, body: object, operation: str, old: object, deadline: float
+    ) -> Verdict | None:
+        view = self.view()
+        job = asyncio.get_running_loop().run_in_executor(
+            self._pool, self._review, body, operation, old, view, deadline
+        )
+        try:
+            return await asyncio.wait_for(job, max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return None
+
+    def _review(
+        self, body: object, operation: str, old: object, view: View, deadline: float
+    ) -> Verdict | None:
+        if time.monotonic() >= deadline:
+            return None  # queued past its budget: nobody waits for it any more
+        try:
+            return review(body, operation, view[0], view[1], memo=self._memo, old=old)
+        except Exception:  # a bug must never refuse a write: allowed, and logged
+            log.exception("admission review failed; allowed without findings")
+            return Verdict()
+
+    async def _moved(self, base: Snapshot | None, until: float) -> bool:
+        """Whether the controller's snapshot moves on from `base` before `until`."""
+        while time.monotonic() < until:
+            if self.current()[0] is not base:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def keep_warm(self, interval_s: float = 0.25) -> None:
+        """Translate each new view once, between requests (runs until cancelled)."""
+        warmed: View | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            view = self.view()
+            if view is not warmed:
+                warmed = view
+                await loop.run_in_executor(self._pool, self._warm, view)
+            await asyncio.sleep(interval_s)
+
+    def _warm(self, view: View) -> None:
+        try:
+            translate(view[0], view[1], self._memo)
+        except Exception:
+            log.exception("admission: translating the view failed")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
