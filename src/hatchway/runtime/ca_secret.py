@@ -23,6 +23,10 @@ log = logging.getLogger("hatchway.ca")
 SECRET_TYPE = "hatchway.dev/ca"
 
 
+class UnusableCA(Exception):
+    """A Secret of that name exists but holds no Hatchway CA."""
+
+
 async def load_or_create(client: AsyncClient, namespace: str, name: str) -> Authority:
     """The CA in Secret `namespace/name`, created first if there is none."""
     for _ in range(3):
@@ -46,14 +50,14 @@ async def load_or_create(client: AsyncClient, namespace: str, name: str) -> Auth
             continue
         log.info("created the controller's CA in Secret %s/%s", namespace, name)
         return authority
-    raise RuntimeError(f"Secret {namespace}/{name} neither readable nor creatable")
+    raise UnusableCA(f"Secret {namespace}/{name} could neither be read nor created")
 
 
 async def _find(client: AsyncClient, namespace: str, name: str) -> Authority | None:
     async for secret in client.list(Secret, namespace=namespace, fields={"metadata.name": name}):
         data = secret.data or {}
         if secret.type != SECRET_TYPE or "ca.crt" not in data or "ca.key" not in data:
-            raise ValueError(
+            raise UnusableCA(
                 f"Secret {namespace}/{name} is not a Hatchway CA (type {SECRET_TYPE} with "
                 "ca.crt and ca.key); delete it or name another with --ca-secret"
             )

@@ -104,10 +104,15 @@ def _grpc_method(at: str, m: GRPCRouteMatch) -> Iterator[Refusal]:
     mm = m.method
     if mm is None or mm.type != "RegularExpression" or (mm.service is None and mm.method is None):
         return
-    for spelled, part in (("service", mm.service), ("method", mm.method)):
-        if part is not None:
-            yield from regex(f"{at}.{spelled}", part)
-    yield from regex(at, grpc_method_regex(mm.service, mm.method))
+    parts = [
+        refused
+        for spelled, part in (("service", mm.service), ("method", mm.method))
+        if part is not None
+        for refused in regex(f"{at}.{spelled}", part)
+    ]
+    yield from parts
+    if not parts:  # each may compile alone, and not the two together (the size limit)
+        yield from regex(at, grpc_method_regex(mm.service, mm.method))
 
 
 def grpc_method_regex(service: str | None, method: str | None) -> str:
