@@ -34,36 +34,60 @@ def _spoken(ref: str) -> str:
     return ref.replace("/", " ", 1)
 
 
-def findings(report: StatusReport, kind: str, namespace: str | None, name: str) -> list[str]:
+Line = tuple[str, str]  # (what kubectl prints, the finding's code: a reason or a Finding)
+
+# Findings that may only mean the view lags the API server: something the object refers to
+# (or that lets it attach) is not there yet, e.g. a Gateway applied a moment before its routes.
+MAY_BE_LAG = frozenset(
+    {
+        "ParentNotFound",
+        "UnknownGatewayClass",
+        "NoMatchingParent",
+        "NotAllowedByListeners",
+        "NoMatchingListenerHostname",
+        "BackendNotFound",
+        "RefNotPermitted",
+        "InvalidCertificateRef",
+        "InvalidCACertificateRef",
+        "InvalidClientCertificateRef",
+        "NoValidCACertificate",
+        "InvalidParameters",
+        "TargetNotFound",
+    }
+)
+
+
+def findings(report: StatusReport, kind: str, namespace: str | None, name: str) -> list[Line]:
     """Everything `status` would flag about the object, own status first."""
-    out: list[str] = []
+    out: list[Line] = []
     status = report.get(kind, namespace, name)
     if status is not None:
-        out += [str(p) for p in problems([resource_to_dict(status)])]
+        out += [(str(p), p.code) for p in problems([resource_to_dict(status)])]
     out += warnings_about(report.warnings, object_ref(kind, namespace, name))
     return out
 
 
-def warnings_about(warnings: Iterable[ReportWarning], ref: str) -> list[str]:
+def warnings_about(warnings: Iterable[ReportWarning], ref: str) -> list[Line]:
     """The warnings on `ref`, then those on other objects whose message names `ref`."""
     names = re.compile(re.escape(ref) + r"(?=[ /:;,)]|$)")
-    own: list[str] = []
-    others: list[str] = []
+    own: list[Line] = []
+    others: list[Line] = []
     for w in warnings:
         if severity(w.code) == "info":
             continue
+        line = (f"{_spoken(w.object)}: {w.message} [{w.code}]", str(w.code))
         if w.object == ref:
-            own.append(f"{_spoken(w.object)}: {w.message} [{w.code}]")
+            own.append(line)
         elif names.search(w.message):
-            others.append(f"{_spoken(w.object)}: {w.message} [{w.code}]")
+            others.append(line)
     return own + others
 
 
-def for_kubectl(lines: Iterable[str]) -> list[str]:
+def for_kubectl(lines: Iterable[Line]) -> tuple[str, ...]:
     """One line each, control characters out, bounded in length and number."""
     out: list[str] = []
     seen: set[str] = set()
-    for line in lines:
+    for line, _ in lines:
         text = _CONTROL.sub(" ", line)
         if len(text) > MAX_LENGTH:
             text = text[: MAX_LENGTH - 1] + "…"
@@ -73,4 +97,9 @@ def for_kubectl(lines: Iterable[str]) -> list[str]:
     if len(out) > MAX_WARNINGS:
         more = len(out) - (MAX_WARNINGS - 1)
         out = [*out[: MAX_WARNINGS - 1], f"… and {more} more: see `hatchway status` or the status"]
-    return out
+    return tuple(out)
+
+
+def settled(lines: Iterable[Line]) -> bool:
+    """Whether none of the findings may come from a view that lags (see `MAY_BE_LAG`)."""
+    return not any(code in MAY_BE_LAG for _, code in lines)

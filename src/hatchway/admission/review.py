@@ -27,7 +27,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hatchway.admission.findings import findings, for_kubectl, object_ref, warnings_about
+from hatchway.admission.findings import (
+    Line,
+    findings,
+    for_kubectl,
+    object_ref,
+    settled,
+    warnings_about,
+)
 from hatchway.admission.scope import Claim, Ownership, claim, raw_claim
 from hatchway.ir import IR
 from hatchway.model.inputs import InputError
@@ -59,6 +66,7 @@ class Verdict:
     denied: tuple[str, ...] = ()  # `field: message`, one per problem
     warnings: tuple[str, ...] = ()
     settled: bool = True
+    findings_due: bool = False  # asked without findings, and the object has some to look for
 
     @property
     def allowed(self) -> bool:
@@ -110,16 +118,20 @@ def review(
     if who is Claim.OURS and faults:
         return Verdict(denied=faults)
     if not with_findings:
-        return Verdict(settled=not (who is Claim.UNCLAIMED and read.faults))
+        return Verdict(findings_due=True)
     if who is Claim.UNCLAIMED:
         # Not judged (perhaps ours a moment later: asked again then); warned as status warns.
-        lines = _unclaimed(read, snapshot, settings) if read.model is not None else []
-        return Verdict(warnings=tuple(for_kubectl(lines)), settled=not (lines or read.faults))
-    lines = [f"{_spoken(read)}: {f} (not served)" for f in read.faults if f not in faults]
+        unclaimed = _unclaimed(read, snapshot, settings) if read.model is not None else []
+        return Verdict(warnings=for_kubectl(unclaimed), settled=False)
+    lines: list[Line] = [
+        (f"{_spoken(read)}: {f} (not served)", "UnsupportedValue")
+        for f in read.faults
+        if f not in faults
+    ]
     if read.model is not None:
         result = translate(with_object(snapshot, read.model), settings, memo)
         lines += findings(result.report, read.kind, read.namespace, read.name)
-    return Verdict(warnings=tuple(for_kubectl(lines)), settled=not lines)
+    return Verdict(warnings=for_kubectl(lines), settled=settled(lines))
 
 
 def _spoken(read: _Read) -> str:
@@ -183,7 +195,7 @@ def with_object(snapshot: Snapshot, obj: BaseModel) -> Snapshot:
     return replace(snapshot, **{field: (*items, obj)})  # type: ignore[arg-type]
 
 
-def _unclaimed(read: _Read, snapshot: Snapshot, settings: Settings) -> list[str]:
+def _unclaimed(read: _Read, snapshot: Snapshot, settings: Settings) -> list[Line]:
     """What `status` says about an object nobody serves (its class or parents are missing):
     `translate.ignored` on the parents and the object alone (nothing else can matter)."""
     assert read.model is not None

@@ -35,6 +35,9 @@ log = logging.getLogger("hatchway.webhook")
 View = tuple[Snapshot, Settings]
 Current = Callable[[], View]  # the controller's newest snapshot and its translation settings
 
+# Kinds a translation takes as a delta from the last one (`translate.delta`).
+INCREMENTAL = frozenset({"HTTPRoute"})
+
 LATE = (
     "Hatchway did not finish checking this object against the cluster in time; "
     "its status will tell (or run `hatchway status` on it)"
@@ -55,7 +58,8 @@ class Reviewer:
         self.budget_s = budget_s
         self.settle_s = settle_s
         self.counts = Counts()
-        self._memo = TranslateMemo()
+        self._memo = TranslateMemo()  # kept on the view: a route's review is a delta from it
+        self._whole = TranslateMemo(incremental=False)  # for the other kinds
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admission")
         self._base: Snapshot | None = None
         self._view: View | None = None
@@ -76,7 +80,7 @@ class Reviewer:
         operation = operation if isinstance(operation, str) else ""
         self.counts.reviews += 1
         verdict = self._quick(body, operation, old)
-        if not verdict.denied:
+        if verdict.findings_due:
             deadline = started + self.budget_s
             settle_until = min(started + self.settle_s, deadline)
             full = await self._full(body, operation, old, deadline)
@@ -118,8 +122,12 @@ class Reviewer:
     ) -> Verdict | None:
         if time.monotonic() >= deadline:
             return None  # queued past its budget: nobody waits for it any more
+        # Another kind than HTTPRoute is translated whole, with a memo of its own (each
+        # route's compiled rules reused): through the first one, the view plus that object
+        # would be all the next route's review could start from.
+        memo = self._memo if _kind(body) in INCREMENTAL else self._whole
         try:
-            return review(body, operation, view[0], view[1], memo=self._memo, old=old)
+            return review(body, operation, view[0], view[1], memo=memo, old=old)
         except Exception:  # a bug must never refuse a write: allowed, and logged
             log.exception("admission review failed; allowed without findings")
             return Verdict()
@@ -151,3 +159,7 @@ class Reviewer:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _kind(body: object) -> object:
+    return body.get("kind") if isinstance(body, dict) else None
