@@ -314,7 +314,15 @@ def _free_port() -> int:
 def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     """No kubeconfig, or an API server nobody listens on: one line, exit 1, no traceback."""
     admin = f"127.0.0.1:{_free_port()}"
-    missing = _cli("controller", "--kubeconfig", str(tmp_path / "nope"), "--admin-address", admin)
+    missing = _cli(
+        "controller",
+        "--kubeconfig",
+        str(tmp_path / "nope"),
+        "--admin-address",
+        admin,
+        "--data-plane",
+        "embedded",
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         f"hatchway controller: cannot load the kubeconfig: Configuration file "
@@ -324,7 +332,15 @@ def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
     port = _free_port()
     config.write_text(UNREACHABLE_KUBECONFIG % port)
-    down = _cli("controller", "--kubeconfig", str(config), "--admin-address", admin)
+    down = _cli(
+        "controller",
+        "--kubeconfig",
+        str(config),
+        "--admin-address",
+        admin,
+        "--data-plane",
+        "embedded",
+    )
     assert down.returncode == 1
     (line,) = [x for x in down.stderr.splitlines() if "hatchway controller:" in x]
     assert line.startswith(
@@ -332,7 +348,15 @@ def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     )
     assert "Traceback" not in down.stderr
     debug = _cli(
-        "controller", "--kubeconfig", str(config), "--admin-address", admin, "--log-level", "debug"
+        "controller",
+        "--kubeconfig",
+        str(config),
+        "--admin-address",
+        admin,
+        "--log-level",
+        "debug",
+        "--data-plane",
+        "embedded",
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
@@ -375,23 +399,22 @@ def test_controller_webhook_flags() -> None:
     from hatchway.cli.controller import _webhook, build_parser
 
     parse = build_parser().parse_args
-    assert _webhook(parse([]), "ns") is None
-    local = _webhook(parse(["--webhook-address", "127.0.0.1:9443"]), "ns")
+    assert _webhook(parse([])) is None
+    local = _webhook(parse(["--webhook-address", "127.0.0.1:9443"]))
     assert local is not None
     assert (local.host, local.port, local.server_names) == ("127.0.0.1", 9443, ("127.0.0.1",))
-    assert (local.ca_secret, local.namespace, local.configuration) == ("hatchway-ca", "ns", None)
+    assert local.configuration is None
     args = parse(
         [
             "--webhook-address=0.0.0.0:9443",
             "--webhook-server-name=hw.system.svc",
             "--webhook-server-name=hw.system.svc.cluster.local",
             "--webhook-configuration=hw",
-            "--ca-secret=hw-ca",
         ]
     )
-    chart = _webhook(args, "system")
+    chart = _webhook(args)
     assert chart is not None
     assert chart.server_names == ("hw.system.svc", "hw.system.svc.cluster.local")
-    assert (chart.configuration, chart.ca_secret) == ("hw", "hw-ca")
+    assert chart.configuration == "hw"
     with pytest.raises(SystemExit, match="--webhook-server-name is needed"):
-        _webhook(parse(["--webhook-address", "0.0.0.0:9443"]), "ns")
+        _webhook(parse(["--webhook-address", "0.0.0.0:9443"]))

@@ -96,6 +96,8 @@ class ControllerProcess:
                 self.admin,
                 "--bind-address",
                 "127.0.0.1",
+                "--data-plane",
+                "embedded",
                 *args,
             ],
             stdout=self._log,

@@ -127,7 +127,6 @@ def rig(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         args=(
             f"--webhook-address=127.0.0.1:{port}",
             f"--webhook-configuration={name}",
-            "--ca-secret=admission-ca",
         ),
     )
     try:
@@ -150,7 +149,7 @@ def rig(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def _ca(client: Client, ns: str) -> bytes | None:
-    for s in client.list(Secret, namespace=ns, fields={"metadata.name": "admission-ca"}):
+    for s in client.list(Secret, namespace=ns, fields={"metadata.name": "hatchway-xds-ca"}):
         return base64.b64decode((s.data or {})["ca.crt"])
     return None
 

@@ -20,13 +20,14 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.admissionregistration_v1 import ValidatingWebhookConfiguration
 from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccountToken
 
-from hatchway.runtime.ca_secret import SECRET_TYPE, UnusableCA, load_or_create
+from hatchway.sources.ca_store import load_or_create
 from hatchway.sources.webhook_config import ensure_ca_bundle
 from helm import helm_binary, helm_env
 
 from .conftest import ROOT
 
 pytestmark = pytest.mark.k8s
+CA_SECRET = "hatchway-xds-ca"  # the controller's default --ca-secret, as the chart runs it
 
 
 def _render(home: Path, release: str, ns: str, *templates: str) -> list[dict[str, Any]]:
@@ -112,8 +113,8 @@ def test_the_chart_identity_keeps_its_own_ca_bundle_and_no_other(
     async def scenario() -> None:
         api = AsyncClient(KubeConfig.from_file(str(sa)), field_manager="hatchway")
         try:
-            ca = await load_or_create(api, ns, f"{release}-ca")
-            again = await load_or_create(api, ns, f"{release}-ca")
+            ca = await load_or_create(api, ns, CA_SECRET)
+            again = await load_or_create(api, ns, CA_SECRET)
             assert again == ca  # read back, not made anew
             assert await ensure_ca_bundle(api, release, ca.cert_pem) == [
                 "a.example.com",
@@ -128,28 +129,10 @@ def test_the_chart_identity_keeps_its_own_ca_bundle_and_no_other(
 
     try:
         asyncio.run(asyncio.wait_for(scenario(), 60))
-        (secret,) = client.list(Secret, namespace=ns, fields={"metadata.name": f"{release}-ca"})
-        assert secret.type == SECRET_TYPE and sorted(secret.data or {}) == ["ca.crt", "ca.key"]
+        (secret,) = client.list(Secret, namespace=ns, fields={"metadata.name": CA_SECRET})
+        assert sorted(secret.data or {}) == ["ca.crt", "ca.key"]
         hooks = client.get(ValidatingWebhookConfiguration, release).webhooks or []
         assert [h.clientConfig.caBundle for h in hooks] == [secret.data["ca.crt"]] * 2
     finally:
         for body in (mine, other):
             client.delete(ValidatingWebhookConfiguration, body["metadata"]["name"])
-
-
-def test_a_secret_of_that_name_that_is_no_ca_is_refused(
-    client: Client, ns: str, kubeconfig: Path
-) -> None:
-    client.create(
-        Secret.from_dict({"metadata": {"name": "taken", "namespace": ns}, "stringData": {"x": "y"}})
-    )
-
-    async def scenario() -> None:
-        api = AsyncClient(KubeConfig.from_file(str(kubeconfig)))
-        try:
-            with pytest.raises(UnusableCA, match=f"Secret {ns}/taken is not a Hatchway CA"):
-                await load_or_create(api, ns, "taken")
-        finally:
-            await api.close()
-
-    asyncio.run(asyncio.wait_for(scenario(), 60))

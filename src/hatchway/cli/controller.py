@@ -41,7 +41,7 @@ def _pool(value: str | None) -> str | None:
     return str(net)
 
 
-def _webhook(args: argparse.Namespace, namespace: str) -> WebhookSettings | None:
+def _webhook(args: argparse.Namespace) -> WebhookSettings | None:
     from hatchway.runtime.webhook import WebhookSettings
 
     if not args.webhook_address:
@@ -60,8 +60,6 @@ def _webhook(args: argparse.Namespace, namespace: str) -> WebhookSettings | None
         port=port,
         server_names=names,
         configuration=args.webhook_configuration,
-        ca_secret=args.ca_secret,
-        namespace=namespace,
     )
 
 
@@ -76,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
     )
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    if args.data_plane == "provisioned" and not (args.xds_service and args.proxy_image):
+        raise SystemExit(
+            "hatchway controller: --data-plane provisioned (the default) needs --xds-service "
+            "(how proxies reach this controller) and --proxy-image (the image they run); "
+            "--data-plane embedded runs one Envoy here instead"
+        )
     admin_host, admin_port = _host_port(args.admin_address)
     metrics = _host_port(args.metrics_address) if args.metrics_address else None
-    namespace = os.environ.get("POD_NAMESPACE", "default")
     addresses = args.gateway_address or [
         a for a in os.environ.get("HATCHWAY_GATEWAY_ADDRESSES", "").split(",") if a
     ]
@@ -88,13 +91,18 @@ def run(args: argparse.Namespace) -> int:
         admin_port=admin_port,
         metrics_address=metrics,
         bind_address=args.bind_address or os.environ.get("HATCHWAY_BIND_ADDRESS", "0.0.0.0"),
-        lease_namespace=namespace,
+        lease_namespace=os.environ.get("POD_NAMESPACE", "default"),
         gateway_addresses=tuple(addresses),
         gateway_address_pool=_pool(
             args.gateway_address_pool or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
         ),
         envoy_service=args.envoy_service or os.environ.get("HATCHWAY_ENVOY_SERVICE") or None,
-        webhook=_webhook(args, namespace),
+        data_plane=args.data_plane,
+        xds_listen=_host_port(args.xds_listen),
+        xds_service=_host_port(args.xds_service) if args.xds_service else None,
+        proxy_image=args.proxy_image,
+        ca_secret=args.ca_secret,
+        webhook=_webhook(args),
     )
 
     async def main() -> int:
@@ -145,6 +153,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
     )
     p.add_argument(
+        "--data-plane",
+        default=os.environ.get("HATCHWAY_DATA_PLANE", "provisioned"),
+        choices=["provisioned", "embedded"],
+        help="provisioned (default): every Gateway gets its own Envoy Deployment and Service; "
+        "embedded: one Envoy in this process serves every Gateway",
+    )
+    p.add_argument(
+        "--xds-listen",
+        default="0.0.0.0:18000",
+        metavar="HOST:PORT",
+        help="where the proxies get xDS (mutual TLS) and, on PORT+1, their certificates",
+    )
+    p.add_argument(
+        "--xds-service",
+        default=os.environ.get("HATCHWAY_XDS_SERVICE"),
+        metavar="HOST:PORT",
+        help="this controller's Service as proxies dial it (hatchway.hatchway-system.svc:18000)",
+    )
+    p.add_argument(
+        "--proxy-image",
+        default=os.environ.get("HATCHWAY_PROXY_IMAGE"),
+        metavar="IMAGE",
+        help="the image the proxies run (this image: `hatchway proxy`)",
+    )
+    p.add_argument(
+        "--ca-secret",
+        default="hatchway-xds-ca",
+        metavar="NAME",
+        help="the Secret (in POD_NAMESPACE) holding the controller's certificate authority "
+        "(xDS and the admission webhook)",
+    )
+    p.add_argument(
         "--webhook-address",
         default=None,
         metavar="HOST:PORT",
@@ -163,12 +203,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME",
         help="ValidatingWebhookConfiguration whose caBundle the controller keeps set to its CA",
-    )
-    p.add_argument(
-        "--ca-secret",
-        default="hatchway-ca",
-        metavar="NAME",
-        help="Secret (in POD_NAMESPACE) holding the controller's CA; created on first start",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

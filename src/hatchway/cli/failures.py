@@ -15,7 +15,6 @@ def describe(exc: BaseException) -> str | None:
     import httpx2
     from lightkube import ApiError, ConfigError
 
-    from hatchway.runtime.ca_secret import UnusableCA
     from hatchway.runtime.controller import MissingAPIs
 
     if isinstance(exc, ConfigError):
@@ -23,7 +22,7 @@ def describe(exc: BaseException) -> str | None:
             f"cannot load the kubeconfig: {exc}. Pass --kubeconfig FILE, set KUBECONFIG, "
             "or run in a pod with a service account"
         )
-    if isinstance(exc, MissingAPIs | UnusableCA):
+    if isinstance(exc, MissingAPIs):
         return str(exc)
     if isinstance(exc, ApiError):
         return _api_error(exc)

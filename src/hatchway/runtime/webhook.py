@@ -3,9 +3,9 @@
 `POST /validate` takes an `admission.k8s.io/v1` AdmissionReview and answers allowed or
 denied (HTTP 422 in the status, a message naming the object and fields) with `warnings`,
 which kubectl prints. It reads only the controller's view and never writes anything
-(`sideEffects: None`). HTTPS with a certificate from the controller's CA (the CA Secret,
-`runtime.ca_secret`) for `server_names`; the ValidatingWebhookConfiguration's `caBundle` is
-kept equal to that CA (`sources.webhook_config`). The configuration says
+(`sideEffects: None`). HTTPS with a certificate for `server_names` from the controller's CA
+(the xDS CA, in the Secret `sources.ca_store` keeps); the ValidatingWebhookConfiguration's
+`caBundle` is kept equal to that CA (`sources.webhook_config`). The configuration says
 `failurePolicy: Ignore`: while the controller is down, writes go through unchecked.
 
 `start_webhook` is all the controller calls: it starts the server, the CA bundle keeper and
@@ -28,7 +28,6 @@ from aiohttp import web
 from lightkube import AsyncClient
 
 from hatchway.admission import Verdict, denial_message
-from hatchway.runtime import ca_secret
 from hatchway.runtime.certificates import SERVER_LIFETIME, Authority
 from hatchway.runtime.reviewer import Current, Reviewer
 from hatchway.sources.webhook_config import keep_ca_bundle
@@ -46,8 +45,6 @@ class WebhookSettings:
     port: int = 9443
     server_names: tuple[str, ...] = ("127.0.0.1",)  # SANs of its certificate
     configuration: str | None = None  # the ValidatingWebhookConfiguration to keep a CA in
-    ca_secret: str = "hatchway-ca"
-    namespace: str = "default"  # of the CA Secret
     budget_s: float = 2.0  # then answered without findings (the API server waits longer)
     settle_s: float = 0.5  # findings recomputed while the view catches up, for this long
 
@@ -130,10 +127,10 @@ class WebhookServer:
 
 
 async def start_webhook(
-    settings: WebhookSettings, client: AsyncClient, current: Current
+    settings: WebhookSettings, client: AsyncClient, current: Current, authority: Authority
 ) -> Callable[[], Awaitable[None]]:
-    """Serve the webhook from the controller's view `current`; returns its stop function."""
-    authority = await ca_secret.load_or_create(client, settings.namespace, settings.ca_secret)
+    """Serve the webhook from the controller's view `current`, with a certificate from
+    `authority`; returns its stop function."""
     reviewer = Reviewer(current, settings.budget_s, settings.settle_s)
     server = WebhookServer(reviewer, settings, authority)
     await server.start()
