@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpcore2").setLevel(logging.WARNING)
     if args.data_plane == "provisioned" and not (args.xds_service and args.proxy_image):
         raise SystemExit(
             "hatchway controller: --data-plane provisioned (the default) needs --xds-service "
