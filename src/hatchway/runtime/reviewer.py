@@ -163,3 +163,15 @@ class Reviewer:
 
 def _kind(body: object) -> object:
     return body.get("kind") if isinstance(body, dict) else None
+
+
+def in_namespace(body: object, request: dict[str, Any]) -> object:
+    """The object with the request's namespace when it names none (the request's is the
+    namespace it is written to)."""
+    namespace = request.get("namespace")
+    if not isinstance(body, dict) or not isinstance(namespace, str) or not namespace:
+        return body
+    meta = body.get("metadata")
+    if not isinstance(meta, dict) or meta.get("namespace"):
+        return body
+    return {**body, "metadata": {**meta, "namespace": namespace}}

@@ -29,7 +29,7 @@ from lightkube import AsyncClient
 
 from hatchway.admission import Verdict, denial_message
 from hatchway.runtime.certificates import SERVER_LIFETIME, Authority
-from hatchway.runtime.reviewer import Current, Reviewer
+from hatchway.runtime.reviewer import Current, Reviewer, in_namespace
 from hatchway.sources.webhook_config import keep_ca_bundle
 
 log = logging.getLogger("hatchway.webhook")
@@ -70,10 +70,11 @@ def make_app(reviewer: Reviewer) -> web.Application:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "expected an AdmissionReview"}, status=400)
+        req = {**req, "object": in_namespace(req.get("object"), req)}
         verdict = await reviewer.answer(req)
         if verdict.denied:
-            log.info("denied %s", denial_message(verdict, req.get("object")))
-        return web.json_response(response(uid, verdict, req.get("object")))
+            log.info("denied %s", denial_message(verdict, req["object"]))
+        return web.json_response(response(uid, verdict, req["object"]))
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(PATH, validate)

@@ -99,6 +99,18 @@ def test_denied_with_the_field_and_warned_with_findings(tmp_path: Path) -> None:
         ]
         _, doc = await post(_review(route(on_gw(rule("/clean"))), uid="a-3"))
         assert doc["response"] == {"uid": "a-3", "allowed": True}
+        # The request's namespace, when the object names none.
+        body = route(
+            {
+                "parentRefs": [{"name": "gw", "namespace": "default"}],
+                "rules": [{"matches": [BAD_REGEX]}],
+            }
+        )
+        del body["metadata"]["namespace"]
+        review = _review(body, uid="a-4")
+        review["request"]["namespace"] = "team"
+        _, doc = await post(review)
+        assert doc["response"]["status"]["message"].startswith("HTTPRoute team/r cannot be served")
 
     _serve(tmp_path, Holder(snapshot()), scenario)
 
