@@ -115,6 +115,7 @@ def rig(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     config = chart_webhook(tmp / "helm", f"hatchway-{ns}")
     (hook,) = config["webhooks"]
     assert hook["failurePolicy"] == "Ignore" and hook["sideEffects"] == "None"
+    assert hook["timeoutSeconds"] <= 10
     assert "caBundle" not in hook["clientConfig"]
     hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}/validate"}
     hook["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": ns}}

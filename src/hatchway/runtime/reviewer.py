@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from hatchway.admission import Verdict, review
@@ -44,20 +44,11 @@ LATE = (
 )
 
 
-@dataclass
-class Counts:
-    reviews: int = 0
-    denied: int = 0
-    warned: int = 0
-    late: int = 0
-
-
 class Reviewer:
     def __init__(self, current: Current, budget_s: float = 2.0, settle_s: float = 0.5) -> None:
         self.current = current
         self.budget_s = budget_s
         self.settle_s = settle_s
-        self.counts = Counts()
         self._memo = TranslateMemo()  # kept on the view: a route's review is a delta from it
         self._whole = TranslateMemo(incremental=False)  # for the other kinds
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admission")
@@ -78,22 +69,17 @@ class Reviewer:
         body, old = request.get("object"), request.get("oldObject")
         operation = request.get("operation")
         operation = operation if isinstance(operation, str) else ""
-        self.counts.reviews += 1
         verdict = self._quick(body, operation, old)
         if verdict.findings_due:
             deadline = started + self.budget_s
             settle_until = min(started + self.settle_s, deadline)
-            full = await self._full(body, operation, old, deadline)
-            while full is not None and not full.settled:
-                if not await self._moved(self._base, settle_until):
-                    break
-                full = await self._full(body, operation, old, deadline)
-            if full is None:
-                self.counts.late += 1
-                return Verdict(warnings=(LATE,))
-            verdict = full
-        self.counts.denied += bool(verdict.denied)
-        self.counts.warned += bool(verdict.warnings)
+            full, base = await self._full(body, operation, old, deadline)
+            while full is not None and not full.settled and await self._moved(base, settle_until):
+                again, base = await self._full(body, operation, old, deadline)
+                if again is None:
+                    break  # out of time: the last answer stands
+                full = again
+            verdict = full if full is not None else Verdict(warnings=(LATE,))
         return verdict
 
     def _quick(self, body: object, operation: str, old: object) -> Verdict:
@@ -107,15 +93,18 @@ class Reviewer:
 
     async def _full(
         self, body: object, operation: str, old: object, deadline: float
-    ) -> Verdict | None:
+    ) -> tuple[Verdict | None, Snapshot | None]:
+        """The review with findings (None: not within `deadline`), and the controller
+        snapshot it was judged against."""
         view = self.view()
+        base = self._base
         job = asyncio.get_running_loop().run_in_executor(
             self._pool, self._review, body, operation, old, view, deadline
         )
         try:
-            return await asyncio.wait_for(job, max(0.0, deadline - time.monotonic()))
+            return await asyncio.wait_for(job, max(0.0, deadline - time.monotonic())), base
         except TimeoutError:
-            return None
+            return None, base
 
     def _review(
         self, body: object, operation: str, old: object, view: View, deadline: float
