@@ -181,6 +181,10 @@ class Controller:
         assert self.plane is not None, "the provisioned data plane starts in run()"
         return self.plane.engine
 
+    def _recheck(self) -> None:
+        """Settings that depend on time (a load balancer's grace) are due again."""
+        self._on_change("Service", True)
+
     def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
         # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
@@ -212,6 +216,8 @@ class Controller:
         result = await asyncio.to_thread(docs_cache.parse)
         # Together, with no await between: a reload sees a snapshot with its own settings.
         self.feed.settings = self._settings_for(result.snapshot)
+        if self.plane is not None and self.plane.recheck_in is not None:
+            asyncio.get_running_loop().call_later(self.plane.recheck_in, self._recheck)
         self.feed.snapshot = result.snapshot
         self.feed.errors = result.errors
 

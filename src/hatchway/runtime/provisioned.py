@@ -97,6 +97,9 @@ class ProvisionedPlane:
             xds_ca_pem=authority.cert_pem.decode(),
         )
         self.failures: list[str] = []
+        # Seconds after which the translation settings should be computed again (a requested
+        # address the load balancer may still assign); None: nothing pending.
+        self.recheck_in: float | None = None
 
     # --- serving xDS and certificates -------------------------------------------------------
 
@@ -154,11 +157,16 @@ class ProvisionedPlane:
         """Per-Gateway sockets, and each Gateway's addresses as its Service's load balancer
         has them, and whether a replica of its Deployment is ready."""
         self._snapshot = snapshot
+        self.recheck_in = None
+        now = dt.datetime.now(dt.UTC)
         known = {}
         for gw in self._ours(snapshot):
             ns, name = gw.metadata.namespace, gw.metadata.name
             base = base_name(ns, name)
-            addresses = _addresses(gw, object_of("Service", ns, base))
+            addresses = _addresses(gw, object_of("Service", ns, base), now)
+            if addresses.pending is not None and gw.spec.addresses:
+                # Judged again once the load balancer has had its time.
+                self.recheck_in = ALLOCATION_GRACE.total_seconds() + 0.5
             not_ready = _not_ready(object_of("Deployment", ns, base))
             known[(ns, name)] = dataclasses.replace(addresses, not_ready=not_ready)
         return TranslateSettings(
@@ -253,9 +261,15 @@ def _accepted_gateways(status: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return out
 
 
-def _addresses(gw: Gateway, service: Body) -> GatewayAddresses:
+# How long a load balancer may take to assign a requested address before the Gateway says
+# the address is not usable (a load balancer reports a refusal only in Events, if at all).
+ALLOCATION_GRACE = dt.timedelta(seconds=5)
+
+
+def _addresses(gw: Gateway, service: Body, now: dt.datetime) -> GatewayAddresses:
     """A Gateway's addresses from its Service: bound on 0.0.0.0 in its Pods, reached at the
-    load balancer's; requested IPs it did not get are unusable once it assigned something."""
+    load balancer's. Requested IPs it did not get are unusable once it assigned something,
+    or once it has had `ALLOCATION_GRACE` to assign one and did not."""
     ingress = (((service or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress")
     reported: list[tuple[str, str]] = []
     for entry in ingress or []:
@@ -267,10 +281,21 @@ def _addresses(gw: Gateway, service: Body) -> GatewayAddresses:
     requested = [a.value for a in gw.spec.addresses if a.type == "IPAddress" and a.value]
     got = {v for _, v in reported}
     if not reported:
+        if requested and now - _created(service) > ALLOCATION_GRACE:
+            return GatewayAddresses(bind=("0.0.0.0",), reported=(), unusable=tuple(requested))
         pending = "waiting for the load balancer to assign the Gateway's Service an address"
         return GatewayAddresses(bind=("0.0.0.0",), reported=(), pending=pending)
     unusable = tuple(ip for ip in requested if ip not in got)
     return GatewayAddresses(bind=("0.0.0.0",), reported=tuple(reported), unusable=unusable)
+
+
+def _created(obj: Body) -> dt.datetime:
+    """When the object was created (now, if it does not exist yet)."""
+    stamp = ((obj or {}).get("metadata") or {}).get("creationTimestamp")
+    try:
+        return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.now(dt.UTC)
 
 
 def _not_ready(deployment: Body) -> str | None:
