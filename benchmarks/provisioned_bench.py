@@ -67,12 +67,12 @@ def _gateway(ns: str, name: str) -> dict[str, Any]:
 
 
 def _route(ns: str, gw: str, paths: list[str]) -> dict[str, Any]:
+    # One rule (at most 16 are allowed), a match per path (at most 64).
     rules = [
         {
-            "matches": [{"path": {"type": "PathPrefix", "value": p}}],
+            "matches": [{"path": {"type": "PathPrefix", "value": p}} for p in paths],
             "backendRefs": [{"name": "echo", "port": 80}],
         }
-        for p in paths
     ]
     return {
         "apiVersion": GW_API,
@@ -87,9 +87,9 @@ def first_200(rig: Cluster, ns: str, n: int) -> list[float]:
     for i in range(n):
         name = f"gw{i}"
         started = time.monotonic()
-        apply(rig, _gateway(ns, name), _route(ns, name, ["/"]))
+        apply(rig, _gateway(ns, name), _route(ns, name, ["/base"]))
         address = wait_for(name, lambda name=name: gateway_address(rig, ns, name), 300, 0.1)
-        wait_for(f"{name} 200", lambda a=address: _status(f"http://{a}/") == 200, 120, 0.05)
+        wait_for(f"{name} 200", lambda a=address: _status(f"http://{a}/base") == 200, 120, 0.05)
         out.append(time.monotonic() - started)
         print(f"  {name}: first 200 after {out[-1]:.1f} s", file=sys.stderr)
     return out
@@ -98,10 +98,11 @@ def first_200(rig: Cluster, ns: str, n: int) -> list[float]:
 def route_changes(rig: Cluster, ns: str, changes: int) -> list[float]:
     address = gateway_address(rig, ns, "gw0")
     assert address is not None
-    paths = ["/"]
+    paths = ["/base"]
     out = []
     for k in range(changes):
         path = f"/change-{k}"
+        assert _status(f"http://{address}{path}") == 404  # not routed before the change
         paths.insert(0, path)
         started = time.monotonic()
         apply(rig, _route(ns, "gw0", paths))

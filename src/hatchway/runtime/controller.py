@@ -60,6 +60,10 @@ from hatchway.translate.settings import Settings as TranslateSettings
 
 log = logging.getLogger("hatchway.controller")
 
+# A pause in watch events this long ends a burst (kubectl apply of many objects arrives as
+# events microseconds to milliseconds apart).
+QUIET_S = 0.02
+
 # Without these there is nothing to do: the Gateway API CRDs are not installed.
 REQUIRED_KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
 
@@ -168,7 +172,7 @@ class Controller:
         self._informer_tasks: list[asyncio.Task[None]] = []
         self._answer_watch: tuple[int, asyncio.Task[None]] | None = None
         self._rebuild = asyncio.Event()
-        self._pending_kinds: set[str] = set()  # kinds changed since the last rebuild began
+        self._changes = 0  # counts spec changes, to tell when they pause
         self._resync = asyncio.Event()
         self.rebuilds = 0
         self.syncs = 0
@@ -189,7 +193,7 @@ class Controller:
         self.last_sync_clean.clear()
         # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
         if spec_changed or (self.provisioned and kind in ("Service", "Deployment")):
-            self._pending_kinds.add(kind)
+            self._changes += 1
             self._rebuild.set()
         self._resync.set()
 
@@ -338,12 +342,7 @@ class Controller:
     async def _rebuild_loop(self) -> None:
         while True:
             await self._rebuild.wait()
-            # A burst of watch events (e.g. 1,000 routes applied) becomes one rebuild. Pods
-            # becoming ready (EndpointSlices alone) go out sooner: that rebuild skips
-            # translation, and traffic waits for it.
-            endpoints_only = self._pending_kinds <= {"EndpointSlice"}
-            await asyncio.sleep(0.02 if endpoints_only else self.settings.debounce_s)
-            self._pending_kinds.clear()
+            await self._settle()
             self._rebuild.clear()
             try:
                 await self.refresh_snapshot()
@@ -353,6 +352,18 @@ class Controller:
                 # Reported like a failed reload (`/errors`, `/readyz`) until one succeeds.
                 self.engine.reload_failed("rebuild", exc)
             self._resync.set()
+
+    async def _settle(self) -> None:
+        """Until changes pause: a burst of watch events (e.g. 1,000 routes applied) becomes
+        one rebuild, a lone change goes out at once. Rebuild once no change came for
+        `QUIET_S`, or `debounce_s` after the first, whichever is sooner."""
+        started = time.monotonic()
+        seen = self._changes
+        while time.monotonic() - started < self.settings.debounce_s:
+            await asyncio.sleep(QUIET_S)
+            if self._changes == seen:
+                return
+            seen = self._changes
 
     async def _status_loop(self) -> None:
         while True:
