@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 .PHONY: help venv prepare upstream rig suite run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
 
 # The Gateway API release the rig installs and the conformance suite is built from.
-GATEWAY_API_VERSION ?= v1.6.1
+GATEWAY_API_VERSION ?= v1.7.0
 export HATCHWAY_GATEWAY_API_VERSION := $(GATEWAY_API_VERSION)
 
 help:  ## list targets

@@ -61,5 +61,3 @@ def test_privileged_and_reserved_ports_move_and_nothing_collides() -> None:
     numbers = {lp.port: port for lp, port in mapped.items()}
     assert len(set(numbers.values())) == len(numbers)
     assert all(port >= 1024 and port != 19001 for port in numbers.values())
-
-

@@ -2,7 +2,8 @@
 
 An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
 `usable_addresses`, `assigned_addresses` as a list of {namespace, name, address},
-`refused_routes` as a list of {kind, namespace, name, message})."""
+`refused_routes` as a list of {kind, namespace, name, message}, `service_cidrs`,
+`cluster_ips` as a list of {namespace, name, addresses})."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ def load_settings(path: Path) -> Settings:
         (a["namespace"], a["name"]): a["address"] for a in raw.pop("assigned_addresses", [])
     }
     usable = raw.pop("usable_addresses", None)
+    cluster_ips = {
+        (a["namespace"], a["name"]): tuple(a["addresses"]) for a in raw.pop("cluster_ips", [])
+    }
+    service_cidrs = tuple(raw.pop("service_cidrs", ()))
     refused = {
         (r["kind"], r["namespace"], r["name"]): r["message"] for r in raw.pop("refused_routes", [])
     }
@@ -45,6 +50,8 @@ def load_settings(path: Path) -> Settings:
         assigned_addresses=assigned,
         refused_routes=refused,
         usable_addresses=None if usable is None else tuple(usable),
+        cluster_ips=cluster_ips,
+        service_cidrs=service_cidrs,
         **raw,
     )
 

@@ -18,7 +18,7 @@ etcd_port="${HATCHWAY_K8S_ETCD_PORT:-12379}"
 etcd_peer_port=$((etcd_port + 1))
 # The Gateway API CRDs (experimental channel: standard + experimental kinds) at the pinned
 # version, fetched from the Go module proxy into a cache (hack/upstream/fetch.py).
-gateway_api="${HATCHWAY_GATEWAY_API_VERSION:-v1.6.1}"
+gateway_api="${HATCHWAY_GATEWAY_API_VERSION:-v1.7.0}"
 crds="${HATCHWAY_K8S_CRDS:-$(python3 "$root/hack/upstream/fetch.py" crds "$gateway_api")/experimental}"
 python="${PYTHON:-$root/.venv/bin/python}"
 kubeconfig="$state/admin.kubeconfig"

@@ -111,6 +111,15 @@ def test_matches_requires_equal_list_lengths() -> None:
     assert not matches({"a": 1}, {})
 
 
+def test_empty_routability_matches_a_pruned_one() -> None:
+    """The standard-channel CRD has no `routability`: the API server drops it, and a status
+    without it says the same as `routability: ""` (GEP-5093), so it is not written again."""
+    want = {"addresses": [{"type": "IPAddress", "value": "10.0.0.1", "routability": ""}]}
+    assert matches(want, {"addresses": [{"type": "IPAddress", "value": "10.0.0.1"}]})
+    cluster = {"addresses": [{"type": "IPAddress", "value": "10.0.0.1", "routability": "Cluster"}]}
+    assert not matches(cluster, {"addresses": [{"type": "IPAddress", "value": "10.0.0.1"}]})
+
+
 def desired_route(*conds: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "HTTPRoute",

@@ -50,3 +50,19 @@ def test_no_tracked_file_points_at_the_shared_folder() -> None:
         and name != "tests/unit/test_deploy_manifests.py"
     ]
     assert offenders == []
+
+
+def test_rbac_lets_the_controller_read_every_watched_kind() -> None:
+    from hatchway.sources.kube import WATCHED
+
+    docs = list(yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()))
+    (role,) = [d for d in docs if d and d["kind"] == "ClusterRole"]
+    readable = {
+        (group, resource)
+        for rule in role["rules"]
+        if {"get", "list", "watch"} <= set(rule["verbs"])
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    missing = [s.kind for s in WATCHED if (s.group, s.plural) not in readable]
+    assert missing == []

@@ -135,18 +135,24 @@ class CORS:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
+    """GEP-1731: retry a request the backend did not process — the connection failed, the
+    backend refused the stream, or it answered one of `codes` — up to `attempts` times."""
+
     codes: tuple[int, ...] = ()
-    attempts: int | None = None  # number of retries; None = implementation default
-    backoff_ms: int | None = None
+    attempts: int = 1  # retries after the first try; 0 turns retries off
+    backoff_ms: int | None = None  # base interval; None: the data plane's default
 
 
 @dataclass(frozen=True, slots=True)
 class SessionPersistence:
     type: str = "Cookie"  # Cookie | Header
-    name: str | None = None
+    name: str | None = None  # None: the data plane's default name
     absolute_timeout_ms: int | None = None
     idle_timeout_ms: int | None = None
-    permanent: bool = False  # cookieConfig.lifetimeType Permanent
+    permanent: bool = False  # cookie lifetimeType Permanent
+    # The cookie's Path (v1.7 `cookie.path`, default "/"); None: the Gateway API v1.6 rule,
+    # the path the route matches.
+    cookie_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
+from hatchway.model.core import (
+    ClusterTrustBundle,
+    ConfigMap,
+    EndpointSlice,
+    Namespace,
+    Pod,
+    Secret,
+    Service,
+)
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.params import GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.xbackend import XBackend
 
 
 @dataclass(frozen=True)
@@ -31,3 +40,6 @@ class Snapshot:
     config_maps: tuple[ConfigMap, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
     gateway_parameters: tuple[GatewayParameters, ...] = ()
+    xbackends: tuple[XBackend, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    cluster_trust_bundles: tuple[ClusterTrustBundle, ...] = ()

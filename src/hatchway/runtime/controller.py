@@ -153,6 +153,8 @@ class Controller:
 
     async def start_informers(self) -> None:
         for spec in WATCHED:
+            if spec.only_with is not None and spec.only_with not in self.specs:
+                continue
             version = await discover(self.client, spec)
             if version is None:
                 log.warning("%s is not served by the API server; not watched", spec.kind)

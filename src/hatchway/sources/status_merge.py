@@ -115,11 +115,17 @@ def merged_status(
     return None if matches(want, observed) else want
 
 
+# Status fields a CRD may not have, whose empty value means the same as absence: the
+# standard-channel Gateway CRD prunes an address's `routability` (GEP-5093: unset = "").
+_EMPTY_MEANS_ABSENT = frozenset({"routability"})
+
+
 def matches(want: Any, have: Any) -> bool:
     """`have` says everything `want` says (it may hold extra, defaulted keys)."""
     if isinstance(want, dict):
         return isinstance(have, dict) and all(
-            k in have and matches(v, have[k]) for k, v in want.items()
+            matches(v, have[k]) if k in have else (k in _EMPTY_MEANS_ABSENT and v == "")
+            for k, v in want.items()
         )
     if isinstance(want, list):
         return (

@@ -6,7 +6,6 @@ route attachment then increments `attached`, and `gateway_statuses` writes the s
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +34,7 @@ from hatchway.status import (
     RouteGroupKind,
     condition,
 )
+from hatchway.translate.addresses import Addresses, assign_addresses
 from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
@@ -144,6 +144,7 @@ class GatewayCtx:
     resolved: tuple[str, str] | None = None
     insecure_frontend: bool = False
     client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
+    address_outcome: Addresses | None = None
 
     @property
     def namespace(self) -> str:
@@ -359,6 +360,29 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
     lc.client_validation = ClientValidation("".join(cas), allow_insecure_fallback=insecure)
 
 
+def _check_filters(lc: ListenerCtx) -> None:
+    """Pre-routing filters (GEP-5224): each one runs, in order, or the listener is not
+    accepted (never a filter silently left out)."""
+    filters = lc.spec.filters
+    if filters is None:
+        return
+    for i, f in enumerate(filters.requests):
+        at = f"filters.requests[{i}]"
+        if f.extension_ref is not None:
+            ref = f.extension_ref
+            lc.accepted = (
+                ListenerConditionReason.UNSUPPORTED_VALUE,
+                f"{at}: ExtensionRef {ref.group or 'core'}/{ref.kind} {ref.name} is not "
+                "supported (Hatchway has no listener filter extensions)",
+            )
+            return
+        lc.accepted = (
+            ListenerConditionReason.UNSUPPORTED_VALUE,
+            f"{at}: ExternalAuth listener filters are not supported yet",
+        )
+        return
+
+
 def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
     """The conflict reason if two listeners on the same port cannot coexist."""
     if a.port != b.port:
@@ -411,41 +435,16 @@ def _mark_overlaps(merged: list[ListenerCtx]) -> None:
 # --- Gateways -----------------------------------------------------------------------------------
 
 
-def _usable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, usable: tuple[str, ...]) -> bool:
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in usable)
-
-
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
-    default = settings.assigned_addresses.get((gw.namespace, gw.name), settings.bind_address)
-    addresses: list[str] = []
-    unusable: list[str] = []
-    for addr in gw.obj.spec.addresses:
-        if addr.type != "IPAddress":
-            gw.accepted = (
-                GatewayConditionReason.UNSUPPORTED_ADDRESS,
-                f"address type {addr.type!r} is not supported (only IPAddress)",
-            )
-            continue
-        if not addr.value:
-            addresses.append(default)
-            continue
-        try:
-            ip = ipaddress.ip_address(addr.value)
-        except ValueError:
-            unusable.append(f"address {addr.value!r} is not an IP address")
-            continue
-        if settings.usable_addresses is not None and not _usable(ip, settings.usable_addresses):
-            unusable.append(f"address {addr.value} is not an address of this host")
-            continue
-        addresses.append(str(ip))
-    if unusable:
-        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(unusable))
-        # Requested addresses that all fail are not replaced by the default: the Gateway
-        # would be reachable somewhere it did not ask for.
-        if not addresses:
-            gw.addresses = ()
-            return
-    gw.addresses = tuple(dict.fromkeys(addresses)) or (default,)
+    out = assign_addresses(gw.obj, settings)
+    gw.address_outcome = out
+    gw.addresses = out.values
+    if out.unsupported_type is not None:
+        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
+    if out.unusable:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(out.unusable))
+    elif not out.assigned:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, "; ".join(out.unsatisfied))
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
@@ -549,6 +548,8 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
         merged = gw.all_listeners()
         for lc in merged:
             _check_kinds(lc)
+            if lc.accepted is None:
+                _check_filters(lc)
             if lc.accepted is None:
                 _check_certificates(index, lc)
                 _check_frontend_validation(index, lc)
@@ -680,7 +681,12 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         attached_sets = None
         if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
             attached_sets = sum(1 for s in gw.listener_sets if _final_rejection(s) is None)
-        addresses = tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
+        if gw.address_outcome is not None:
+            conds.append(_addresses_assigned(gw.address_outcome, gen))
+        addresses = tuple(
+            GatewayAddress("IPAddress", a.value, a.routability)
+            for a in (gw.address_outcome.assigned if gw.address_outcome else ())
+        )
         out.append(
             ResourceStatus(
                 ResourceKey(GW_API, "Gateway", gw.namespace, gw.name),
@@ -696,6 +702,17 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         for lsc in gw.listener_sets:
             out.append(_listener_set_status(lsc))
     return out
+
+
+def _addresses_assigned(out: Addresses, gen: int) -> Condition:
+    """GEP-5093 `AddressesAssigned`: every entry satisfied, some, or none."""
+    T, R = GatewayConditionType, GatewayConditionReason
+    if not out.unsatisfied:
+        return condition(
+            T.ADDRESSES_ASSIGNED, True, R.ADDRESSES_ASSIGNED, "All addresses assigned", gen
+        )
+    reason = R.PARTIALLY_ASSIGNED if out.assigned else R.NOT_ASSIGNED
+    return condition(T.ADDRESSES_ASSIGNED, False, reason, "; ".join(out.unsatisfied), gen)
 
 
 def _final_rejection(lsc: ListenerSetCtx) -> tuple[str, str] | None:

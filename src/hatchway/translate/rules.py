@@ -197,9 +197,10 @@ def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
         return None
     return SessionPersistence(
         type=sp.type,
-        name=sp.session_name,
+        name=sp.name,
         absolute_timeout_ms=duration_ms(sp.absolute_timeout) if sp.absolute_timeout else None,
-        permanent=sp.cookie_config is not None and sp.cookie_config.lifetime_type == "Permanent",
+        permanent=sp.permanent,
+        cookie_path=sp.cookie.path if sp.cookie is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ _REDIRECT_CODES = {
     308: rc.RedirectAction.PERMANENT_REDIRECT,
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_SAFE_RETRY_ON = ("connect-failure", "refused-stream", "reset-before-request")
 
 # gRPC clients see HTTP errors as grpc-status through Envoy's local-reply conversion:
 # 503 -> 14 UNAVAILABLE (what the spec asks for invalid gRPC backends), 500 -> 13 INTERNAL.
@@ -211,17 +212,18 @@ def _fill_timeouts_and_retry(out: Any, route: Route) -> None:
     if retry is None and not backend_ms:
         return
     policy = out.retry_policy
-    if retry is not None:
-        conditions = ["connect-failure", "reset"]
+    if retry is not None and retry.attempts > 0:
+        # Only requests the backend did not process are retried (GEP-1731, v1.7): no
+        # connection, a refused stream, a reset before anything was sent, or a listed code.
+        conditions = list(_SAFE_RETRY_ON)
         if retry.codes:
             conditions.insert(0, "retriable-status-codes")
             policy.retriable_status_codes.extend(retry.codes)
         policy.retry_on = ",".join(conditions)
-        if retry.attempts is not None:
-            policy.num_retries.value = retry.attempts
+        policy.num_retries.value = retry.attempts
         if retry.backoff_ms:
             _set_ms(policy.retry_back_off.base_interval, retry.backoff_ms)
     else:
-        policy.num_retries.value = 0  # only here to carry per_try_timeout
+        policy.num_retries.value = 0  # no retries: here to carry per_try_timeout
     if backend_ms:
         _set_ms(policy.per_try_timeout, backend_ms)

@@ -135,7 +135,7 @@ def session_per_route(route: Route, settings: XdsSettings) -> Any:
         state.name = "envoy.http.stateful_session.cookie"
         c = cookie_pb2.CookieBasedSessionState()
         c.cookie.name = sp.name or settings.default_session_cookie
-        c.cookie.path = _cookie_path(route)
+        c.cookie.path = sp.cookie_path if sp.cookie_path is not None else _cookie_path(route)
         if sp.permanent and sp.absolute_timeout_ms:
             seconds, ms = divmod(sp.absolute_timeout_ms, 1000)
             c.cookie.ttl.seconds = seconds
@@ -146,7 +146,8 @@ def session_per_route(route: Route, settings: XdsSettings) -> Any:
 
 
 def _cookie_path(route: Route) -> str:
-    """The cookie is sent back only for paths this route serves (GEP-1619 guidance)."""
+    """Gateway API v1.6 (input without `cookie.path`): the cookie is sent back only for paths
+    this route serves. v1.7 states the path (default `/`)."""
     path = route.match.path
     if path.type is PathMatchType.REGEX:
         return "/"
