@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv prepare upstream rig suite run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
+.PHONY: help venv prepare upstream rig suite chart run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
 
 # The Gateway API release the rig installs and the conformance suite is built from.
 GATEWAY_API_VERSION ?= v1.7.0
@@ -34,6 +34,12 @@ rig:  ## build the cluster rig's binaries (etcd, kube-apiserver, kube-controller
 
 suite:  ## build the upstream conformance suite and its echo server
 	hack/conformance/build.sh
+
+chart:  ## put the pinned Gateway API CRDs into the Helm chart (for gatewayAPI.installCRDs=true)
+	rm -rf deploy/helm/hatchway/files/gateway-api
+	mkdir -p deploy/helm/hatchway/files/gateway-api
+	cp "$$(python3 hack/upstream/fetch.py crds $(GATEWAY_API_VERSION))"/experimental/gateway.networking.*.yaml \
+	   deploy/helm/hatchway/files/gateway-api/
 
 run: $(STAMP)  ## quickstart: demo backends + gateway on http://127.0.0.1:8080
 	$(BIN)/python examples/quickstart/run.py

@@ -21,8 +21,13 @@ go mod download >&2
 echo_pkg=sigs.k8s.io/gateway-api/conformance/echo-basic
 nice -n 10 go build -v -p "$jobs" -trimpath -o "$bin.tmp/echo-basic" "$echo_pkg" 2>&1 \
   | "$here/../progress.sh" "build.sh: echo-basic" "$(go list -deps "$echo_pkg" | wc -l)" >&2
-nice -n 10 go test -v -p "$jobs" -trimpath -c -o "$bin.tmp/conformance.test" . 2>&1 \
-  | "$here/../progress.sh" "build.sh: conformance.test" "$(go list -deps -test . | wc -l)" >&2
+# `go test -c` has no package-progress flag (its -v is the tests'): build the suite's
+# dependencies with `go build -v` first (same flags, so the test build reuses them).
+deps=$(go list -deps -test -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . | grep -v -e ' ' -e '^hatchway\.local')
+# shellcheck disable=SC2086
+nice -n 10 go build -v -p "$jobs" -trimpath $deps 2>&1 \
+  | "$here/../progress.sh" "build.sh: conformance.test" "$(wc -w <<< "$deps")" >&2
+nice -n 10 go test -p "$jobs" -trimpath -c -o "$bin.tmp/conformance.test" . >&2
 rm -rf "$bin"
 mv "$bin.tmp" "$bin"
 echo "$bin"

@@ -24,7 +24,7 @@ SA_NS = "hatchway-system"
 
 def apply_manifests(client: Client) -> None:
     for name in ("namespace.yaml", "rbac.yaml", "gatewayclass.yaml", "deployment.yaml"):
-        for obj in codecs.load_all_yaml((ROOT / "deploy" / name).read_text()):
+        for obj in codecs.load_all_yaml((ROOT / "deploy" / "embedded" / name).read_text()):
             client.apply(obj, force=True)
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _container() -> dict[str, object]:
-    docs = list(yaml.safe_load_all((ROOT / "deploy" / "deployment.yaml").read_text()))
+    docs = list(yaml.safe_load_all((ROOT / "deploy" / "embedded" / "deployment.yaml").read_text()))
     deployment = next(d for d in docs if d and d["kind"] == "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     return dict(container)

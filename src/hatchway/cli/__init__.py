@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hatchway.cli import controller, explain, output, serve, status, translate, version
+from hatchway.cli import controller, explain, output, proxy, serve, status, translate, version
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("controller", help="run against a Kubernetes API server")
     controller.add_arguments(p)
     p.set_defaults(run=controller.run)
+
+    p = sub.add_parser("proxy", help="run one Envoy of a Gateway's provisioned data plane")
+    proxy.add_arguments(p)
+    p.set_defaults(run=proxy.run)
 
     p = sub.add_parser("version", help="print Hatchway's, Envoy's and Gateway API's versions")
     p.set_defaults(run=version.run)

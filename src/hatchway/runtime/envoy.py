@@ -85,6 +85,7 @@ class Envoy:
         self._stopping = asyncio.Event()
         self.admin_address: str | None = None  # "127.0.0.1:PORT" once known
         self._ready = False
+        self._wait_live = True
         self.restarts = 0
         self.started_at = 0.0
 
@@ -107,12 +108,14 @@ class Envoy:
 
     # --- start ------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start Envoy and supervise it; returns once it is ready (admin `/ready` is LIVE)."""
+    async def start(self, wait_ready: bool = True) -> None:
+        """Start Envoy and supervise it; returns once it is ready (admin `/ready` is LIVE),
+        or, without `wait_ready`, once its admin address is known."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.bootstrap_path.write_text(json.dumps(self._bootstrap, indent=1))
+        self._wait_live = wait_ready
         await self._spawn()
-        await self._wait_ready()
+        await self._wait_ready(live=wait_ready)
         self._supervisor = asyncio.create_task(self._supervise(), name="envoy-supervisor")
 
     def command(self) -> list[str]:
@@ -153,7 +156,8 @@ class Envoy:
         assert self._proc.stdout is not None
         self._log_task = asyncio.create_task(_relay_logs(self._proc.stdout), name="envoy-logs")
 
-    async def _wait_ready(self) -> None:
+    async def _wait_ready(self, live: bool = True) -> None:
+        """Until admin `/ready` says LIVE (or, with `live` False, the admin address is known)."""
         proc = self._proc
         assert proc is not None
         deadline = time.monotonic() + self.settings.ready_timeout_s
@@ -164,6 +168,8 @@ class Envoy:
                 if self.admin_address is None and self.admin_path.exists():
                     text = self.admin_path.read_text().strip()
                     self.admin_address = text or None
+                if self.admin_address is not None and not live:
+                    return
                 if self.admin_address is not None:
                     try:
                         async with http.get(f"http://{self.admin_address}/ready") as r:
@@ -198,7 +204,7 @@ class Envoy:
             backoff = min(backoff * 2, self.settings.restart_backoff_max_s)
             try:
                 await self._spawn()
-                await self._wait_ready()
+                await self._wait_ready(live=self._wait_live)
             except (OSError, RuntimeError, TimeoutError) as exc:
                 log.error("Envoy restart failed: %s", exc)
                 if self._proc is not None and self._proc.returncode is None:
@@ -247,14 +253,14 @@ class Envoy:
                         log.warning("drain_listeners answered %d", r.status)
                         return
                 while time.monotonic() < deadline:
-                    if await _open_connections(http, base) == 0:
+                    if await open_connections(http, base) == 0:
                         return
                     await asyncio.sleep(0.1)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not drain Envoy: %s", exc)
 
 
-async def _open_connections(http: aiohttp.ClientSession, base: str) -> int:
+async def open_connections(http: aiohttp.ClientSession, base: str) -> int:
     """Downstream connections still open on data-plane listeners (admin excluded)."""
     async with http.get(f"{base}/stats?filter=^listener\\..*downstream_cx_active$") as r:
         text = await r.text()

@@ -41,6 +41,18 @@ class BootstrapSettings:
     # exempt. Per filter chain there is a second cap (`Hardening.max_connections_per_chain`).
     max_downstream_connections: int = 50_000
     json_logs: bool = True
+    # A remote control plane (a proxy Pod's controller): mutual TLS with these files, and
+    # `xds_host` may be a DNS name. None: the local control plane (serve, embedded Envoy).
+    xds_tls: XdsTls | None = None
+
+
+@dataclass(frozen=True)
+class XdsTls:
+    """Files of a Kubernetes Secret volume (`ca.crt`, `tls.crt`, `tls.key`): Envoy watches the
+    directory, so a rotated certificate is picked up without a restart."""
+
+    directory: str
+    server_name: str  # the control plane's name in its certificate (SNI and SAN check)
 
 
 def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
@@ -114,6 +126,47 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
 
 
 def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
+    cluster = _plain_xds_cluster(s)
+    if s.xds_tls is not None:
+        cluster["type"] = "STRICT_DNS"  # a Service name; every controller replica serves xDS
+        cluster["transport_socket"] = _xds_transport_socket(s.xds_tls)
+    return cluster
+
+
+def _xds_transport_socket(tls: XdsTls) -> dict[str, Any]:
+    """Mutual TLS to the control plane: our client certificate names our Gateway, and only a
+    server certificate from the controller's CA for `server_name` is trusted."""
+    d = tls.directory.rstrip("/")
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": (
+                "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+            ),
+            "sni": tls.server_name,
+            "common_tls_context": {
+                "alpn_protocols": ["h2"],
+                "tls_params": {"tls_minimum_protocol_version": "TLSv1_3"},
+                "tls_certificates": [
+                    {
+                        "certificate_chain": {"filename": f"{d}/tls.crt"},
+                        "private_key": {"filename": f"{d}/tls.key"},
+                        "watched_directory": {"path": d},
+                    }
+                ],
+                "validation_context": {
+                    "trusted_ca": {"filename": f"{d}/ca.crt"},
+                    "watched_directory": {"path": d},
+                    "match_typed_subject_alt_names": [
+                        {"san_type": "DNS", "matcher": {"exact": tls.server_name}}
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _plain_xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
     return {
         "name": XDS_CLUSTER,
         "type": "STATIC",

@@ -1,0 +1,174 @@
+"""`hatchway proxy`: one Envoy of a Gateway's data plane, in a Pod the controller provisioned.
+
+Writes Envoy's bootstrap (the controller's xDS Service over mutual TLS, the Gateway as node
+cluster), runs Envoy and restarts it if it dies, and serves `/healthz`, `/readyz` and
+`/metrics` on the Pod's scrape port. Envoy keeps serving its last configuration while no
+controller answers. `--drain` (the Pod's preStop hook) asks the running Envoy to drain and
+waits, so clients move to the other replicas before Kubernetes sends SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from hatchway.runtime.admin import AdminServer, Readiness
+from hatchway.runtime.envoy import Envoy, EnvoySettings, open_connections
+from hatchway.xds.bootstrap import BootstrapSettings, XdsTls, bootstrap
+
+log = logging.getLogger("hatchway.proxy")
+
+DRAINING_MARKER = "draining"
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    gateway: str  # namespace/name
+    node_id: str  # unique per Pod: namespace/name/pod
+    xds_host: str
+    xds_port: int
+    xds_tls_dir: str
+    state_dir: Path
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 19001
+    drain_seconds: int = 10
+    envoy_log_level: str = "warning"
+    envoy_concurrency: int | None = None
+    max_connections: int = 50_000
+
+
+class ProxyView:
+    """What the scrape port shows: Envoy's health, readiness and metrics."""
+
+    def __init__(self, settings: ProxySettings, envoy: Envoy) -> None:
+        self.settings = settings
+        self.envoy = envoy
+        self._readiness = Readiness(False, "Envoy is starting", 0)
+        self._metrics = b""
+
+    async def poll(self) -> None:
+        """Refresh readiness and metrics from Envoy's admin (loopback) once a second."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            while True:
+                self._readiness = await self._check(http)
+                if self.envoy.admin_url:
+                    try:
+                        async with http.get(f"{self.envoy.admin_url}/stats/prometheus") as r:
+                            self._metrics = await r.read()
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                await asyncio.sleep(1)
+
+    async def _check(self, http: aiohttp.ClientSession) -> Readiness:
+        if (self.settings.state_dir / DRAINING_MARKER).exists():
+            return Readiness(False, "draining", 0)
+        if not self.envoy.running or not self.envoy.admin_url:
+            return Readiness(False, "Envoy is not running", 0)
+        try:
+            async with http.get(f"{self.envoy.admin_url}/ready") as r:
+                if r.status != 200:
+                    return Readiness(False, f"Envoy is {(await r.text()).strip()}", 0)
+            # Ready only once a configuration from the controller arrived: an Envoy that gave
+            # up waiting for its first one is LIVE with no listeners.
+            query = "/stats?filter=^listener_manager.lds.update_success$"
+            async with http.get(f"{self.envoy.admin_url}{query}") as r:
+                text = await r.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return Readiness(False, f"Envoy's admin does not answer: {exc}", 0)
+        updates = int(text.rpartition(":")[2].strip() or 0) if ":" in text else 0
+        if updates == 0:
+            return Readiness(False, "no configuration from the controller yet", 0)
+        return Readiness(True, "Envoy runs a configuration from the controller", 0)
+
+    def readiness(self) -> Readiness:
+        return self._readiness
+
+    def metrics(self) -> bytes:
+        return self._metrics
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def errors(self) -> list[dict[str, Any]]:
+        return []
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+
+def proxy_bootstrap(s: ProxySettings) -> dict[str, Any]:
+    return bootstrap(
+        BootstrapSettings(
+            node_id=s.node_id,
+            node_cluster=s.gateway,
+            xds_host=s.xds_host,
+            xds_port=s.xds_port,
+            max_downstream_connections=s.max_connections,
+            xds_tls=XdsTls(s.xds_tls_dir, s.xds_host),
+        )
+    )
+
+
+async def run_proxy(s: ProxySettings, stop: asyncio.Event) -> int:
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    (s.state_dir / DRAINING_MARKER).unlink(missing_ok=True)
+    envoy = Envoy(
+        proxy_bootstrap(s),
+        s.state_dir,
+        EnvoySettings(
+            concurrency=s.envoy_concurrency,
+            drain_time_s=s.drain_seconds,
+            log_level=s.envoy_log_level,
+            # The controller may be away: readiness says so, Envoy waits for it.
+            ready_timeout_s=3600.0,
+        ),
+    )
+    view = ProxyView(s, envoy)
+    scrape = AdminServer(view, s.metrics_host, s.metrics_port, scrape_only=True)
+    await scrape.start()
+    poller = asyncio.create_task(view.poll(), name="proxy-poll")
+    try:
+        await envoy.start(wait_ready=False)
+        log.info("proxy for Gateway %s: xDS %s:%d", s.gateway, s.xds_host, s.xds_port)
+        await stop.wait()
+        # Drained already by the preStop hook, or stopped outside Kubernetes: drain briefly.
+        drained = (s.state_dir / DRAINING_MARKER).exists()
+        await envoy.stop(drain=not drained)
+        return 0
+    finally:
+        poller.cancel()
+        await scrape.stop()
+
+
+async def drain(state_dir: Path, seconds: int) -> int:
+    """The preStop hook: drain the Envoy running with `state_dir`, wait until its connections
+    are gone or `seconds` passed. Readiness turns 503 at once."""
+    (state_dir / DRAINING_MARKER).touch()
+    try:
+        admin = (state_dir / "envoy-admin-address").read_text().strip()
+    except OSError:
+        log.warning("no running Envoy found in %s; nothing to drain", state_dir)
+        return 0
+    base = f"http://{admin}"
+    started = time.monotonic()
+    deadline = started + seconds
+    # Endpoints and load balancers take a moment to stop sending new connections here: wait
+    # at least this long even when none is open right now.
+    settle = started + min(seconds, 5)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        try:
+            async with http.post(f"{base}/drain_listeners?graceful") as r:
+                log.info("draining Envoy (%d)", r.status)
+            while time.monotonic() < deadline:
+                if time.monotonic() >= settle and await open_connections(http, base) == 0:
+                    break
+                await asyncio.sleep(0.2)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not drain Envoy: %s", exc)
+    return 0
