@@ -65,6 +65,9 @@ class WeightedBackend:
     invalid_reason: str | None = None
     request_headers: HeaderModifier | None = None  # backend-level filters
     response_headers: HeaderModifier | None = None
+    # Backend-level URLRewrite: its hostname is applied per backend; its path the core has
+    # put on the route (every live backend of a rule rewrites the path the same way).
+    rewrite: URLRewrite | None = None
 
 
 @dataclass(frozen=True, slots=True)

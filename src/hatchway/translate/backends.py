@@ -23,6 +23,8 @@ _APP_PROTOCOLS = {
     "kubernetes.io/h2c": AppProtocol.H2C,
     "h2c": AppProtocol.H2C,
     "kubernetes.io/ws": AppProtocol.WS,
+    # WebSocket over TLS (GEP-1911): the TLS comes from a BackendTLSPolicy, required.
+    "kubernetes.io/wss": AppProtocol.WSS,
     # TLS to the backend comes from a BackendTLSPolicy; what runs inside it is HTTP/1.1.
     "https": AppProtocol.HTTP1,
     "HTTPS": AppProtocol.HTTP1,
@@ -117,11 +119,28 @@ class Backends:
         if port is None:
             return None, (R.BACKEND_NOT_FOUND, f"{what}: Service has no port {ref.port}")
         protocol, problem = _protocol_for(port, forced)
+        if protocol is AppProtocol.WSS and not self._has_tls_policy(ns, ref.name, port.name):
+            problem = (
+                "appProtocol kubernetes.io/wss is WebSocket over TLS: it needs a "
+                "BackendTLSPolicy for this Service port (never sent in plaintext)"
+            )
         if problem is not None:
             return None, (R.UNSUPPORTED_PROTOCOL, f"{what}: {problem}")
         name = cluster_name(ns, ref.name, ref.port, protocol)
         self.specs.setdefault(name, ClusterSpec(name, service, port, protocol))
         return name, None
+
+    def _has_tls_policy(self, namespace: str, service: str, port_name: str | None) -> bool:
+        """Whether a BackendTLSPolicy targets the Service (or this port of it)."""
+        for policy in self.index.snapshot.backend_tls_policies:
+            if policy.metadata.namespace != namespace:
+                continue
+            for t in policy.spec.target_refs:
+                if (t.group, t.kind, t.name) == ("", "Service", service) and (
+                    t.section_name is None or t.section_name == port_name
+                ):
+                    return True
+        return False
 
     def endpoints(self, spec: ClusterSpec) -> tuple[Endpoint, ...]:
         """Ready endpoints of the Service port, matched by port *name* across its slices."""

@@ -200,7 +200,10 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     class_status, gateways, parents = _gateways(index, snapshot, settings, memo)
     statuses += class_status
     memo.hits = 0
-    memo.backends_unchanged((*snapshot.services, *snapshot.reference_grants))
+    # What resolving a backendRef reads (a kubernetes.io/wss port needs a BackendTLSPolicy).
+    memo.backends_unchanged(
+        (*snapshot.services, *snapshot.reference_grants, *snapshot.backend_tls_policies)
+    )
     backends = Backends(index, memo.resolved, memo.specs)
 
     all_routes: list[AnyRoute] = [

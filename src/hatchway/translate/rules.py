@@ -331,7 +331,16 @@ def _compile_http_rule(
                 R.INVALID_KIND,
                 "ExtensionRef filters are not supported",
             )
-    compiled.backends = _weighted_backends("HTTPRoute", ns, rule.backend_refs, backends, out)
+    single_prefix = len(rule.matches) == 1 and rule.matches[0].path.type == "PathPrefix"
+    compiled.backends = _weighted_backends(
+        "HTTPRoute",
+        ns,
+        rule.backend_refs,
+        backends,
+        out,
+        prefix=rule.matches[0].path.value if single_prefix else None,
+    )
+    _with_backend_rewrites(compiled)
     if rule.timeouts is not None:
         t = rule.timeouts
         compiled.request_timeout_ms = duration_ms(t.request) if t.request else None
@@ -355,15 +364,17 @@ def _weighted_backends(
     out: CompiledRoute,
     *,
     forced: AppProtocol | None = None,
+    prefix: str | None = None,
 ) -> tuple[WeightedBackend, ...]:
     """A rule's backendRefs, resolved; an unresolvable one keeps its weight with no cluster
-    (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False."""
+    (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False.
+    `prefix`: the rule's single PathPrefix match, what a backend's ReplacePrefixMatch replaces."""
     weighted: list[WeightedBackend] = []
     for ref in refs:
         if ref.filters:
             btypes = [f.type for f in ref.filters]
             _check_filter_counts(btypes, f"backendRef {ref.name} filters")
-            unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+            unsupported = set(btypes) - _PER_BACKEND[kind]
             if unsupported:
                 raise RuleInvalid(
                     R.UNSUPPORTED_VALUE,
@@ -383,9 +394,44 @@ def _weighted_backends(
                 response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier")
                 if ref.filters
                 else None,
+                rewrite=_backend_rewrite(ref.filters, prefix) if ref.filters else None,
             )
         )
     return tuple(weighted)
+
+
+# Filters a backendRef may carry (URLRewrite: feature HTTPRouteBackendURLRewrite, v1.7).
+_PER_BACKEND = {
+    "HTTPRoute": {"RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite"},
+    "GRPCRoute": {"RequestHeaderModifier", "ResponseHeaderModifier"},
+}
+
+
+def _backend_rewrite(filters: tuple[object, ...], prefix: str | None) -> URLRewrite | None:
+    for f in filters:
+        rewrite = getattr(f, "url_rewrite", None)
+        if getattr(f, "type", None) == "URLRewrite" and rewrite is not None:
+            return URLRewrite(rewrite.hostname, _path_modifier(rewrite.path, prefix))
+    return None
+
+
+def _with_backend_rewrites(compiled: CompiledRule) -> None:
+    """A backend's URLRewrite path goes on the route when every backend that takes traffic
+    asks for the same one (the data plane rewrites the path before it picks a backend;
+    hostnames it rewrites per backend). Different paths per backend: the rule cannot be
+    implemented, and says so."""
+    live = [b for b in compiled.backends if b.weight > 0 and b.cluster is not None]
+    paths = {b.rewrite.path if b.rewrite is not None else None for b in live}
+    if len(paths) > 1:
+        raise RuleInvalid(
+            R.UNSUPPORTED_VALUE,
+            "backendRefs with different URLRewrite paths are not supported (Hatchway rewrites "
+            "the path before choosing a backend): give them the same path rewrite",
+        )
+    path = next(iter(paths), None)
+    if path is not None:
+        hostname = compiled.rewrite.hostname if compiled.rewrite is not None else None
+        compiled.rewrite = URLRewrite(hostname=hostname, path=path)
 
 
 def _backend_filter(

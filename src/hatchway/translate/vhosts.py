@@ -18,7 +18,7 @@ from hatchway.ir import Origin, Route, VirtualHost
 from hatchway.status import ReportWarning
 from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
-from hatchway.translate.hostnames import ANY, route_hostname_rank
+from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
 from hatchway.translate.listeners import ListenerCtx
 from hatchway.translate.precedence import RouteOrderKey
 from hatchway.translate.rules import CompiledRule, IRRouteEntry
@@ -291,6 +291,7 @@ def ir_routes(
     """One IR route per match of `rule`, served under `host` on a listener at `port`."""
     ref = route.ref
     host_rank = route_hostname_rank(host)
+    original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
     action = rule.action(port)
     out: list[IRRouteEntry] = []
     for cm in rule.matches:
@@ -303,7 +304,14 @@ def ir_routes(
             rule_name=rule.name,
         )
         order = RouteOrderKey(
-            host_rank, cm.key, route.created, route.namespace, route.name, rule.index, cm.index
+            host_rank,
+            original_rank,
+            cm.key,
+            route.created,
+            route.namespace,
+            route.name,
+            rule.index,
+            cm.index,
         )
         ir_route = Route(
             name=f"{ref}/rule/{rule.index}/match/{cm.index}",
