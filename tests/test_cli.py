@@ -335,3 +335,15 @@ def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
         "controller", "--kubeconfig", str(config), "--admin-address", admin, "--log-level", "debug"
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_max_heap_sizes() -> None:
+    from hatchway.cli import build_parser
+
+    parse = build_parser().parse_args
+    for text, size in [("1073741824", 1 << 30), ("512Mi", 512 << 20), ("2Gi", 2 << 30)]:
+        assert parse(["serve", "-f", "x", "--max-heap", text]).max_heap == size
+    assert parse(["serve", "-f", "x"]).max_heap is None
+    for bad in ("12Q", "Gi", "0", "1.5Gi", "-1"):
+        with pytest.raises(SystemExit):
+            parse(["serve", "-f", "x", "--max-heap", bad])

@@ -143,3 +143,55 @@ def test_gone_version_relists_and_drops_deletes_missed_in_the_gap(
             await asyncio.gather(task, return_exceptions=True)
 
     run_async(kubeconfig, body)
+
+
+def secret(ns: str, name: str, type_: str, **data: str) -> Any:
+    body = {"metadata": {"namespace": ns, "name": name}, "type": type_, "stringData": data}
+    return RES["Secret"].from_dict(body)
+
+
+def test_only_tls_secrets_reach_the_cache_and_others_trigger_nothing(
+    kubeconfig: Path, client: Client, ns: str
+) -> None:
+    """The Secret informer asks the API server for `type=kubernetes.io/tls` only: Opaque and
+    other Secrets are neither listed nor watched, so they never sit in our memory and their
+    changes start no rebuild (`on_change` is what schedules one)."""
+    tls = {"tls.crt": "not checked here", "tls.key": "not checked here"}
+    client.create(secret(ns, "cert", "kubernetes.io/tls", **tls))
+    client.create(secret(ns, "password", "Opaque", password="hunter2"))
+    client.create(secret(ns, "basic", "kubernetes.io/basic-auth", username="u", password="p"))
+
+    async def body(ac: AsyncClient) -> None:
+        changes: list[tuple[str, bool]] = []
+        cache = ObjectCache(lambda kind, spec_changed: changes.append((kind, spec_changed)))
+        inf = Informer(ac, SPECS["Secret"], "v1", cache, watch_timeout_s=30)
+        task = asyncio.create_task(inf.run())
+        try:
+            await asyncio.wait_for(inf.synced.wait(), 20)
+            assert {k for k in cache.objects["Secret"] if k[0] == ns} == {(ns, "cert")}
+            changes.clear()
+            secrets: Any = RES["Secret"]
+
+            def churn() -> None:
+                client.create(secret(ns, "token", "Opaque", token="t1"))
+                patch = {"stringData": {"password": "changed"}}
+                client.patch(secrets, "password", patch, namespace=ns)
+                client.delete(secrets, "basic", namespace=ns)
+                # Last: one watch delivers events in order, so once this one is seen,
+                # any event of the others would have been seen before it.
+                patch = {"metadata": {"annotations": {"rotated": "1"}}}
+                client.patch(secrets, "cert", patch, namespace=ns)
+
+            await asyncio.to_thread(churn)
+            rotated = lambda: (  # noqa: E731
+                (cache.get("Secret", ns, "cert") or {}).get("metadata", {}).get("annotations")
+            )
+            assert await until(lambda: bool(rotated()), 10)
+            assert changes == [("Secret", True)]  # the TLS Secret's change, and only that
+            assert {k for k in cache.objects["Secret"] if k[0] == ns} == {(ns, "cert")}
+            assert inf.relists == 1
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    run_async(kubeconfig, body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,17 +19,17 @@ def echo_pool() -> Iterator[EchoPool]:
 
 
 @pytest.fixture
-def hatchway_factory(tmp_path: Path) -> Iterator[Callable[[Path], Hatchway]]:
+def hatchway_factory(tmp_path: Path) -> Iterator[Callable[..., Hatchway]]:
     """Start `hatchway serve` on a config dir; every instance is stopped after the test."""
     started: list[Hatchway] = []
 
     def make(
         config_dir: Path,
         wait_ready: bool = True,
-        args: tuple[str, ...] = (),
+        extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
     ) -> Hatchway:
-        hw = Hatchway(config_dir, tmp_path / f"hatchway-{len(started)}.log", args, env)
+        hw = Hatchway(config_dir, tmp_path / f"hatchway-{len(started)}.log", extra_args, env)
         started.append(hw)
         hw.start(wait_ready=wait_ready)
         return hw

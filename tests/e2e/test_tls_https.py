@@ -177,6 +177,8 @@ def test_cross_namespace_certificate_needs_a_reference_grant(
     hw = hatchway_factory(config)
     gw = status_of(hw.admin("/status").json()["resources"], "Gateway", "gw")
     assert conditions(gw["listeners"][0])["ResolvedRefs"] == ("False", "RefNotPermitted")
+    # Its only listener cannot serve: /readyz says so (and stays 200: see serve.readiness).
+    assert "nothing to serve" in hw.readyz().json()["reason"]
     # No usable certificate: the handshake for that name is refused.
     with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
         https_request(port, "/", sni="secure.test", ca_pem=None)

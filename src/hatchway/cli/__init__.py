@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="process-wide cap on downstream connections (default 50000)",
     )
+    p.add_argument(
+        "--max-heap",
+        type=serve.parse_size,
+        default=None,
+        metavar="SIZE",
+        help="Envoy's heap budget (e.g. 512Mi, 2Gi): past 95%% it frees memory, past 98%% it "
+        "refuses new requests (503); default 3/4 of the memory limit",
+    )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.

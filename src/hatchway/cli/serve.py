@@ -14,6 +14,18 @@ def parse_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+
+
+def parse_size(value: str) -> int:
+    """Bytes from `1073741824`, `512Mi`, `2Gi`, `1G` (Kubernetes quantity suffixes)."""
+    number = value.rstrip("KMGi")
+    unit = value[len(number) :]
+    if not number.isdigit() or unit not in _UNITS or int(number) == 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512Mi or 2Gi, got {value!r}")
+    return int(number) * _UNITS[unit]
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for grpc and the runtime.
     from hatchway.runtime import serve as runtime_serve
@@ -34,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         envoy_concurrency=args.envoy_concurrency,
         envoy_drain_time_s=args.envoy_drain_time_s,
         max_connections=args.max_connections,
+        max_heap_bytes=args.max_heap,
         envoy_log_level="warn" if args.envoy_log_level == "warning" else args.envoy_log_level,
     )
     return asyncio.run(runtime_serve.serve(settings))

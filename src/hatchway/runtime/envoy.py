@@ -7,7 +7,9 @@ the current generation on its new stream; nothing here re-sends configuration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
+import fcntl
 import json
 import logging
 import os
@@ -20,17 +22,14 @@ from typing import Any
 
 import aiohttp
 
+from hatchway.runtime import envoy_log
+
 log = logging.getLogger("hatchway.envoy")
 
-_LEVELS = {
-    "trace": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
 _PR_SET_PDEATHSIG = 1
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in the module only from Python 3.12
+_PIPE_SIZE = 1 << 20
+_KILL_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -144,17 +143,26 @@ class Envoy:
         self.admin_path.unlink(missing_ok=True)
         self.admin_address = None
         self._ready = False
-        self._proc = await asyncio.create_subprocess_exec(
-            *self.command(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_prepare_child,
-        )
+        # Our own pipe, not asyncio's: on Python 3.11 `Process.wait()` also waits for its
+        # pipes to close, so a stalled reader would make waiting for Envoy's exit hang.
+        read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd)
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=asyncio.subprocess.STDOUT,
+                preexec_fn=_prepare_child,
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)  # Envoy holds the only write end: its exit ends the relay
         self.started_at = time.monotonic()
         log.info("started Envoy (pid %d)", self._proc.pid)
-        assert self._proc.stdout is not None
-        self._log_task = asyncio.create_task(_relay_logs(self._proc.stdout), name="envoy-logs")
+        self._log_task = asyncio.create_task(envoy_log.relay(read_fd), name="envoy-logs")
 
     async def _wait_ready(self, live: bool = True) -> None:
         """Until admin `/ready` says LIVE (or, with `live` False, the admin address is known)."""
@@ -225,15 +233,7 @@ class Envoy:
                 await self._drain()
             if proc.returncode is None:
                 proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), self.settings.stop_timeout_s)
-            except TimeoutError:
-                log.warning(
-                    "Envoy did not stop within %.0fs; killing it", self.settings.stop_timeout_s
-                )
-                proc.kill()
-                await proc.wait()
-            log.info("Envoy stopped (status %s)", proc.returncode)
+            await _end(proc, self.settings.stop_timeout_s)
         if self._supervisor is not None:
             self._supervisor.cancel()
         if self._log_task is not None:
@@ -260,6 +260,28 @@ class Envoy:
             log.warning("could not drain Envoy: %s", exc)
 
 
+async def _end(proc: asyncio.subprocess.Process, timeout: float) -> None:
+    """Wait for Envoy to exit after SIGTERM; SIGKILL it after `timeout`. Bounded either way."""
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        log.warning("Envoy did not stop within %.0fs; killing it", timeout)
+        proc.kill()
+        try:
+            await asyncio.wait_for(proc.wait(), _KILL_WAIT_S)
+        except TimeoutError:
+            log.error("Envoy (pid %d) still there %.0fs after SIGKILL", proc.pid, _KILL_WAIT_S)
+            return
+    log.info("Envoy stopped (status %s)", proc.returncode)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Room for a burst of Envoy's output (the default pipe holds 64 KiB) while we catch up."""
+    # Over the system's pipe-max-size it fails, and the default size still works.
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+
+
 async def open_connections(http: aiohttp.ClientSession, base: str) -> int:
     """Downstream connections still open on data-plane listeners (admin excluded)."""
     async with http.get(f"{base}/stats?filter=^listener\\..*downstream_cx_active$") as r:
@@ -271,29 +293,3 @@ async def open_connections(http: aiohttp.ClientSession, base: str) -> int:
             continue
         total += int(value)
     return total
-
-
-async def _relay_logs(stream: asyncio.StreamReader) -> None:
-    """Re-log Envoy's JSON log lines through `logging`, keeping level and Envoy's logger."""
-    while True:
-        raw = await stream.readline()
-        if not raw:
-            return
-        line = raw.decode(errors="replace").rstrip()
-        if not line:
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        if not isinstance(entry, dict):
-            log.info("%s", line)
-            continue
-        level = _LEVELS.get(str(entry.get("level")), logging.INFO)
-        log.log(
-            level,
-            "[%s] %s",
-            entry.get("logger", "envoy"),
-            entry.get("message", ""),
-            extra={"envoy": entry},
-        )

@@ -26,9 +26,24 @@ def _key(res: dict[str, Any]) -> ObjKey:
     return (str(res.get("kind")), meta.get("namespace"), str(meta.get("name")))
 
 
+# Envoy's rejection message can hold a whole resource (a constraint failure prints the
+# RouteConfiguration: megabytes at 10,000 routes). Status conditions, `/readyz` and the log
+# get its start: what went wrong comes first in Envoy's messages.
+ENVOY_MESSAGE_LIMIT = 300
+# Several rejections blamed on one Gateway are joined into one condition message.
+CONDITION_MESSAGE_LIMIT = 1500
+
+
+def clip(text: str, limit: int = ENVOY_MESSAGE_LIMIT) -> str:
+    """`text` cut to `limit` characters, saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text) - limit} more)"
+
+
 def describe(rej: Rejection) -> str:
     kind = SHORT_NAMES.get(rej.type_url, rej.type_url).rstrip("s")
-    return f"Envoy rejected {kind} {rej.name!r}: {rej.message}"
+    return f"Envoy rejected {kind} {rej.name!r}: {clip(rej.message)}"
 
 
 def blamed_objects(rej: Rejection, origins: Origins) -> list[str]:
@@ -106,12 +121,16 @@ def apply_outcome(
             continue
         st = res.get("status", {})
         messages = [m for msgs in parts.values() for m in msgs]
-        _set_programmed(st.get("conditions", []), "Invalid", "; ".join(dict.fromkeys(messages)))
+        _set_programmed(st.get("conditions", []), "Invalid", _joined(messages))
         for ls in st.get("listeners", []):
             msgs = parts.get(ls.get("name"))
             if msgs:
-                _set_programmed(ls.get("conditions", []), "Invalid", "; ".join(msgs))
+                _set_programmed(ls.get("conditions", []), "Invalid", _joined(msgs))
     return out
+
+
+def _joined(messages: list[str]) -> str:
+    return clip("; ".join(dict.fromkeys(messages)), CONDITION_MESSAGE_LIMIT)
 
 
 def _pending(conditions: list[dict[str, Any]], message: str) -> None:

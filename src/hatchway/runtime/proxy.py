@@ -20,7 +20,8 @@ import aiohttp
 
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.envoy import Envoy, EnvoySettings, open_connections
-from hatchway.xds.bootstrap import BootstrapSettings, XdsTls, bootstrap
+from hatchway.runtime.memory import default_max_heap
+from hatchway.xds.bootstrap import BootstrapSettings, XdsRemote, bootstrap
 
 log = logging.getLogger("hatchway.proxy")
 
@@ -107,10 +108,9 @@ def proxy_bootstrap(s: ProxySettings) -> dict[str, Any]:
         BootstrapSettings(
             node_id=s.node_id,
             node_cluster=s.gateway,
-            xds_host=s.xds_host,
-            xds_port=s.xds_port,
             max_downstream_connections=s.max_connections,
-            xds_tls=XdsTls(s.xds_tls_dir, s.xds_host),
+            max_heap_bytes=default_max_heap(),
+            xds_remote=XdsRemote(s.xds_host, s.xds_port, s.xds_tls_dir, s.xds_host),
         )
     )
 

@@ -12,7 +12,7 @@ import asyncio
 import copy
 import dataclasses
 import logging
-import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -28,8 +28,15 @@ from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
 from hatchway.runtime.idle_gc import IdleCollector
 from hatchway.runtime.inputs import FileSource, InputSource, Loaded
+from hatchway.runtime.memory import default_max_heap
 from hatchway.runtime.metrics import Metrics
-from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects, describe
+from hatchway.runtime.programmed import (
+    TransitionClock,
+    apply_outcome,
+    blamed_objects,
+    clip,
+    describe,
+)
 from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined, culprits
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
@@ -62,13 +69,15 @@ class ServeSettings:
     envoy_concurrency: int | None = None
     envoy_drain_time_s: int = 5
     envoy_log_level: str = "info"
-    xds_host: str = "127.0.0.1"
-    xds_port: int = 0  # 0: any free port (Envoy learns it from the bootstrap)
     watch: bool = True
-    node_id: str | None = None  # default: hatchway-<pid>
+    # Envoy's node id, the one the xDS server accepts; default: random per run.
+    node_id: str | None = None
     # Process-wide cap on downstream connections (Envoy's overload manager); beyond it new
     # connections are closed at accept while existing ones keep working.
     max_connections: int = 50_000
+    # Envoy's heap budget for its overload actions; None: from the memory limit
+    # (`runtime.memory`).
+    max_heap_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,9 @@ class GatewayRuntime:
         self.settings = settings
         self.stats = Metrics()
         self.xds = XdsServer(
-            settings.xds_host, settings.xds_port, on_event=self._on_event, on_push=self._on_push
+            settings.node_id or f"hatchway-{secrets.token_hex(8)}",
+            on_event=self._on_event,
+            on_push=self._on_push,
         )
         self.admin = AdminServer(self, settings.admin_host, settings.admin_port)
         self.scrape = (
@@ -355,7 +366,7 @@ class GatewayRuntime:
                 {
                     "type": xds.SHORT_NAMES.get(r.type_url, r.type_url),
                     "name": r.name,
-                    "message": r.message,
+                    "message": clip(r.message),
                     "objects": blamed_objects(r, self._origins()),
                 }
                 for r in outcome.rejected
@@ -368,14 +379,15 @@ class GatewayRuntime:
         return Readiness(False, f"generation {gen}: {outcome.reason}", gen)
 
     def _serving_readiness(self, gen: int) -> Readiness:
-        """Envoy runs the newest generation: ready, unless it serves nothing at all (a load
-        balancer should not send traffic here); what does not serve is named either way."""
+        """Envoy runs the newest generation: ready. What does not serve is named in the
+        reason, but does not make it 503: a gateway with nothing to serve yet (a fresh
+        controller, a Gateway waiting for its certificate) must not fail its pod's probe."""
         found = self.problems()
+        reason = f"Envoy runs generation {gen}"
         nothing = next((p for p in found if p.code == Finding.NOTHING_SERVED), None)
         if nothing is not None:
-            return Readiness(False, f"generation {gen}: nothing to serve: {nothing.message}", gen)
-        reason = f"Envoy runs generation {gen}"
-        if found:
+            reason += f"; nothing to serve: {nothing.message}"
+        elif found:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             reason += f"; {len(found)} problems on /errors, first: {found[0]}{more}"
         return Readiness(True, reason, gen)
@@ -434,19 +446,20 @@ class GatewayRuntime:
         state = StateDir(s.state_dir)
         watcher: asyncio.Task[None] | None = None
         try:
-            xds_port = await self.xds.start()
+            # Private (0700): the xDS socket inside is how Envoy, and only Envoy, gets its
+            # configuration.
+            await self.xds.start(state.path / "xds.sock")
             await self.reload()
             await self.admin.start()
             if self.scrape is not None:
                 await self.scrape.start()
-            node = s.node_id or f"hatchway-{os.getpid()}"
             self.envoy = Envoy(
                 bootstrap(
                     BootstrapSettings(
-                        node_id=node,
-                        xds_port=xds_port,
-                        xds_host=s.xds_host,
+                        node_id=self.xds.node_id,
+                        xds_socket=str(state.path / "xds.sock"),
                         max_downstream_connections=s.max_connections,
+                        max_heap_bytes=s.max_heap_bytes or default_max_heap(),
                     )
                 ),
                 state.path,

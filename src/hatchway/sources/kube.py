@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import httpx2
 from lightkube import ALL_NS, ApiError, AsyncClient
+from lightkube.core.client import FieldSelector
 from lightkube.generic_resource import (
     GenericGlobalResource,
     GenericNamespacedResource,
@@ -50,6 +51,13 @@ class KindSpec:
     namespaced: bool = True
     # Watched only when this kind is served too (Pods matter only to XBackend selectors).
     only_with: str | None = None
+    # A field selector the API server applies to the list and the watch: what it leaves
+    # out never reaches this process.
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def field_selector(self) -> str | None:
+        return ",".join(f"{k}={v}" for k, v in self.fields) or None
 
 
 def _gw(kind: str, plural: str, *versions: str, namespaced: bool = True) -> KindSpec:
@@ -69,7 +77,10 @@ WATCHED: tuple[KindSpec, ...] = (
     _gw("BackendTLSPolicy", "backendtlspolicies", "v1", "v1alpha3"),
     KindSpec("Service", "", ("v1",), "services"),
     KindSpec("EndpointSlice", "discovery.k8s.io", ("v1",), "endpointslices"),
-    KindSpec("Secret", "", ("v1",), "secrets"),
+    # Only TLS Secrets: Listener certificateRefs and a Gateway's backend clientCertificateRef
+    # need `kubernetes.io/tls` (CA bundles come from ConfigMaps); service-account tokens,
+    # registry credentials and Opaque application secrets stay out of our memory.
+    KindSpec("Secret", "", ("v1",), "secrets", fields=(("type", "kubernetes.io/tls"),)),
     KindSpec("ConfigMap", "", ("v1",), "configmaps"),
     KindSpec("Namespace", "", ("v1",), "namespaces", namespaced=False),
     # Gateway API v1.7 experimental: XBackend, whose endpointSelector picks Pods.
@@ -96,6 +107,10 @@ def resource_class(spec: KindSpec, version: str) -> Resource:
 def _ns(spec: KindSpec) -> str | None:
     """Namespaced kinds are listed and watched across all namespaces."""
     return ALL_NS if spec.namespaced else None
+
+
+def _fields(spec: KindSpec) -> FieldSelector | None:
+    return dict(spec.fields) or None
 
 
 def object_key(body: dict[str, Any]) -> ObjKey:
@@ -243,7 +258,8 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
         # lightkube's overloads cannot tell namespaced from global for a class made at run time.
         res: Any = resource_class(spec, version)
         try:
-            async for _ in client.list(res, namespace=_ns(spec), chunk_size=1):
+            listing = client.list(res, namespace=_ns(spec), chunk_size=1, fields=_fields(spec))
+            async for _ in listing:
                 break
             return version
         except ApiError as exc:
@@ -296,7 +312,9 @@ class Informer:
         self.resource_version = ""  # the newest version seen: listed, event or bookmark
 
     async def relist(self) -> str:
-        listing = self.client.list(self.res, namespace=_ns(self.spec), chunk_size=500)
+        listing = self.client.list(
+            self.res, namespace=_ns(self.spec), chunk_size=500, fields=_fields(self.spec)
+        )
         bodies = [_plain(o, self.api_version, self.spec.kind) async for o in listing]
         try:
             rv = listing.resourceVersion
@@ -324,6 +342,7 @@ class Informer:
                 "timeoutSeconds": self.watch_timeout_s,
                 "resourceVersion": self.resource_version or None,
                 "allowWatchBookmarks": "true",
+                "fieldSelector": self.spec.field_selector,
             },
         )
         # The server ends the watch after timeoutSeconds and sends a bookmark about once a

@@ -28,9 +28,11 @@ LOG_JSON_FORMAT: dict[str, str] = {
 @dataclass(frozen=True)
 class BootstrapSettings:
     node_id: str
-    xds_port: int
+    # The xDS server's Unix socket (a `pipe` address): only processes that can enter its
+    # private directory reach it, unlike a loopback port any local process can connect to.
+    # Empty when the control plane is remote (`xds_remote`).
+    xds_socket: str = ""
     node_cluster: str = "hatchway"
-    xds_host: str = "127.0.0.1"
     # Port 0: Envoy picks a free port and writes it to `--admin-address-path`; the admin
     # interface is unauthenticated, so it only ever listens on loopback.
     admin_port: int = 0
@@ -40,19 +42,34 @@ class BootstrapSettings:
     # descriptors or memory; established connections are untouched. The admin listener is
     # exempt. Per filter chain there is a second cap (`Hardening.max_connections_per_chain`).
     max_downstream_connections: int = 50_000
+    # Envoy's heap budget for the overload manager's `fixed_heap` monitor (see HEAP_ACTIONS).
+    # The runtime sizes it from the memory the process may use (`runtime.memory`).
+    max_heap_bytes: int = 2 << 30
     json_logs: bool = True
-    # A remote control plane (a proxy Pod's controller): mutual TLS with these files, and
-    # `xds_host` may be a DNS name. None: the local control plane (serve, embedded Envoy).
-    xds_tls: XdsTls | None = None
+    # A remote control plane (a provisioned proxy's controller), over mutual TLS. None: the
+    # local control plane on `xds_socket` (serve, the embedded Envoy of a controller).
+    xds_remote: XdsRemote | None = None
 
 
 @dataclass(frozen=True)
-class XdsTls:
-    """Files of a Kubernetes Secret volume (`ca.crt`, `tls.crt`, `tls.key`): Envoy watches the
-    directory, so a rotated certificate is picked up without a restart."""
+class XdsRemote:
+    """The controller's xDS Service, and the directory holding `ca.crt`, `tls.crt` and
+    `tls.key`: Envoy watches it, so a renewed certificate is picked up without a restart."""
 
-    directory: str
+    host: str  # a DNS name (every controller replica serves xDS) or an IP
+    port: int
+    tls_dir: str
     server_name: str  # the control plane's name in its certificate (SNI and SAN check)
+
+
+# Overload actions on Envoy's heap (the edge-proxy guide's thresholds), as a fraction of
+# `max_heap_bytes`: first return freed memory to the system, then answer new requests with
+# 503 instead of growing until the kernel's OOM killer ends every connection at once.
+HEAP_ACTIONS: tuple[tuple[str, float], ...] = (
+    ("envoy.overload_actions.shrink_heap", 0.95),
+    ("envoy.overload_actions.stop_accepting_requests", 0.98),
+)
+_FIXED_HEAP = "envoy.resource_monitors.fixed_heap"
 
 
 def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
@@ -110,7 +127,21 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
                         ),
                         "max_active_downstream_connections": s.max_downstream_connections,
                     },
-                }
+                },
+                {
+                    "name": _FIXED_HEAP,
+                    "typed_config": {
+                        "@type": (
+                            "type.googleapis.com/envoy.extensions.resource_monitors."
+                            "fixed_heap.v3.FixedHeapConfig"
+                        ),
+                        "max_heap_size_bytes": s.max_heap_bytes,
+                    },
+                },
+            ],
+            "actions": [
+                {"name": name, "triggers": [{"name": _FIXED_HEAP, "threshold": {"value": at}}]}
+                for name, at in HEAP_ACTIONS
             ],
         },
         "stats_config": {
@@ -127,16 +158,21 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
 
 def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
     cluster = _plain_xds_cluster(s)
-    if s.xds_tls is not None:
+    remote = s.xds_remote
+    if remote is not None:
         cluster["type"] = "STRICT_DNS"  # a Service name; every controller replica serves xDS
-        cluster["transport_socket"] = _xds_transport_socket(s.xds_tls)
+        address = {"socket_address": {"address": remote.host, "port_value": remote.port}}
+        cluster["load_assignment"]["endpoints"] = [
+            {"lb_endpoints": [{"endpoint": {"address": address}}]}
+        ]
+        cluster["transport_socket"] = _xds_transport_socket(remote)
     return cluster
 
 
-def _xds_transport_socket(tls: XdsTls) -> dict[str, Any]:
+def _xds_transport_socket(tls: XdsRemote) -> dict[str, Any]:
     """Mutual TLS to the control plane: our client certificate names our Gateway, and only a
     server certificate from the controller's CA for `server_name` is trusted."""
-    d = tls.directory.rstrip("/")
+    d = tls.tls_dir.rstrip("/")
     return {
         "name": "envoy.transport_sockets.tls",
         "typed_config": {
@@ -188,20 +224,7 @@ def _plain_xds_cluster(s: BootstrapSettings) -> dict[str, Any]:
         "load_assignment": {
             "cluster_name": XDS_CLUSTER,
             "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {
-                                    "socket_address": {
-                                        "address": s.xds_host,
-                                        "port_value": s.xds_port,
-                                    }
-                                }
-                            }
-                        }
-                    ]
-                }
+                {"lb_endpoints": [{"endpoint": {"address": {"pipe": {"path": s.xds_socket}}}}]}
             ],
         },
     }

@@ -31,6 +31,13 @@ class Hardening:
 
     # --- Timeouts (seconds). A client must not hold resources by being slow.
     request_headers_timeout_s: int = 10  # slowloris: the whole header block within 10 s
+    # The whole request, body included, within 5 min (Envoy's edge-proxy guide value;
+    # `stream_idle_timeout` alone restarts on every byte, so a client trickling a body
+    # could hold a stream and its upstream request for ever). The timer stops once the
+    # response starts, so WebSocket and gRPC streams that answer early are not cut; one
+    # upload slower than this is (answered 408). Envoy Gateway leaves it unset unless a
+    # ClientTrafficPolicy sets `timeout.http.requestReceivedTimeout`.
+    request_timeout_s: int = 300
     stream_idle_timeout_s: int = 300  # no bytes either way on a stream for 5 min -> reset
     connection_idle_timeout_s: int = (
         900  # idle downstream keep-alive connection closed after 15 min

@@ -123,6 +123,7 @@ def _harden_hcm(h: Any, hard: Hardening) -> None:
     opts.idle_timeout.seconds = hard.connection_idle_timeout_s
     h.max_request_headers_kb.value = hard.max_request_headers_kb
     h.request_headers_timeout.seconds = hard.request_headers_timeout_s
+    h.request_timeout.seconds = hard.request_timeout_s
     h.stream_idle_timeout.seconds = hard.stream_idle_timeout_s
     h.drain_timeout.seconds = hard.drain_timeout_s
     h.use_remote_address.value = hard.use_remote_address

@@ -62,3 +62,17 @@ def test_pending_is_not_programmed_and_transition_time_kept() -> None:
     assert _programmed(first[0])["lastTransitionTime"] == "T1"
     assert _programmed(again[0])["lastTransitionTime"] == "T1"
     assert _programmed(flipped[0])["lastTransitionTime"] == "T3"
+
+
+def test_envoys_message_is_bounded_in_status() -> None:
+    """A constraint failure makes Envoy print the whole resource; status gets its start."""
+    dump = "Proto constraint validation failed: " + "virtual_hosts { routes { ... } } " * 5000
+    rej = Rejection(LISTENER, "http/0.0.0.0/80", "v1", dump)
+    origins = {(LISTENER, "http/0.0.0.0/80"): (Origin("Gateway", "default", "a", "http"),)}
+    out = apply_outcome([_gw("a")], Outcome(AckState.NACKED, 1, (rej,)), origins)
+    for cond in (_programmed(out[0]), out[0]["status"]["listeners"][0]["conditions"][0]):
+        assert cond["message"].startswith(
+            "Envoy rejected listener 'http/0.0.0.0/80': Proto constraint validation failed"
+        )
+        assert len(cond["message"]) < 400
+        assert cond["message"].endswith(f"…({len(dump) - 300} more)")

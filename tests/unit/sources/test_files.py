@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import upstream
@@ -96,7 +95,9 @@ def test_conformance_manifests_are_valid_input(tmp_path: Path) -> None:
     assert loaded > 300
 
 
-def test_ten_thousand_routes_load_fast(tmp_path: Path) -> None:
+def test_ten_thousand_routes_load(tmp_path: Path) -> None:
+    """Every one of 10,000 routes in one file loads (the time it takes is measured in
+    benchmarks/, not asserted here)."""
     route = """apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {{name: route-{i}, namespace: ns-{ns}}}
@@ -116,10 +117,7 @@ spec:
 """
     f = tmp_path / "many.yaml"
     f.write_text("---\n".join(route.format(i=i, ns=i % 50) for i in range(10_000)))
-    start = time.perf_counter()
     result = load_paths([str(f)])
-    elapsed = time.perf_counter() - start
     assert result.errors == ()
     assert len(result.snapshot.http_routes) == 10_000
-    # Budget with headroom for a shared 2-core machine; measured ~1.9 s there (YAML ~1.3 s).
-    assert elapsed < 6.0, f"{elapsed:.2f}s"
+    assert result.snapshot.http_routes[-1].metadata.name == "route-9999"
