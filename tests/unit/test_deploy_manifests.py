@@ -56,7 +56,7 @@ def test_no_tracked_file_points_at_the_shared_folder() -> None:
 @pytest.mark.parametrize(
     "path", ["deploy/embedded/rbac.yaml", "deploy/helm/hatchway/templates/rbac.yaml"]
 )
-def test_rbac_lets_the_controller_read_every_watched_kind(path: str) -> None:
+def test_rbac_lets_the_controller_list_and_watch_every_watched_kind(path: str) -> None:
     from hatchway.sources.kube import WATCHED
 
     # Helm template lines (`{{ ... }}`) left out: the rules themselves are plain YAML.
@@ -66,7 +66,7 @@ def test_rbac_lets_the_controller_read_every_watched_kind(path: str) -> None:
     readable = {
         (group, resource)
         for rule in role["rules"]
-        if {"get", "list", "watch"} <= set(rule["verbs"])
+        if {"list", "watch"} <= set(rule["verbs"])
         for group in rule["apiGroups"]
         for resource in rule["resources"]
     }
