@@ -159,6 +159,30 @@ class SessionPersistence:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalAuth:
+    """Ask an authorization service about each request before it goes on (GEP-1494; on a
+    listener, before routing: GEP-5224). Fail closed: an unreachable service denies.
+
+    `cluster` None: the service could not be resolved; every request it would check is
+    answered 500 (never let through unchecked).
+    """
+
+    protocol: str  # "HTTP" (any non-200 answer denies) | "GRPC" (Envoy ext_authz protocol)
+    cluster: str | None
+    authority: str = ""  # the service's name, for the Host/:authority of its requests
+    path_prefix: str = ""  # HTTP: put before the request path
+    # Request headers sent to the service. HTTP: Host, Method, Path, Content-Length and
+    # Authorization always, plus these; gRPC: these only, or all when empty.
+    allowed_headers: tuple[str, ...] = ()
+    # HTTP: headers of an allowing answer copied onto the request (empty: all of them).
+    allowed_response_headers: tuple[str, ...] = ()
+    forward_body_bytes: int = 0  # body bytes sent along (0: none; longer bodies truncated)
+    timeout_ms: int = 10_000
+    # Before routing: the route is chosen again after the service's header changes.
+    pre_routing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One rule match, placed in precedence order within its virtual host."""
 
@@ -176,6 +200,7 @@ class Route:
     backend_timeout_ms: int | None = None
     retry: Retry | None = None
     session_persistence: SessionPersistence | None = None
+    external_auth: ExternalAuth | None = None  # the rule's ExternalAuth filter
     # The route hostname (after intersection with the listener) that made it apply here;
     # it ranks routes within a virtual host and lets `explain` say why.
     hostname: str = "*"
@@ -194,3 +219,6 @@ class VirtualHost:
     domain: str
     listener: Origin
     routes: tuple[Route, ...]
+    # The owning listener's pre-routing filters (GEP-5224), run in this order on every
+    # request for the domain, whatever route (if any) it then matches.
+    external_auth: tuple[ExternalAuth, ...] = ()

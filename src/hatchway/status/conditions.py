@@ -88,6 +88,10 @@ class ListenerConditionReason(StrEnum):
     PENDING = "Pending"
     OVERLAPPING_HOSTNAMES = "OverlappingHostnames"
     OVERLAPPING_CERTIFICATES = "OverlappingCertificates"
+    # GEP-5224 pre-routing filters
+    INVALID_LISTENER_FILTER = "InvalidListenerFilter"
+    INVALID_LISTENER_FILTER_ORDER = "InvalidListenerFilterOrder"
+    INVALID_LISTENER_FILTER_REF = "InvalidListenerFilterRef"
 
 
 class ListenerSetConditionType(StrEnum):

@@ -105,6 +105,10 @@ class _Builder:
         return hs.virtual_hosts()
 
     def http(self, sock: Socket) -> tuple[FilterChain, ...]:
+        for lc in sock.listeners:  # the services of its pre-routing filters
+            for auth in lc.external_auth:
+                if auth.cluster is not None:
+                    self.cluster_gateways[auth.cluster].add((lc.gateway.namespace, lc.gateway.name))
         if sock.protocol == "HTTP":
             vhosts = self._virtual_hosts(sock)
             return (

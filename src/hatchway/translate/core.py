@@ -74,11 +74,21 @@ def _referenced_services(
 
 
 def _gateways(
-    index: Index, snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+    index: Index,
+    snapshot: Snapshot,
+    settings: Settings,
+    memo: TranslateMemo,
+    *,
+    backends: Backends,
+    same_backends: bool,
 ) -> tuple[list[ResourceStatus], list[GatewayCtx], Parents]:
     """GatewayClasses, Gateways and listeners: those of the last translation when built from
-    the very same objects, with what a translation changes on them put back."""
+    the very same objects (and backend inputs: listener filters name Services), with what a
+    translation changes on them put back."""
     reused = memo.reusable_parents(snapshot, settings)
+    if not same_backends:
+        reused = None
+        memo.parents_reused = False
     if reused is not None:
         class_status, gateways, parents, initial = reused
         for lc, accepted in initial:
@@ -86,7 +96,7 @@ def _gateways(
             lc.attached = 0
         return class_status, gateways, parents
     classes, class_status = class_statuses(snapshot, settings)
-    gateways = build_gateways(index, classes, settings)
+    gateways = build_gateways(index, classes, settings, backends)
     parents = Parents(gateways)
     initial = [
         (lc, lc.accepted)
@@ -197,14 +207,16 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     warnings: list[ReportWarning] = []
     statuses: list[ResourceStatus] = []
 
-    class_status, gateways, parents = _gateways(index, snapshot, settings, memo)
-    statuses += class_status
-    memo.hits = 0
     # What resolving a backendRef reads (a kubernetes.io/wss port needs a BackendTLSPolicy).
-    memo.backends_unchanged(
+    same_backends = memo.backends_unchanged(
         (*snapshot.services, *snapshot.reference_grants, *snapshot.backend_tls_policies)
     )
     backends = Backends(index, memo.resolved, memo.specs)
+    class_status, gateways, parents = _gateways(
+        index, snapshot, settings, memo, backends=backends, same_backends=same_backends
+    )
+    statuses += class_status
+    memo.hits = 0
 
     all_routes: list[AnyRoute] = [
         *snapshot.http_routes,

@@ -45,6 +45,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
             "GatewayBackendClientCertificate",
             "ListenerSet",
             "GatewayRouteHostnameIntersectionPrecedence",
+            "GatewayListenerFilters",
             # HTTPRoute extended
             "HTTPRouteBackendRequestHeaderModification",
             "HTTPRouteQueryParamMatching",

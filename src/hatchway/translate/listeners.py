@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hatchway.ir import ClientValidation, Origin, TLSCertificate
+from hatchway.ir import ClientValidation, ExternalAuth, Origin, TLSCertificate
 from hatchway.model.gateway import Gateway, Listener, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP, ObjectReference, SecretObjectReference
 from hatchway.model.snapshot import Snapshot
@@ -31,10 +31,13 @@ from hatchway.status import (
     ListenerStatus,
     ResourceKey,
     ResourceStatus,
+    RouteConditionReason,
     RouteGroupKind,
     condition,
 )
 from hatchway.translate.addresses import Addresses, assign_addresses
+from hatchway.translate.backends import Backends
+from hatchway.translate.extauth import external_auth
 from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
@@ -72,6 +75,7 @@ class ListenerCtx:
     overlapping: bool = False
     certificates: tuple[TLSCertificate, ...] = ()
     client_validation: ClientValidation | None = None
+    external_auth: tuple[ExternalAuth, ...] = ()  # its pre-routing filters, in order
     attached: int = 0
 
     @property
@@ -360,27 +364,38 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
     lc.client_validation = ClientValidation("".join(cas), allow_insecure_fallback=insecure)
 
 
-def _check_filters(lc: ListenerCtx) -> None:
+def _check_filters(lc: ListenerCtx, backends: Backends) -> None:
     """Pre-routing filters (GEP-5224): each one runs, in order, or the listener is not
-    accepted (never a filter silently left out)."""
+    accepted (never a filter silently left out). An ExternalAuth whose service cannot be
+    resolved still runs, failing closed: ResolvedRefs=False, and its requests get 500."""
     filters = lc.spec.filters
     if filters is None:
         return
+    R = ListenerConditionReason
+    chain: list[ExternalAuth] = []
     for i, f in enumerate(filters.requests):
         at = f"filters.requests[{i}]"
-        if f.extension_ref is not None:
+        if f.external_auth is None:
             ref = f.extension_ref
+            what = f"{ref.group or 'core'}/{ref.kind} {ref.name}" if ref else "?"
             lc.accepted = (
-                ListenerConditionReason.UNSUPPORTED_VALUE,
-                f"{at}: ExtensionRef {ref.group or 'core'}/{ref.kind} {ref.name} is not "
-                "supported (Hatchway has no listener filter extensions)",
+                R.UNSUPPORTED_VALUE,
+                f"{at}: ExtensionRef {what} is not supported (Hatchway has no listener "
+                "filter extensions)",
             )
             return
-        lc.accepted = (
-            ListenerConditionReason.UNSUPPORTED_VALUE,
-            f"{at}: ExternalAuth listener filters are not supported yet",
+        auth, problem = external_auth(
+            backends, lc.owner.kind, lc.namespace, f.external_auth, pre_routing=True
         )
-        return
+        chain.append(auth)
+        if problem is not None and lc.resolved is None:
+            reason = (
+                R.REF_NOT_PERMITTED
+                if problem[0] == RouteConditionReason.REF_NOT_PERMITTED
+                else R.INVALID_LISTENER_FILTER_REF
+            )
+            lc.resolved = (reason, f"{at}: ExternalAuth {problem[1]}")
+    lc.external_auth = tuple(chain)
 
 
 def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
@@ -496,8 +511,12 @@ def _listener_set_allowed(index: Index, gw: GatewayCtx, ls: ListenerSet) -> bool
     return False
 
 
-def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -> list[GatewayCtx]:
-    """Our Gateways (sorted by namespace/name) with their listeners and ListenerSets checked."""
+def build_gateways(
+    index: Index, classes: dict[str, bool], settings: Settings, backends: Backends | None = None
+) -> list[GatewayCtx]:
+    """Our Gateways (sorted by namespace/name) with their listeners and ListenerSets checked.
+    `backends` resolves the services of listener filters (a fresh one when not given)."""
+    backends = backends if backends is not None else Backends(index)
     gateways: dict[tuple[str, str], GatewayCtx] = {}
     for obj in index.snapshot.gateways:
         if obj.spec.gateway_class_name not in classes:
@@ -549,7 +568,7 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
         for lc in merged:
             _check_kinds(lc)
             if lc.accepted is None:
-                _check_filters(lc)
+                _check_filters(lc, backends)
             if lc.accepted is None:
                 _check_certificates(index, lc)
                 _check_frontend_validation(index, lc)

@@ -16,6 +16,7 @@ from hatchway.ir import (
     CORS,
     AppProtocol,
     DirectResponse,
+    ExternalAuth,
     Forward,
     HeaderMatch,
     HeaderModifier,
@@ -53,6 +54,7 @@ from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
 from hatchway.status import RouteConditionReason
 from hatchway.translate.backends import Backends, Problem
 from hatchway.translate.durations import duration_ms
+from hatchway.translate.extauth import external_auth
 from hatchway.translate.precedence import (
     MatchKey,
     RouteOrderKey,
@@ -107,6 +109,7 @@ class CompiledRule:
     backend_timeout_ms: int | None = None
     retry: Retry | None = None
     session: SessionPersistence | None = None
+    external_auth: ExternalAuth | None = None
     grpc: bool = False
     # The IR routes built from this rule per (effective hostname, listener port), kept for as
     # long as the rule is (see `TranslateMemo`): the same rule yields the same IR routes.
@@ -276,8 +279,10 @@ def _compile_http_rule(
         raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect and URLRewrite are exclusive")
     if "RequestRedirect" in types and rule.backend_refs:
         raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect cannot have backendRefs")
-    if "ExternalAuth" in types:
-        raise RuleInvalid(R.UNSUPPORTED_VALUE, "the ExternalAuth filter is not supported")
+    if types.count("ExternalAuth") > 1:
+        raise RuleInvalid(
+            R.UNSUPPORTED_VALUE, "more than one ExternalAuth filter in a rule is not supported"
+        )
     prefix: str | None = None
     uses_prefix = any(
         (
@@ -324,6 +329,13 @@ def _compile_http_rule(
                 expose_headers=c.expose_headers,
                 max_age_s=c.max_age,
             )
+        elif f.type == "ExternalAuth" and f.external_auth is not None:
+            auth, problem = external_auth(backends, "HTTPRoute", ns, f.external_auth)
+            compiled.external_auth = auth
+            if problem is not None:
+                # Never forward unchecked: without its service the rule answers 500.
+                out.unresolved = out.unresolved or problem
+                compiled.direct = DirectResponse(500)
         elif f.type == "ExtensionRef":
             # Never skip an unresolvable extension: matching requests get a 500 (§4.7).
             compiled.direct = DirectResponse(500)

@@ -253,6 +253,7 @@ class HttpSocket:
             domain=vs.domain,
             listener=vs.owner[0].owner,
             routes=tuple(vs.routes),
+            external_auth=vs.owner[0].external_auth,
         )
         return vs.vhost
 
@@ -277,6 +278,8 @@ def _add_routes(
                     clusters.add((b.cluster, gateway))
         for mirror in rule.mirrors:
             clusters.add((mirror.cluster, gateway))
+        if rule.external_auth is not None and rule.external_auth.cluster is not None:
+            clusters.add((rule.external_auth.cluster, gateway))
         built = rule.ir_routes.get((host, port))
         if built is None:
             built = rule.ir_routes[(host, port)] = ir_routes(route, rule, host, port)
@@ -328,6 +331,7 @@ def ir_routes(
             backend_timeout_ms=rule.backend_timeout_ms,
             retry=rule.retry,
             session_persistence=rule.session,
+            external_auth=rule.external_auth,
             hostname=host,
         )
         out.append(((ref, rule.index, cm.index), order, ir_route))
