@@ -347,3 +347,25 @@ def test_max_heap_sizes() -> None:
     for bad in ("12Q", "Gi", "0", "1.5Gi", "-1"):
         with pytest.raises(SystemExit):
             parse(["serve", "-f", "x", "--max-heap", bad])
+
+
+def test_status_check_fails_on_a_certificate_envoy_would_refuse(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Offline status judges certificates as `serve` and the controller do (the shared core),
+    and expiry as of the time the files were read."""
+    case = ROOT / "tests" / "golden" / "translate" / "gateway-certificate-checks" / "input.yaml"
+    assert main(["status", "-f", str(case), "--check", "-o", "table"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "check: Gateway infra/gw listener mismatched: ResolvedRefs=False: certificateRef "
+        "infra/mismatched: tls.key does not match the certificate (the first one in tls.crt) "
+        "[InvalidCertificateRef]" in err
+    )
+    assert "check: Gateway infra/gw listener mismatched: Programmed=False: " in err
+    assert "check: Gateway infra/client-cert: ResolvedRefs=False: " in err
+    assert "[InvalidClientCertificateRef]" in err
+    assert (
+        "warning: Gateway/infra/gw: listener expired: certificate infra/expired expired at "
+        "2021-01-01T00:00:00Z" in err
+    )

@@ -3,10 +3,13 @@
 An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
 `usable_addresses`, `assigned_addresses` as a list of {namespace, name, address},
 `refused_routes` as a list of {kind, namespace, name, message}, `service_cidrs`,
-`cluster_ips` as a list of {namespace, name, addresses})."""
+`cluster_ips` as a list of {namespace, name, addresses}), and `observed_at`: when the
+edge read the objects (`Snapshot.observed_at`, what certificate expiry is judged against)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,7 @@ def load_settings(path: Path) -> Settings:
     if not path.exists():
         return Settings()
     raw = dict(yaml.safe_load(path.read_text()) or {})
+    raw.pop("observed_at", None)  # the snapshot's, see `observed_at`
     assigned = {
         (a["namespace"], a["name"]): a["address"] for a in raw.pop("assigned_addresses", [])
     }
@@ -56,11 +60,21 @@ def load_settings(path: Path) -> Settings:
     )
 
 
+def observed_at(path: Path) -> datetime | None:
+    """When the edge read the objects (`Snapshot.observed_at`), if settings.yaml says."""
+    raw = yaml.safe_load(path.read_text()) if path.exists() else None
+    when = (raw or {}).get("observed_at")
+    return when if isinstance(when, datetime) else None
+
+
 @pytest.mark.parametrize(
     "case", sorted(p.name for p in CASES.iterdir() if (p / "input.yaml").exists())
 )
 def test_golden(case: str, update_golden: bool) -> None:
     snapshot = load(CASES / case / "input.yaml")
+    snapshot = dataclasses.replace(
+        snapshot, observed_at=observed_at(CASES / case / "settings.yaml")
+    )  # type: ignore[type-var]
     out = translate(snapshot, load_settings(CASES / case / "settings.yaml"))  # type: ignore[arg-type]
     check_golden(
         CASES / case / "status.yaml", dump_yaml(report_to_dicts(out.report)), update_golden

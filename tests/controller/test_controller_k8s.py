@@ -11,6 +11,7 @@ import pytest
 from lightkube import Client
 from lightkube.types import PatchType
 
+from e2e.pki import CA
 from hatchway import render
 from hatchway.model.inputs import Document
 from hatchway.model.parse import parse_documents
@@ -276,5 +277,67 @@ def test_restart_does_not_rewrite_unchanged_status(
         for k, n in (("HTTPRoute", "r1"), ("Gateway", "gw"), ("GatewayClass", gc))
     }
     assert after == versions, second.log_path.read_text()[-3000:]
+    client.delete(RES["Gateway"], "gw", namespace=ns)
+    client.delete(RES["GatewayClass"], gc)
+
+
+def test_mismatched_key_pair_reported_and_kept_out_of_envoy(
+    client: Client, ns: str, start_controller: Callable[[], ControllerProcess]
+) -> None:
+    """The API server stores a kubernetes.io/tls Secret whose key is not the certificate's;
+    the controller reports it (the same core as `status` and `serve`), and Envoy, which would
+    refuse the whole port, never gets it: the other listener is programmed."""
+    ca = CA()
+    right, wrong = ca.issue("a", dns=("a.test",)), ca.issue("b", dns=("a.test",))
+    gc = f"gc-{ns}"
+    gw = "gateway.networking.k8s.io/v1"
+    start_controller()
+    for body in (
+        {
+            "apiVersion": gw,
+            "kind": "GatewayClass",
+            "metadata": {"name": gc},
+            "spec": {"controllerName": OURS},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"namespace": ns, "name": "mismatched"},
+            "type": "kubernetes.io/tls",
+            "stringData": {"tls.crt": right.cert_pem, "tls.key": wrong.key_pem},
+        },
+        {
+            "apiVersion": gw,
+            "kind": "Gateway",
+            "metadata": {"namespace": ns, "name": "gw"},
+            "spec": {
+                "gatewayClassName": gc,
+                "listeners": [
+                    {"name": "http", "protocol": "HTTP", "port": free_port()},
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": free_port(),
+                        "tls": {"certificateRefs": [{"name": "mismatched"}]},
+                    },
+                ],
+            },
+        },
+    ):
+        create(client, body)
+    gateway = wait_for(
+        "Gateway listener status",
+        lambda: (g := get(client, "Gateway", ns, "gw")).get("status", {}).get("listeners") and g,
+    )
+    listeners = {lst["name"]: summary(lst["conditions"]) for lst in gateway["status"]["listeners"]}
+    assert listeners["https"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert listeners["https"]["Programmed"] == ("False", "Invalid")
+    assert listeners["http"]["Programmed"] == ("True", "Programmed")
+    conds = summary(gateway["status"]["conditions"])
+    assert conds["ResolvedRefs"] == ("False", "ListenersNotResolved")
+    assert conds["Programmed"] == ("True", "Programmed")  # Envoy accepted what it was given
+    https = next(c for c in gateway["status"]["listeners"] if c["name"] == "https")
+    message = next(c["message"] for c in https["conditions"] if c["type"] == "ResolvedRefs")
+    assert "tls.key does not match the certificate" in message
     client.delete(RES["Gateway"], "gw", namespace=ns)
     client.delete(RES["GatewayClass"], gc)

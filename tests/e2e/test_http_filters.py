@@ -221,6 +221,44 @@ def routes() -> list[Doc]:
             hostnames=["mirror.example"],
         ),
         route(
+            "extension",
+            [
+                {
+                    "matches": [prefix("/extended")],
+                    "filters": [
+                        {
+                            "type": "ExtensionRef",
+                            "extensionRef": {"group": "x.example", "kind": "Magic", "name": "m"},
+                        }
+                    ],
+                    "backendRefs": to("b1"),
+                },
+                {"backendRefs": to("b1")},
+            ],
+            hostnames=["extension.example"],
+        ),
+        route(
+            "nulls",  # explicit nulls, as templating writes them: the fields left out
+            [
+                {
+                    "matches": [{"path": {"type": None, "value": "/"}, "headers": None}],
+                    "filters": [
+                        {
+                            "type": "RequestHeaderModifier",
+                            "requestHeaderModifier": {
+                                "add": None,
+                                "set": [{"name": "x-from-nulls", "value": "yes"}],
+                                "remove": None,
+                            },
+                        }
+                    ],
+                    "backendRefs": to("b1", group=None, kind=None, weight=None),
+                    "timeouts": None,
+                }
+            ],
+            hostnames=["nulls.example"],
+        ),
+        route(
             "cors",
             [
                 {
@@ -448,6 +486,12 @@ def test_request_header_modifier(rig: Rig) -> None:
     assert plain["x-header-add"] == ["add-appends"] and plain["x-header-set"] == ["set-overwrites"]
 
 
+def test_explicit_nulls_are_the_fields_left_out(rig: Rig) -> None:
+    r = rig.request("/any", "nulls.example")
+    assert r.status == 200
+    assert r.json()["headers"]["x-from-nulls"] == ["yes"]
+
+
 def test_response_header_modifier(rig: Rig) -> None:
     # The echo backend adds one response header per `x-echo-set-header` (a repeated request
     # header, which a dict of headers cannot carry: putheader).
@@ -600,3 +644,20 @@ def test_cors_wildcard_origin_without_credentials(rig: Rig) -> None:
     assert h["access-control-allow-origin"] in ("*", "https://x.example")
     assert "access-control-allow-credentials" not in h
     assert "PUT" in h["access-control-allow-methods"]
+
+
+# --- ExtensionRef -------------------------------------------------------------------------------
+
+
+def test_unknown_extension_ref_answers_500_and_the_other_rules_serve(rig: Rig) -> None:
+    """The filter is never skipped (spec: requests it would process MUST get an HTTP error),
+    the route stays Accepted with ResolvedRefs=False/InvalidKind."""
+    r = rig.request("/extended/x", "extension.example")
+    assert r.status == 500
+    assert "x-echo-backend" not in r.headers  # Envoy answered, no backend saw it
+    assert rig.backend("/other", "extension.example") == "b1"
+    resources = rig.hw.admin("/status").json()["resources"]
+    status = next(x for x in resources if x["metadata"]["name"] == "extension")["status"]
+    conds = {c["type"]: (c["status"], c["reason"]) for c in status["parents"][0]["conditions"]}
+    assert conds["Accepted"] == ("True", "Accepted")
+    assert conds["ResolvedRefs"] == ("False", "InvalidKind")

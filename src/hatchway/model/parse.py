@@ -380,10 +380,21 @@ def _parse_object(
     body = _prepare(body, info, namespace or "", name, created)
     try:
         model = info.model.model_validate(body, by_alias=True, by_name=False)
-    except ValidationError as exc:
-        for field, message in _pydantic_errors(exc, body)[:MAX_ERRORS_PER_OBJECT]:
-            error(field, message, namespace)
-        return None
+    except ValidationError as first:
+        # The API server prunes a null in a field that is not nullable and then applies the
+        # CRD's defaults; no Gateway API field is nullable, and in core objects null means
+        # unset too. So `group: null` or `add: null` is the field left out, as a cluster would
+        # store it. Done only when validation fails: a null the models accept is the field's
+        # default (None) already, and valid input costs no extra pass.
+        pruned = _without_nulls(body)
+        try:
+            if pruned is body:
+                raise first
+            model = info.model.model_validate(pruned, by_alias=True, by_name=False)
+        except ValidationError as exc:
+            for field, message in _pydantic_errors(exc, pruned)[:MAX_ERRORS_PER_OBJECT]:
+                error(field, message, namespace)
+            return None
     violations = rules.check(model)
     for v in violations[:MAX_ERRORS_PER_OBJECT]:
         error(v.field, v.message, namespace)
@@ -411,6 +422,19 @@ def _prepare(
         meta["labels"] = labels
     body["metadata"] = meta
     return body
+
+
+def _without_nulls(value: Any) -> Any:
+    """`value` without the mapping entries whose value is null, at any depth (`value` itself
+    when it holds none). Nulls in lists stay: the API server refuses those too."""
+    if isinstance(value, dict):
+        out = {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        same = len(out) == len(value) and all(out[k] is value[k] for k in out)
+        return value if same else out
+    if isinstance(value, list):
+        items = [_without_nulls(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
 
 
 def _pydantic_errors(exc: ValidationError, body: object) -> list[tuple[str, str]]:

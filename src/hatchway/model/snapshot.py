@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 
 from hatchway.model.core import (
     ClusterTrustBundle,
@@ -43,3 +44,10 @@ class Snapshot:
     xbackends: tuple[XBackend, ...] = ()
     pods: tuple[Pod, ...] = ()
     cluster_trust_bundles: tuple[ClusterTrustBundle, ...] = ()
+    # When the edge read these objects (UTC), for what depends on time: a certificate that has
+    # expired. None: unknown, nothing is judged by time. Not an object field (see KIND_FIELDS).
+    observed_at: datetime | None = None
+
+
+# The fields that hold objects, one per kind.
+KIND_FIELDS = tuple(f.name for f in fields(Snapshot) if f.name != "observed_at")

@@ -6,7 +6,6 @@ status means what it means in a cluster (which version of the spec the status de
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
@@ -14,13 +13,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from hatchway.model.snapshot import Snapshot
+from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 
 ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
 Seen = dict[ObjectKey, tuple[str, int]]  # spec hash and generation per object
 Part = tuple[str, tuple[BaseModel, ...]]  # a Snapshot field and objects of it, in order
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot))
+_FIELDS = KIND_FIELDS
 
 
 def spec_hash(obj: BaseModel) -> str:

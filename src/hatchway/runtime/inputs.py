@@ -84,6 +84,7 @@ class FileSource:
             kept, errors = keep_last_good(result.snapshot, self._live, errors)
             parts = (*parts, *kept)
         snapshot, seen = self._generations.apply_parts(parts)
+        snapshot = dataclasses.replace(snapshot, observed_at=result.snapshot.observed_at)
         return Loaded(snapshot, errors, (seen, result.stamps, result.newest))
 
     def commit(self, loaded: Loaded) -> None:

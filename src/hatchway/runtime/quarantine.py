@@ -88,7 +88,7 @@ def apply(
     active: dict[ObjKey, Quarantined] = {}
     refused: dict[ObjKey, str] = {}
     errors: list[InputError] = []
-    changes: dict[str, tuple[Any, ...]] = {}
+    changes: dict[str, Any] = {}  # Snapshot fields of routes -> their new tuples
     for f in _ROUTE_FIELDS:
         objects: tuple[Any, ...] = getattr(snapshot, f)
         out: list[Any] = []

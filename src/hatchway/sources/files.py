@@ -10,6 +10,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -52,8 +53,15 @@ def load_paths(
     that did not change since the previous call."""
     with gcpause.paused():
         files, errors = read_files(paths, stdin, cache)
-        result = parse_files(files, memo, stamp)
+        result = observed(parse_files(files, memo, stamp))
     return dataclasses.replace(result, errors=(*errors, *result.errors), unreadable=tuple(errors))
+
+
+def observed(result: ParseResult) -> ParseResult:
+    """`result` with the time it was read: the core has no clock, and a certificate's expiry
+    is judged as of the snapshot (`Snapshot.observed_at`)."""
+    snapshot = dataclasses.replace(result.snapshot, observed_at=datetime.now(UTC))
+    return dataclasses.replace(result, snapshot=snapshot)
 
 
 def read_documents(

@@ -32,6 +32,7 @@ from hatchway.model.inputs import Document
 from hatchway.model.meta import EPOCH, GATEWAY_GROUP
 from hatchway.model.parse import ObjectKey, ParseMemo, ParseResult, parse_documents
 from hatchway.model.xbackend import XBACKEND_GROUP
+from hatchway.sources.files import observed
 
 log = logging.getLogger("hatchway.kube")
 
@@ -223,7 +224,8 @@ class ObjectCache:
         Only bodies not validated by the previous parse are validated again. Not to be called
         concurrently with itself (the memo is replaced by each call).
         """
-        return parse_documents(self.documents(), memo=self._memo, stamp=_from_the_api_server)
+        result = parse_documents(self.documents(), memo=self._memo, stamp=_from_the_api_server)
+        return observed(result)
 
 
 def _from_the_api_server(_key: ObjectKey, _position: int) -> datetime:

@@ -26,6 +26,7 @@ class Finding(StrEnum):
     INTERNAL_ERROR = "InternalError"
     HOSTNAME_NEVER_ROUTED = "HostnameNeverRouted"
     SHADOWED_RULE = "ShadowedRule"
+    CERTIFICATE_TIME = "CertificateNotValidNow"
     OTHER_CONTROLLER = "OtherController"
 
 
@@ -47,6 +48,10 @@ SEVERITY: dict[Finding, tuple[str, str]] = {
         "a more specific listener takes that hostname's traffic",
     ),
     Finding.SHADOWED_RULE: ("warning", "a higher-precedence rule always matches first"),
+    Finding.CERTIFICATE_TIME: (
+        "warning",
+        "a certificate in use has expired or is not valid yet: served, clients refuse it",
+    ),
     Finding.OTHER_CONTROLLER: ("info", "another controller's GatewayClass: not ours to serve"),
 }
 

@@ -249,7 +249,7 @@ def assemble(
         if gw.accepted is not None:
             continue
         for lc in gw.all_listeners():
-            if not lc.is_ready:
+            if not lc.is_configured:
                 continue
             for address in gw.addresses:
                 key = (address, lc.port, lc.protocol == "UDP")

@@ -135,16 +135,25 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
         if not listeners:
             pc.rejected = (R.NO_MATCHING_PARENT, none_reason)
             continue
+        # Attachment is decided by allowedRoutes and parentRefs alone: "Listener or Route
+        # status does not impact successful attachment" (ListenerStatus.attachedRoutes). A
+        # route on a Conflicted (or PortUnavailable) listener is Accepted and counted there,
+        # as Envoy Gateway does too; the listener's own status says it is not programmed, and
+        # nothing of it reaches Envoy (assembly skips listeners that are not ready).
         allowed = [
             lc
             for lc in listeners
-            if route.kind in lc.kinds
-            and lc.conflict is None
-            and lc.allows_namespace(index, route.namespace)
+            if route.kind in lc.kinds and lc.allows_namespace(index, route.namespace)
         ]
         if not allowed:
-            if any(route.kind in lc.kinds and lc.conflict is None for lc in listeners):
+            kind_ok = [lc for lc in listeners if route.kind in lc.kinds]
+            if kind_ok:
                 msg = f"no listener allows routes from namespace {route.namespace}"
+                msg += "".join(
+                    f"; listener {lc.name}: {lc.selector_problem}"
+                    for lc in kind_ok
+                    if lc.selector_problem is not None
+                )
             else:
                 msg = f"no listener accepts the {route.kind} kind"
             pc.rejected = (R.NOT_ALLOWED_BY_LISTENERS, msg)

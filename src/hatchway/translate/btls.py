@@ -20,7 +20,7 @@ from hatchway.status import (
 )
 from hatchway.translate.backends import ClusterSpec
 from hatchway.translate.index import Index
-from hatchway.translate.pem import has_certificate
+from hatchway.translate.pem import check_ca_bundle
 
 R = PolicyConditionReason
 T = PolicyConditionType
@@ -100,13 +100,14 @@ def _validate(index: Index, pc: PolicyCtx) -> None:
             continue
         cm = index.config_maps.get((ns, ref.name))
         ca = cm.data.get("ca.crt") if cm is not None else None
-        if not ca or not has_certificate(ca):
+        problem = "missing, or no ca.crt" if not ca else check_ca_bundle(ca.encode())
+        if not ca or problem is not None:
             pc.resolved = pc.resolved or (
                 R.INVALID_CA_CERTIFICATE_REF,
-                f"caCertificateRef {ref.name}: missing, or no valid ca.crt",
+                f"caCertificateRef {ref.name}: {problem}",
             )
             continue
-        cas.append(ca)
+        cas.append(ca if ca.endswith("\n") else ca + "\n")  # bundles are concatenated
     if not cas:
         pc.accepted = (R.NO_VALID_CA_CERTIFICATE, "no valid CA certificate")
         return

@@ -31,6 +31,7 @@ from hatchway.translate.index import Index
 from hatchway.translate.listeners import (
     GatewayCtx,
     build_gateways,
+    certificate_warnings,
     class_statuses,
     gateway_statuses,
 )
@@ -172,15 +173,25 @@ def _with_findings(result: Translation, snapshot: Snapshot, settings: Settings) 
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
-    memo.endpoints_only = memo.only_endpoints_changed(snapshot, settings)
+    expiry_moved = _expiry_moved(snapshot, memo)
+    memo.endpoints_only = not expiry_moved and memo.only_endpoints_changed(snapshot, settings)
     if memo.endpoints_only:
         return _new_endpoints(snapshot, memo)
-    result = translate_delta(snapshot, settings, memo)
+    result = None if expiry_moved else translate_delta(snapshot, settings, memo)
     memo.delta_used = result is not None
     if result is None:
         result = _translate_all(snapshot, settings, memo)
     memo.remember(snapshot, settings, result)
     return result
+
+
+def _expiry_moved(snapshot: Snapshot, memo: TranslateMemo) -> bool:
+    """Whether a certificate expired (or became valid) since the last translation: the
+    shortcuts reuse its warnings, so the snapshot is then translated in full."""
+    if memo.parents is None:
+        return False
+    gateways: list[GatewayCtx] = memo.parents[1]
+    return tuple(certificate_warnings(gateways, snapshot.observed_at)) != memo.expiry_warnings
 
 
 def _new_endpoints(snapshot: Snapshot, memo: TranslateMemo) -> Translation:
@@ -216,6 +227,8 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         index, snapshot, settings, memo, backends=backends, same_backends=same_backends
     )
     statuses += class_status
+    memo.expiry_warnings = tuple(certificate_warnings(gateways, snapshot.observed_at))
+    warnings += memo.expiry_warnings
     memo.hits = 0
 
     all_routes: list[AnyRoute] = [

@@ -19,14 +19,13 @@ translations.
 
 from __future__ import annotations
 
-import dataclasses
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from hatchway.ir import IR, Cluster, Listener
 from hatchway.model.routes import HTTPRoute
-from hatchway.model.snapshot import Snapshot
+from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, StatusReport
 from hatchway.translate.attach import Parents, RouteCtx, attach
 from hatchway.translate.backends import Backends
@@ -39,7 +38,7 @@ from hatchway.translate.settings import Settings, Translation
 from hatchway.translate.vhosts import ClusterUse, HttpSocket, RoutePart, covering_patterns
 
 # Every input but HTTPRoutes: the delta applies only while all of them are the same objects.
-FIELDS = tuple(f.name for f in dataclasses.fields(Snapshot) if f.name != "http_routes")
+FIELDS = tuple(f for f in KIND_FIELDS if f != "http_routes")
 
 # Past this many changed routes (or a tenth of all), translating everything is as cheap.
 _MAX_CHANGES = 16

@@ -29,12 +29,14 @@ from hatchway.status import (
     ListenerSetConditionType,
     ListenerSetStatus,
     ListenerStatus,
+    ReportWarning,
     ResourceKey,
     ResourceStatus,
     RouteConditionReason,
     RouteGroupKind,
     condition,
 )
+from hatchway.status.findings import Finding
 from hatchway.translate.addresses import Addresses, assign_addresses
 from hatchway.translate.backends import Backends
 from hatchway.translate.extauth import external_auth
@@ -42,8 +44,8 @@ from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
-from hatchway.translate.pem import as_text, has_certificate, has_private_key
-from hatchway.translate.selectors import selector_matches
+from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
+from hatchway.translate.selectors import selector_matches, selector_problem
 from hatchway.translate.settings import Settings
 
 GW_API = f"{GATEWAY_GROUP}/v1"
@@ -72,8 +74,13 @@ class ListenerCtx:
     conflict: str | None = None
     resolved: tuple[str, str] | None = None  # (reason, message) when refs are unresolved
     programmed: tuple[str, str] | None = None
+    # allowedRoutes.namespaces is from: Selector without a usable selector: Programmed=False,
+    # no route namespace is allowed, and the listener stays out of Envoy.
+    selector_problem: str | None = None
     overlapping: bool = False
     certificates: tuple[TLSCertificate, ...] = ()
+    # (Secret namespace/name, window) of each usable certificate: expiry is judged per snapshot.
+    validity: list[tuple[str, Validity]] = field(default_factory=list)
     client_validation: ClientValidation | None = None
     external_auth: tuple[ExternalAuth, ...] = ()  # its pre-routing filters, in order
     attached: int = 0
@@ -100,8 +107,13 @@ class ListenerCtx:
 
     @property
     def is_ready(self) -> bool:
-        """Accepted and not conflicted: its port gets configured."""
+        """Accepted and not conflicted."""
         return self.accepted is None and self.conflict is None
+
+    @property
+    def is_configured(self) -> bool:
+        """Ready and valid: its port gets configured."""
+        return self.is_ready and self.selector_problem is None
 
     @property
     def can_serve(self) -> bool:
@@ -118,6 +130,8 @@ class ListenerCtx:
 
     def allows_namespace(self, index: Index, namespace: str) -> bool:
         ns = self.spec.allowed_routes.namespaces
+        if self.selector_problem is not None:
+            return False
         if ns.from_ == "All":
             return True
         if ns.from_ == "Same":
@@ -149,6 +163,7 @@ class GatewayCtx:
     insecure_frontend: bool = False
     client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
     address_outcome: Addresses | None = None
+    client_cert_validity: tuple[str, Validity] | None = None
 
     @property
     def namespace(self) -> str:
@@ -250,6 +265,23 @@ def _check_kinds(lc: ListenerCtx) -> None:
         )
 
 
+def _check_allowed_namespaces(lc: ListenerCtx) -> None:
+    """`from: Selector` needs a selector Kubernetes can use. The spec gives no condition for
+    one that is missing or invalid; like Envoy Gateway, the listener is Programmed=False/Invalid
+    ("syntactically or semantically invalid") and not configured, and it allows no route
+    (a route it would have taken is NotAllowedByListeners, with this message). It stays
+    Accepted: its port, protocol and hostname are fine, and it still takes part in conflicts."""
+    ns = lc.spec.allowed_routes.namespaces
+    if ns.from_ != "Selector":
+        return
+    if ns.selector is None:
+        lc.selector_problem = "allowedRoutes.namespaces.selector is required when from is Selector"
+    elif (problem := selector_problem(ns.selector)) is not None:
+        lc.selector_problem = f"allowedRoutes.namespaces.selector is invalid: {problem}"
+    if lc.selector_problem is not None:
+        lc.programmed = lc.programmed or (ListenerConditionReason.INVALID, lc.selector_problem)
+
+
 def _resolve_secret(
     index: Index, lc: ListenerCtx, ref: SecretObjectReference
 ) -> tuple[TLSCertificate | None, tuple[str, str] | None]:
@@ -276,11 +308,13 @@ def _resolve_secret(
             ListenerConditionReason.INVALID_CERTIFICATE_REF,
             f"{what}: not a kubernetes.io/tls Secret with tls.crt and tls.key",
         )
-    if not has_certificate(crt) or not has_private_key(key):
-        return None, (
-            ListenerConditionReason.INVALID_CERTIFICATE_REF,
-            f"{what}: tls.crt or tls.key is not valid PEM",
-        )
+    # Malformed data is InvalidCertificateRef (spec: "the data within that resource is
+    # malformed"); a pair Envoy would refuse must never reach it (it rejects the whole port).
+    check = check_key_pair(crt, key)
+    if check.problem is not None:
+        return None, (ListenerConditionReason.INVALID_CERTIFICATE_REF, f"{what}: {check.problem}")
+    if check.validity is not None:
+        lc.validity.append((f"{ns}/{ref.name}", check.validity))
     return TLSCertificate(f"{ns}/{ref.name}", as_text(crt), as_text(key)), None
 
 
@@ -324,12 +358,10 @@ def _resolve_ca(
         )
     cm = index.config_maps.get((ns, ref.name))
     ca = cm.data.get("ca.crt") if cm is not None else None
-    if ca is None or not has_certificate(ca):
-        return None, (
-            ListenerConditionReason.INVALID_CA_CERTIFICATE_REF,
-            f"{what}: missing, or no valid ca.crt",
-        )
-    return ca, None
+    problem = "missing, or no ca.crt" if ca is None else check_ca_bundle(ca.encode())
+    if ca is None or problem is not None:
+        return None, (ListenerConditionReason.INVALID_CA_CERTIFICATE_REF, f"{what}: {problem}")
+    return ca if ca.endswith("\n") else ca + "\n", None  # bundles are concatenated
 
 
 def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
@@ -417,7 +449,13 @@ def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
 
 
 def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
-    """Within one parent every conflicting listener loses; across parents the later one loses."""
+    """Within one parent every conflicting listener loses; across parents the later one loses.
+
+    A conflicted listener keeps its supportedKinds ("the kinds supported ... for that Listener
+    configuration") and routes still attach to it. But for TLS Terminate next to Passthrough
+    without TLSRouteModeMixed: that configuration is unsupported, and supports no kind
+    (conformance TLSRouteListenerMixedTerminationNotSupported expects none).
+    """
     candidates = [lc for lc in merged if lc.protocol in PROTOCOL_KINDS]
     # Listeners that already lost to an earlier parent are out of the picture: they must not
     # take their own siblings down with them (conformance ListenerSetProtocolConflict).
@@ -427,16 +465,23 @@ def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
             reason = _conflict(a, b, settings.tls_mode_mixed)
             if reason is None:
                 continue
+            losers: tuple[ListenerCtx, ...] = ()
             if a.owner.kind == b.owner.kind and a.owner.name == b.owner.name:
                 if id(a) in beaten or id(b) in beaten:
                     continue
-                if a.conflict is None:
-                    a.conflict = reason
-                if b.conflict is None:
-                    b.conflict = reason
+                losers = (a, b)
             elif a.conflict is None and b.conflict is None:
-                b.conflict = reason
+                losers = (b,)
                 beaten.add(id(b))
+            unsupported = (
+                not settings.tls_mode_mixed
+                and a.protocol == b.protocol == "TLS"
+                and a.tls_mode != b.tls_mode
+            )
+            for lc in losers:
+                lc.conflict = lc.conflict or reason
+                if unsupported:
+                    lc.kinds = ()
 
 
 def _mark_overlaps(merged: list[ListenerCtx]) -> None:
@@ -484,10 +529,16 @@ def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
     secret = index.secrets.get((ns, ref.name))
     crt = secret.data.get("tls.crt") if secret else None
     key = secret.data.get("tls.key") if secret else None
-    if crt is None or key is None or not has_certificate(crt) or not has_private_key(key):
-        gw.resolved = (invalid, f"{what}: missing, or no valid tls.crt and tls.key")
+    if crt is None or key is None:
+        gw.resolved = (invalid, f"{what}: missing, or no tls.crt and tls.key")
+        return
+    check = check_key_pair(crt, key)  # Envoy would refuse every cluster that carries it
+    if check.problem is not None:
+        gw.resolved = (invalid, f"{what}: {check.problem}")
         return
     gw.client_cert = (as_text(crt), as_text(key))
+    if check.validity is not None:
+        gw.client_cert_validity = (f"{ns}/{ref.name}", check.validity)
 
 
 def _new_listener(owner: Origin, gw: GatewayCtx, spec: Listener, generation: int) -> ListenerCtx:
@@ -572,6 +623,7 @@ def build_gateways(
             if lc.accepted is None:
                 _check_certificates(index, lc)
                 _check_frontend_validation(index, lc)
+                _check_allowed_namespaces(lc)
         _mark_conflicts(merged, settings)
         _mark_overlaps(merged)
         for lsc in gw.listener_sets:
@@ -585,6 +637,39 @@ def build_gateways(
     return [gateways[k] for k in sorted(gateways)]
 
 
+def certificate_warnings(gateways: list[GatewayCtx], now: datetime | None) -> list[ReportWarning]:
+    """Certificates in use that are expired or not yet valid as of `now` (when the snapshot
+    was read). Envoy serves them, and clients refuse them: a warning, not a condition."""
+    if now is None:
+        return []
+    out: list[ReportWarning] = []
+    for gw in gateways:
+        who = f"Gateway/{gw.namespace}/{gw.name}"
+        if gw.client_cert_validity is not None:
+            secret, window = gw.client_cert_validity
+            if (problem := window.problem(now)) is not None:
+                out.append(
+                    ReportWarning(
+                        who, f"clientCertificateRef {secret}: {problem}", Finding.CERTIFICATE_TIME
+                    )
+                )
+        for lc in gw.all_listeners():
+            owner = (
+                who if lc.owner.kind == "Gateway" else f"ListenerSet/{lc.namespace}/{lc.owner.name}"
+            )
+            for secret, window in lc.validity:
+                if (problem := window.problem(now)) is not None:
+                    out.append(
+                        ReportWarning(
+                            owner,
+                            f"listener {lc.name}: certificate {secret} {problem}; clients will "
+                            "refuse it",
+                            Finding.CERTIFICATE_TIME,
+                        )
+                    )
+    return out
+
+
 # --- Status -------------------------------------------------------------------------------------
 
 
@@ -595,7 +680,6 @@ def _listener_status(lc: ListenerCtx, for_listener_set: bool) -> ListenerStatus:
     conds: list[Condition] = []
     kinds = lc.kinds
     if lc.conflict is not None:
-        kinds = ()
         reason = lc.conflict
         if for_listener_set:
             msg = "conflicts with an earlier listener on the same port"
@@ -785,6 +869,7 @@ __all__ = [
     "ListenerCtx",
     "ListenerSetCtx",
     "build_gateways",
+    "certificate_warnings",
     "class_statuses",
     "gateway_statuses",
 ]

@@ -14,13 +14,12 @@ sequence of translations (never two threads at once).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hatchway.model.snapshot import Snapshot
-from hatchway.status import ResourceStatus
+from hatchway.model.snapshot import KIND_FIELDS, Snapshot
+from hatchway.status import ReportWarning, ResourceStatus
 from hatchway.translate.attach import RouteCtx, route_status
 from hatchway.translate.backends import ClusterSpec, Problem, Resolved
 from hatchway.translate.rules import CompiledRoute
@@ -28,9 +27,7 @@ from hatchway.translate.settings import Settings, Translation
 
 # Read only to place endpoints in clusters: a change to nothing else needs no translation.
 _ENDPOINT_FIELDS = frozenset({"endpoint_slices"})
-_OTHER_FIELDS = tuple(
-    f.name for f in dataclasses.fields(Snapshot) if f.name not in _ENDPOINT_FIELDS
-)
+_OTHER_FIELDS = tuple(f for f in KIND_FIELDS if f not in _ENDPOINT_FIELDS)
 
 # A route status depends on the route (generation, compiled rules), the controller name and
 # each parentRef's outcome: (controller, (parentRef, rejection), ...).
@@ -111,6 +108,9 @@ class TranslateMemo:
     parents_settings: Settings | None = None
     parents_version: int = 0
     parents_reused: bool = False  # whether the last translation reused them
+    # The certificate expiry warnings of the last full translation (judged by the snapshot's
+    # `observed_at`): when they would differ, the shortcuts are not taken.
+    expiry_warnings: tuple[ReportWarning, ...] = ()
     # What a route-only change starts from (`translate.delta.DeltaState`), None when the
     # last translation left nothing to start from; and whether the last call used it.
     delta: Any = None

@@ -1,41 +1,160 @@
-"""Structural PEM checks (no cryptography: the core stays pure and fast).
+"""Certificate checks: what Envoy would refuse, found before it reaches Envoy (`cryptography`).
 
-A certificate is valid here when it has at least one well-formed CERTIFICATE block (base64
-body that decodes to DER starting with a SEQUENCE); a key when it has one PRIVATE KEY block of
-a known type. Envoy does the real parsing; this catches garbage and swapped fields.
+A pure function of the bytes (no clock, no I/O): a certificate chain and private key are
+parsed, the key must be the one of the chain's first certificate (Envoy: KEY_VALUES_MISMATCH),
+and the key type must be one Envoy (BoringSSL) loads: RSA of 2048 bits or more, ECDSA on P-256,
+P-384 or P-521, or Ed25519 (`tests/e2e/test_certificate_checks.py` holds these verdicts
+against `envoy --mode validate`). The validity window is returned, not judged: whether a
+certificate has expired depends on when the snapshot was read (`Snapshot.observed_at`).
+
+Messages never quote the input: it may hold private key material.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
-_BLOCK = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]+)-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END \1-----", re.DOTALL
-)
-_KEY_TYPES = {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"}
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-
-def _blocks(data: bytes | str) -> list[tuple[str, bytes]]:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    out: list[tuple[str, bytes]] = []
-    for label, body in _BLOCK.findall(text):
-        try:
-            der = base64.b64decode("".join(body.split()), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if der[:1] == b"\x30":  # ASN.1 SEQUENCE
-            out.append((label, der))
-    return out
+T = TypeVar("T")
+_CURVES = {"secp256r1", "secp384r1", "secp521r1"}
+_SUPPORTED = "RSA of 2048 bits or more, ECDSA P-256/P-384/P-521, Ed25519"
+# Verdicts by a digest of the input: a bounded cache that keeps no key material alive.
+_CACHE_SIZE = 4096
+_pairs: dict[bytes, KeyPairCheck] = {}
+_bundles: dict[bytes, str | None] = {}
 
 
-def has_certificate(data: bytes | str) -> bool:
-    return any(label == "CERTIFICATE" for label, _ in _blocks(data))
+@dataclass(frozen=True)
+class Validity:
+    """The window in which every certificate of a chain is valid (UTC)."""
+
+    not_before: datetime
+    not_after: datetime
+
+    def problem(self, now: datetime) -> str | None:
+        if now > self.not_after:
+            return f"expired at {_iso(self.not_after)}"
+        if now < self.not_before:
+            return f"not valid before {_iso(self.not_before)}"
+        return None
 
 
-def has_private_key(data: bytes | str) -> bool:
-    return any(label in _KEY_TYPES for label, _ in _blocks(data))
+@dataclass(frozen=True)
+class KeyPairCheck:
+    problem: str | None  # why Envoy would refuse the pair; None: usable
+    validity: Validity | None = None
+
+
+def check_key_pair(crt: bytes, key: bytes) -> KeyPairCheck:
+    """Whether `crt` (a PEM chain, leaf first) and `key` (a PEM private key) are a usable pair."""
+    digest = hashlib.blake2b(crt + b"\0" + key, digest_size=20).digest()
+    found = _pairs.get(digest)
+    if found is None:
+        found = _check_key_pair(crt, key)
+        _remember(_pairs, digest, found)
+    return found
+
+
+def check_ca_bundle(data: bytes) -> str | None:
+    """Why a PEM CA bundle is unusable, or None when it holds one or more certificates."""
+    digest = hashlib.blake2b(data, digest_size=20).digest()
+    if digest in _bundles:
+        return _bundles[digest]
+    try:
+        _certificates(data)
+        problem = None
+    except ValueError as err:
+        problem = str(err)
+    _remember(_bundles, digest, problem)
+    return problem
+
+
+def _remember(cache: dict[bytes, T], digest: bytes, value: T) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[digest] = value
+
+
+def _certificates(data: bytes) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError("no valid PEM certificate (or a malformed one)") from None
+
+
+def _check_key_pair(crt: bytes, key: bytes) -> KeyPairCheck:
+    try:
+        chain = _certificates(crt)
+    except ValueError as err:
+        return KeyPairCheck(f"tls.crt: {err}")
+    try:
+        # RSA consistency is checked below, cheaply: cryptography's own check tests primality
+        # (43 ms for a 2048-bit key, 6 s for 8192).
+        private = serialization.load_pem_private_key(
+            key, password=None, unsafe_skip_rsa_key_validation=True
+        )
+    except TypeError:
+        return KeyPairCheck("tls.key: the private key is encrypted (no password can be given)")
+    except (ValueError, UnsupportedAlgorithm):
+        return KeyPairCheck("tls.key: no valid PEM private key")
+    problem = _unsupported(private) or _mismatch(chain[0], private)
+    if problem is not None:
+        return KeyPairCheck(problem)
+    window = Validity(
+        max(c.not_valid_before_utc for c in chain), min(c.not_valid_after_utc for c in chain)
+    )
+    return KeyPairCheck(None, window)
+
+
+def _unsupported(private: object) -> str | None:
+    if isinstance(private, rsa.RSAPrivateKey):
+        if private.key_size < 2048:
+            return f"tls.key: an RSA key of {private.key_size} bits (Envoy needs 2048 or more)"
+        if not _rsa_consistent(private.private_numbers()):
+            return "tls.key: an inconsistent RSA private key"
+        return None
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        if private.curve.name not in _CURVES:
+            return f"tls.key: ECDSA curve {private.curve.name} is not supported ({_SUPPORTED})"
+        return None
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return None
+    kind = type(private).__name__.removesuffix("PrivateKey").lstrip("_")
+    return f"tls.key: {kind} keys are not supported ({_SUPPORTED})"
+
+
+def _rsa_consistent(n: rsa.RSAPrivateNumbers) -> bool:
+    """BoringSSL's RSA_check_key without primality tests: the parts agree with each other."""
+    e, p1, q1 = n.public_numbers.e, n.p - 1, n.q - 1
+    return (
+        n.p > 1
+        and n.q > 1
+        and n.p * n.q == n.public_numbers.n
+        and (n.d * e) % p1 == 1 % p1
+        and (n.d * e) % q1 == 1 % q1
+        and n.dmp1 == n.d % p1
+        and n.dmq1 == n.d % q1
+        and (n.iqmp * n.q) % n.p == 1
+    )
+
+
+def _mismatch(leaf: x509.Certificate, private: object) -> str | None:
+    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = private.public_key()  # type: ignore[attr-defined]
+    if public.public_bytes(*fmt) != leaf.public_key().public_bytes(*fmt):
+        return "tls.key does not match the certificate (the first one in tls.crt)"
+    return None
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def as_text(data: bytes) -> str:

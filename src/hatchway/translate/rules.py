@@ -35,7 +35,7 @@ from hatchway.ir import (
     WeightedBackend,
 )
 from hatchway.ir.re2 import re2_problem
-from hatchway.model.meta import BackendObjectReference
+from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
     GRPCRoute,
@@ -337,12 +337,7 @@ def _compile_http_rule(
                 out.unresolved = out.unresolved or problem
                 compiled.direct = DirectResponse(500)
         elif f.type == "ExtensionRef":
-            # Never skip an unresolvable extension: matching requests get a 500 (§4.7).
-            compiled.direct = DirectResponse(500)
-            out.unresolved = out.unresolved or (
-                R.INVALID_KIND,
-                "ExtensionRef filters are not supported",
-            )
+            _unknown_extension(compiled, f.extension_ref, out)
     single_prefix = len(rule.matches) == 1 and rule.matches[0].path.type == "PathPrefix"
     compiled.backends = _weighted_backends(
         "HTTPRoute",
@@ -366,6 +361,25 @@ def _compile_http_rule(
         )
     compiled.session = _session(rule.session_persistence)
     return compiled
+
+
+def _unknown_extension(
+    compiled: CompiledRule, ref: LocalObjectReference | None, out: CompiledRoute
+) -> None:
+    """An ExtensionRef filter: Hatchway knows no extension kind, so none resolves. The spec:
+    such a filter "MUST NOT be skipped. Instead, requests that would have been processed by
+    that filter MUST receive a HTTP error response", and GEP-1364 treats it as a reference
+    failure: the route stays Accepted, ResolvedRefs=False/InvalidKind (a reference to an
+    unsupported group/kind), and the rule answers 500 (gRPC: the 500 reads as UNKNOWN). The
+    rule is not dropped: its requests would then fall through to another rule or a 404,
+    which is skipping the filter."""
+    compiled.direct = DirectResponse(500)
+    what = f"{ref.group or 'core'}/{ref.kind} {ref.name}" if ref is not None else "(none)"
+    out.unresolved = out.unresolved or (
+        R.INVALID_KIND,
+        f"rule {compiled.index}: ExtensionRef {what}: no extension filter kind is supported; "
+        "the requests it matches get a 500",
+    )
 
 
 def _weighted_backends(
@@ -554,11 +568,7 @@ def _compile_grpc_rule(
             if mirror is not None:
                 compiled.mirrors += (mirror,)
         elif f.type == "ExtensionRef":
-            compiled.direct = DirectResponse(500)
-            out.unresolved = out.unresolved or (
-                R.INVALID_KIND,
-                "ExtensionRef filters are not supported",
-            )
+            _unknown_extension(compiled, f.extension_ref, out)
     compiled.backends = _weighted_backends(
         "GRPCRoute", ns, rule.backend_refs, backends, out, forced=AppProtocol.H2C
     )

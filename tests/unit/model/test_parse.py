@@ -353,3 +353,102 @@ def test_endpoint_slice_and_service() -> None:
     slice_ = result.snapshot.endpoint_slices[0]
     assert slice_.service_name == "web"
     assert slice_.endpoints[0].conditions.ready is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec"),
+    [
+        (
+            "Gateway",
+            {
+                "gatewayClassName": "c",
+                "listeners": [
+                    {
+                        "name": "l",
+                        "port": 80,
+                        "protocol": "HTTP",
+                        "hostname": "NULL",
+                        "allowedRoutes": {
+                            "namespaces": {"from": "NULL"},
+                            "kinds": [{"group": "NULL", "kind": "HTTPRoute"}],
+                        },
+                    }
+                ],
+                "addresses": "NULL",
+            },
+        ),
+        (
+            "HTTPRoute",
+            {
+                "parentRefs": [{"group": "NULL", "kind": "NULL", "name": "gw", "port": "NULL"}],
+                "hostnames": "NULL",
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "NULL", "value": "/x"}, "headers": "NULL"}],
+                        "filters": [
+                            {
+                                "type": "RequestHeaderModifier",
+                                "requestHeaderModifier": {
+                                    "add": "NULL",
+                                    "set": [{"name": "x", "value": "y"}],
+                                    "remove": "NULL",
+                                },
+                            }
+                        ],
+                        "backendRefs": [
+                            {
+                                "group": "NULL",
+                                "kind": "NULL",
+                                "name": "s",
+                                "port": 80,
+                                "weight": "NULL",
+                            }
+                        ],
+                        "timeouts": "NULL",
+                    }
+                ],
+            },
+        ),
+    ],
+)
+def test_explicit_null_is_the_field_left_out(kind: str, spec: dict[str, Any]) -> None:
+    """The API server prunes nulls in fields that are not nullable (none in Gateway API), then
+    defaults: an object with `field: null` is the object without the field."""
+
+    def with_nulls(value: Any) -> Any:
+        if value == "NULL":
+            return None
+        if isinstance(value, dict):
+            return {k: with_nulls(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [with_nulls(v) for v in value]
+        return value
+
+    def body(s: Any) -> dict[str, Any]:
+        meta = {"name": "o", "creationTimestamp": None, "labels": None}
+        return {"apiVersion": GW, "kind": kind, "metadata": meta, "spec": s}
+
+    nulls = parse_documents([doc(body(with_nulls(spec)))])
+    assert nulls.errors == ()
+    plain = parse_documents([doc(body(_strip(spec)))])
+    assert plain.errors == ()
+    field = "gateways" if kind == "Gateway" else "http_routes"
+    assert getattr(nulls.snapshot, field) == getattr(plain.snapshot, field)
+
+
+def _strip(value: Any) -> Any:
+    """`value` without its `"NULL"` entries: the fields left out."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if v != "NULL"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def test_explicit_null_in_a_required_field_is_still_required() -> None:
+    spec = {"parentRefs": [{"name": None}], "rules": [{"backendRefs": [None]}]}
+    errors = parse_documents([doc(route(**spec))]).errors
+    assert {(e.field, e.message.split(":")[0]) for e in errors} == {
+        ("spec.parentRefs[0].name", "Required value"),
+        ("spec.rules[0].backendRefs[0]", "Invalid value"),
+    }, errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,17 @@ def test_stated_timestamp_and_generation_in_a_changed_file(tmp_path: Path) -> No
     third = routes_of(src)
     assert third["b"].metadata.generation == 6
     assert third["b"].metadata.creation_timestamp == first["b"].metadata.creation_timestamp
+
+
+def test_each_load_says_when_it_was_read(tmp_path: Path) -> None:
+    """The edge stamps the time it read the files (the core has no clock): what certificate
+    expiry is judged against."""
+    write(tmp_path / "r.yaml", "r")
+    src = FileSource([str(tmp_path)])
+    before = datetime.now(UTC)
+    first = src.load()
+    src.commit(first)
+    second = src.load()
+    after = datetime.now(UTC)
+    assert first.snapshot.observed_at is not None and second.snapshot.observed_at is not None
+    assert before <= first.snapshot.observed_at <= second.snapshot.observed_at <= after

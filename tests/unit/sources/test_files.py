@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import upstream
+from hatchway.model.snapshot import KIND_FIELDS
 from hatchway.sources.files import load_paths
+from hatchway.sources.kube import ObjectCache
 
 ROUTE = """apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -91,7 +94,7 @@ def test_conformance_manifests_are_valid_input(tmp_path: Path) -> None:
         copy.write_text(text)
         result = load_paths([str(copy)])
         assert result.errors == (), f"{path}: {result.errors}"
-        loaded += sum(len(v) for v in vars(result.snapshot).values())
+        loaded += sum(len(getattr(result.snapshot, f)) for f in KIND_FIELDS)
     assert loaded > 300
 
 
@@ -121,3 +124,17 @@ spec:
     assert result.errors == ()
     assert len(result.snapshot.http_routes) == 10_000
     assert result.snapshot.http_routes[-1].metadata.name == "route-9999"
+
+
+def test_loads_and_cluster_parses_say_when_they_were_read(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    before = datetime.now(UTC)
+    loaded = load_paths([str(tmp_path)])
+    cache = ObjectCache(lambda kind, spec: None)
+    cache.upsert("Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}})
+    parsed = cache.parse()
+    after = datetime.now(UTC)
+    for result in (loaded, parsed):
+        assert [n.metadata.name for n in result.snapshot.namespaces] == ["a"]
+        assert result.snapshot.observed_at is not None
+        assert before <= result.snapshot.observed_at <= after
