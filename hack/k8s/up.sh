@@ -102,6 +102,8 @@ for _ in $(seq 100); do
 done
 
 # The service CIDR is only bookkeeping for ClusterIPs; nothing routes to it on this machine.
+# ClusterTrustBundles (Gateway API caCertificateRefs, GEP-5075): GA and on by default since
+# Kubernetes 1.37 (certificates.k8s.io/v1); stated here so the rig keeps serving them.
 start kube-apiserver "$bin/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
@@ -111,6 +113,8 @@ start kube-apiserver "$bin/kube-apiserver" \
   --service-account-issuer https://kubernetes.default.svc \
   --service-cluster-ip-range 10.96.0.0/16 \
   --authorization-mode RBAC \
+  --runtime-config certificates.k8s.io/v1/clustertrustbundles=true \
+  --feature-gates ClusterTrustBundle=true \
   --enable-priority-and-fairness=false \
   --endpoint-reconciler-type none \
   --v 1

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lightkube import AsyncClient, KubeConfig
+import httpx2
+from lightkube import ApiError, AsyncClient, KubeConfig
+from lightkube.resources.networking_v1 import ServiceCIDR
 
 from hatchway.model.inputs import InputError
 from hatchway.model.snapshot import Snapshot
@@ -45,6 +47,9 @@ from hatchway.translate.settings import CONTROLLER_NAME
 from hatchway.translate.settings import Settings as TranslateSettings
 
 log = logging.getLogger("hatchway.controller")
+
+# Kinds that only place endpoints in clusters (XBackend selectors read Pods).
+ENDPOINT_KINDS = frozenset({"EndpointSlice", "Pod"})
 
 # Without these there is nothing to do: the Gateway API CRDs are not installed.
 REQUIRED_KINDS = ("GatewayClass", "Gateway", "HTTPRoute")
@@ -134,6 +139,7 @@ class Controller:
             client, identity, settings.lease_namespace, settings.lease_name
         )
         self.specs: dict[str, tuple[KindSpec, str]] = {}
+        self.service_cidrs: tuple[str, ...] = ()
         self.informers: list[Informer] = []
         self._informer_tasks: list[asyncio.Task[None]] = []
         self._answer_watch: tuple[int, asyncio.Task[None]] | None = None
@@ -206,14 +212,43 @@ class Controller:
                 ),
                 reserved=requested,
             )
+        cluster_ips = self._envoy_cluster_ips()
         return TranslateSettings(
             bind_address=self.settings.bind_address,
             assigned_addresses=assigned,
             usable_addresses=tuple(usable),
+            cluster_trust_bundles="ClusterTrustBundle" in self.specs,
+            service_cidrs=self.service_cidrs if cluster_ips else (),
+            cluster_ips={(g.metadata.namespace, g.metadata.name): cluster_ips for g in gateways},
         )
+
+    def _envoy_cluster_ips(self) -> tuple[str, ...]:
+        """The ClusterIPs of the Service in front of Envoy (`--envoy-service`): what a
+        Gateway address with `routability: Cluster` is (GEP-5093)."""
+        if not self.settings.envoy_service:
+            return ()
+        ns, _, name = self.settings.envoy_service.partition("/")
+        spec = (self.cache.get("Service", ns, name) or {}).get("spec") or {}
+        ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+        return tuple(ip for ip in ips if ip and ip != "None")
+
+    async def read_service_cidrs(self) -> None:
+        """The cluster's ServiceCIDRs (networking.k8s.io/v1); where they cannot be read, the
+        Service's ClusterIPs stand for them (the API server allocated them inside)."""
+        try:
+            found: list[str] = []
+            async for obj in self.client.list(ServiceCIDR):
+                found += list(obj.spec.cidrs or []) if obj.spec else []
+            self.service_cidrs = tuple(found)
+        except (ApiError, httpx2.HTTPError) as exc:
+            ips = self._envoy_cluster_ips()
+            self.service_cidrs = tuple(f"{ip}/{128 if ':' in ip else 32}" for ip in ips)
+            log.info("ServiceCIDRs not readable (%s): ClusterIPs used as they are", exc)
 
     async def run(self, stop: asyncio.Event) -> int:
         await self.start_informers()
+        if self.settings.envoy_service:
+            await self.read_service_cidrs()
         await self.refresh_snapshot()
         self._rebuild.clear()
         serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
@@ -221,6 +256,7 @@ class Controller:
             asyncio.create_task(self.elector.run(), name="leader-election"),
             asyncio.create_task(self._rebuild_loop(), name="rebuild"),
             asyncio.create_task(self._status_loop(), name="status"),
+            asyncio.create_task(self._discovery_loop(), name="discovery"),
         ]
         try:
             return await serving
@@ -231,13 +267,49 @@ class Controller:
                 t.cancel()
             await self.elector.release()
 
+    async def _discovery_loop(self, every_s: float = 30.0) -> None:
+        """Kinds the API server did not serve at start (CRDs installed later, an API such
+        as ClusterTrustBundle enabled later) are looked for again now and then, and watched
+        once they are: what depends on them (e.g. the ClusterTrustBundle feature) follows."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.watch_new_kinds()
+            except (ApiError, httpx2.HTTPError, OSError) as exc:
+                log.warning("looking for newly served kinds failed: %s", exc)
+
+    async def watch_new_kinds(self) -> list[str]:
+        """Start informers for watched kinds now served; their names."""
+        found: list[str] = []
+        for spec in WATCHED:
+            if spec.kind in self.specs:
+                continue
+            if spec.only_with is not None and spec.only_with not in self.specs:
+                continue
+            version = await discover(self.client, spec)
+            if version is None:
+                continue
+            log.info("%s is now served (%s): watching it", spec.kind, version)
+            self.specs[spec.kind] = (spec, version)
+            informer = Informer(self.client, spec, version, self.cache)
+            self.informers.append(informer)
+            self._informer_tasks.append(
+                asyncio.create_task(informer.run(), name=f"informer-{spec.kind}")
+            )
+            await informer.synced.wait()
+            found.append(spec.kind)
+        if found:
+            self._pending_kinds.update(found)
+            self._rebuild.set()
+        return found
+
     async def _rebuild_loop(self) -> None:
         while True:
             await self._rebuild.wait()
             # A burst of watch events (e.g. 1,000 routes applied) becomes one rebuild. Pods
             # becoming ready (EndpointSlices alone) go out sooner: that rebuild skips
             # translation, and traffic waits for it.
-            endpoints_only = self._pending_kinds <= {"EndpointSlice"}
+            endpoints_only = self._pending_kinds <= ENDPOINT_KINDS
             await asyncio.sleep(0.02 if endpoints_only else self.settings.debounce_s)
             self._pending_kinds.clear()
             self._rebuild.clear()
@@ -327,8 +399,12 @@ class Controller:
                 values += [v for v in (ing.get("ip"), ing.get("hostname")) if v]
             if not values:
                 spec = svc.get("spec") or {}
-                values = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
-        return [{"type": _address_type(v), "value": v} for v in values]
+                cluster = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
+                # ClusterIPs of the Service: they carry the Cluster guarantee (GEP-5093).
+                return [
+                    {"type": "IPAddress", "value": v, "routability": "Cluster"} for v in cluster
+                ]
+        return [{"type": _address_type(v), "value": v, "routability": ""} for v in values]
 
     def _set_addresses(self, resources: list[dict[str, Any]]) -> None:
         addresses = self._addresses()

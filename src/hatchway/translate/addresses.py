@@ -4,9 +4,10 @@ entries are satisfied, with what address and routability, and why the others are
 Routability values Hatchway supports:
 - "" (or unset): the runtime's default address, or the static IP asked for; reported "";
 - `testing.x-k8s.io/sentinel` (reserved for conformance): as "", reported as asked;
-- `Cluster`: a ClusterIP of the Gateway's Service, in the cluster's ServiceCIDR — only the
-  controller knows them (`Settings.cluster_ips`, `Settings.service_cidrs`); standalone mode
-  has no cluster, so there it is never satisfied;
+- `Cluster`: a ClusterIP of the Service in front of the Gateway's Envoy, in the cluster's
+  ServiceCIDR — only the controller knows them (`Settings.cluster_ips`,
+  `Settings.service_cidrs`); listeners still bind where they would (the ClusterIP reaches
+  them through the Service); standalone mode has no cluster, so there it is never satisfied;
 - anything else (another `prefix/value`, other `testing.x-k8s.io/` values): not supported,
   the entry stays unsatisfied (never another scope in its place).
 """
@@ -27,8 +28,9 @@ IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 @dataclass(frozen=True)
 class Assigned:
-    value: str
+    value: str  # reported in status
     routability: str
+    bind: str  # where the listeners bind for it (a ClusterIP is reached through its Service)
 
 
 @dataclass
@@ -42,8 +44,8 @@ class Addresses:
     requested: int = 0  # spec.addresses entries
 
     @property
-    def values(self) -> tuple[str, ...]:
-        return tuple(a.value for a in self.assigned)
+    def binds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.bind for a in self.assigned))
 
 
 def _usable(ip: IP, usable: tuple[str, ...]) -> bool:
@@ -69,9 +71,9 @@ class _Assigner:
         self.cluster_ips = tuple(settings.cluster_ips.get(key, ()))
         self.out = Addresses(requested=len(gw.spec.addresses))
 
-    def take(self, value: str, routability: str) -> None:
+    def take(self, value: str, routability: str, bind: str | None = None) -> None:
         if all(a.value != value for a in self.out.assigned):
-            self.out.assigned.append(Assigned(value, routability))
+            self.out.assigned.append(Assigned(value, routability, bind or value))
 
     def entry(self, i: int, addr: GatewaySpecAddress) -> None:
         what = f"spec.addresses[{i}]"
@@ -121,14 +123,17 @@ class _Assigner:
                     f"(ServiceCIDR {', '.join(cidrs)})"
                 )
                 return
-            self.take(value, CLUSTER)
+            self.take(value, CLUSTER, self.default)
             return
         taken = {a.value for a in self.out.assigned}
         free = [ip for ip in self.cluster_ips if ip not in taken and _in_cidrs(ip, cidrs)]
         if not free:
-            self.out.unsatisfied.append(f"{what}: no ClusterIP is available for this Gateway")
+            self.out.unsatisfied.append(
+                f"{what}: no ClusterIP is available for this Gateway (the controller reports "
+                "the ClusterIP of the Service in front of Envoy: --envoy-service)"
+            )
             return
-        self.take(free[0], CLUSTER)
+        self.take(free[0], CLUSTER, self.default)
 
 
 def assign_addresses(gw: Gateway, settings: Settings) -> Addresses:

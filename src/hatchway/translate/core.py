@@ -305,7 +305,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
     warnings += assembly.warnings
 
-    policies = Policies(index)
+    policies = Policies(index, settings.cluster_trust_bundles)
     gateway_by_key = {(g.namespace, g.name): g for g in gateways}
     clusters: list[Cluster] = []
     service_gateways: dict[tuple[str, str], set[tuple[str, str]]] = {}

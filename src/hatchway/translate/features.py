@@ -23,6 +23,8 @@ Not claimed (yet): GatewayInfrastructure (the per-Gateway data plane work claims
 
 from __future__ import annotations
 
+from hatchway.translate.settings import Settings
+
 SUPPORTED_FEATURES: tuple[str, ...] = tuple(
     sorted(
         {
@@ -46,6 +48,9 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
             "ListenerSet",
             "GatewayRouteHostnameIntersectionPrecedence",
             "GatewayListenerFilters",
+            "ClusterTrustBundle",
+            "GatewayAddressRoutability",
+            "GatewayAddressRoutabilityCluster",
             # HTTPRoute extended
             "HTTPRouteBackendRequestHeaderModification",
             "HTTPRouteQueryParamMatching",
@@ -84,3 +89,15 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
         }
     )
 )
+
+
+def supported_features(settings: Settings) -> tuple[str, ...]:
+    """What a GatewayClass claims here. The features follow the cluster, not just the binary:
+    ClusterTrustBundle only where the API exists (GEP-5075), GatewayAddressRoutabilityCluster
+    only where there is a ClusterIP to give (a controller with --envoy-service; GEP-5093)."""
+    left_out = set()
+    if not settings.cluster_trust_bundles:
+        left_out.add("ClusterTrustBundle")
+    if not settings.service_cidrs:
+        left_out.add("GatewayAddressRoutabilityCluster")
+    return tuple(f for f in SUPPORTED_FEATURES if f not in left_out)

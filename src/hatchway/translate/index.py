@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from hatchway.model.core import (
     NAMESPACE_NAME_LABEL,
+    ClusterTrustBundle,
     ConfigMap,
     EndpointSlice,
     Secret,
@@ -42,6 +43,9 @@ class Index:
             if svc:
                 self.slices[(sl.metadata.namespace, svc)].append(sl)
         self.grants = Grants(snapshot.reference_grants)
+        self.trust_bundles: dict[str, ClusterTrustBundle] = {
+            b.metadata.name: b for b in snapshot.cluster_trust_bundles
+        }
 
     def labels_of(self, namespace: str) -> dict[str, str]:
         """Labels of a namespace; one without a Namespace object still has its name label."""

@@ -40,13 +40,14 @@ from hatchway.status.findings import Finding
 from hatchway.translate.addresses import Addresses, assign_addresses
 from hatchway.translate.backends import Backends
 from hatchway.translate.extauth import external_auth
-from hatchway.translate.features import SUPPORTED_FEATURES
+from hatchway.translate.features import supported_features
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
 from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches, selector_problem
 from hatchway.translate.settings import Settings
+from hatchway.translate.trust import KIND, is_trust_bundle, trust_bundle
 
 GW_API = f"{GATEWAY_GROUP}/v1"
 TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
@@ -228,7 +229,7 @@ def class_statuses(
             ResourceStatus(
                 ResourceKey(GW_API, "GatewayClass", None, gc.metadata.name),
                 gen,
-                GatewayClassStatus((cond,), SUPPORTED_FEATURES),
+                GatewayClassStatus((cond,), supported_features(settings)),
             )
         )
     return ours, out
@@ -340,14 +341,24 @@ def _check_certificates(index: Index, lc: ListenerCtx) -> None:
 
 
 def _resolve_ca(
-    index: Index, lc: ListenerCtx, ref: ObjectReference
+    index: Index, lc: ListenerCtx, ref: ObjectReference, settings: Settings
 ) -> tuple[str | None, tuple[str, str] | None]:
     ns = ref.namespace or lc.gateway.namespace
     what = f"caCertificateRef {ns}/{ref.name}"
+    if is_trust_bundle(ref.group, ref.kind):
+        pem, err = trust_bundle(index, ref.name, settings.cluster_trust_bundles)
+        if err is None:
+            return pem, None
+        kind, message = err
+        R = ListenerConditionReason
+        return None, (
+            R.INVALID_CA_CERTIFICATE_KIND if kind == KIND else R.INVALID_CA_CERTIFICATE_REF,
+            message,
+        )
     if ref.group != "" or ref.kind != "ConfigMap":
         return None, (
             ListenerConditionReason.INVALID_CA_CERTIFICATE_KIND,
-            f"{what}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap",
+            f"{what}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap or ClusterTrustBundle",
         )
     if not index.grants.permitted(
         (GATEWAY_GROUP, "Gateway", lc.gateway.namespace), ("", "ConfigMap", ns, ref.name)
@@ -364,7 +375,7 @@ def _resolve_ca(
     return ca if ca.endswith("\n") else ca + "\n", None  # bundles are concatenated
 
 
-def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
+def _check_frontend_validation(index: Index, lc: ListenerCtx, settings: Settings) -> None:
     tls = lc.gateway.obj.spec.tls
     if lc.protocol != "HTTPS" or tls is None or tls.frontend is None:
         return
@@ -378,7 +389,7 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
     cas: list[str] = []
     problem: tuple[str, str] | None = None
     for ref in validation.ca_certificate_refs:
-        ca, err = _resolve_ca(index, lc, ref)
+        ca, err = _resolve_ca(index, lc, ref, settings)
         if ca is not None:
             cas.append(ca)
         elif problem is None:
@@ -498,7 +509,7 @@ def _mark_overlaps(merged: list[ListenerCtx]) -> None:
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
     out = assign_addresses(gw.obj, settings)
     gw.address_outcome = out
-    gw.addresses = out.values
+    gw.addresses = out.binds
     if out.unsupported_type is not None:
         gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
     if out.unusable:
@@ -622,7 +633,7 @@ def build_gateways(
                 _check_filters(lc, backends)
             if lc.accepted is None:
                 _check_certificates(index, lc)
-                _check_frontend_validation(index, lc)
+                _check_frontend_validation(index, lc, settings)
                 _check_allowed_namespaces(lc)
         _mark_conflicts(merged, settings)
         _mark_overlaps(merged)

@@ -81,6 +81,7 @@ _PARENT_FIELDS = (
     "config_maps",
     "reference_grants",
     "gateway_parameters",
+    "cluster_trust_bundles",  # frontend TLS validation's CA certificates
 )
 
 
