@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv prepare upstream rig suite chart run test e2e unit lint fmt golden bench k8s-up k8s-down k8s-test conformance conformance-ci clean
+.PHONY: help venv prepare upstream rig suite chart run test e2e unit lint fmt golden fuzz bench k8s-up k8s-down k8s-test conformance conformance-ci clean
 
 # The Gateway API release the rig installs and the conformance suite is built from.
 GATEWAY_API_VERSION ?= v1.7.0
@@ -65,6 +65,11 @@ fmt: $(STAMP)  ## apply ruff fixes and formatting
 
 golden: $(STAMP)  ## regenerate golden files (then review `git diff tests/golden`)
 	$(BIN)/pytest -q tests/test_translate_golden.py tests/test_xds_golden.py --update-golden
+
+FUZZ_EXAMPLES ?= 4000
+fuzz: $(STAMP)  ## longer fuzz run of the whole offline pipeline, fresh randomness (minutes; README.md)
+	HATCHWAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HATCHWAY_FUZZ_FRESH=1 $(BIN)/pytest -q --timeout 0 \
+		--hypothesis-show-statistics tests/test_fuzz_pipeline.py
 
 bench: $(STAMP)  ## benchmarks (see benchmarks/README.md)
 	$(BIN)/python -m benchmarks

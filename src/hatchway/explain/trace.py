@@ -8,11 +8,11 @@ disagree about precedence.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from hatchway import ir
 from hatchway.explain.request import Request
+from hatchway.ir.re2 import full_match
 from hatchway.status.report import RouteStatus, StatusReport
 
 _ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
@@ -183,10 +183,8 @@ def _value_matches(pattern: str, value: str, regex: bool) -> bool:
 
 
 def _full_match(pattern: str, value: str) -> bool:
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:
-        return False
+    # RE2, as Envoy: linear time (Python's `re` took > 15 s on `/(a+)+$`), same dialect.
+    return full_match(pattern, value)
 
 
 def _outcome(route: ir.Route) -> str:

@@ -1,82 +1,72 @@
 """The IR's regular-expression dialect is RE2 (Envoy's `safe_regex`): which patterns it accepts.
 
-Envoy compiles `safe_regex` with RE2; a pattern it rejects NACKs the whole route
-configuration. The core uses this to reject user patterns first (route `UnsupportedValue`),
-and the Envoy step to check every regex it emits before publishing.
-No RE2 binding is pinned: we compile with Python's `re` (catches syntax errors) and refuse the
-Perl-only constructs RE2 lacks. This is conservative: a few RE2-valid patterns that Python
-does not parse (e.g. `\\z`) are rejected too, never the reverse.
+Envoy compiles `safe_regex` with RE2 and refuses a pattern RE2 cannot compile or whose
+compiled program is larger than `re2.max_program_size.error_level`; either refusal rejects
+the whole RouteConfiguration. This module asks the same RE2 library (`google-re2`) the same
+two questions, so the core can refuse a user pattern first (route `UnsupportedValue`), the
+Envoy step can check every regex it emits before publishing, and `explain` can match the way
+Envoy matches.
+
+The pinned Envoy's RE2 works on bytes as Latin-1, not UTF-8: it measures `.` as 6
+instructions (UTF-8: 12) and `[^/]+` as 7 (UTF-8: 13), and refuses `\\x{100}` as "invalid
+escape sequence" (tests/unit/xds/test_xds_envoy_rejects.py checks sizes against the binary).
+So patterns and values are matched here as their UTF-8 bytes read as Latin-1, too.
 """
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
+from typing import Any
 
-_MAX_LENGTH = 1024  # the CRDs cap path and header match values near this size
+import re2
 
-# Constructs Python accepts and RE2 does not, with the reason we tell the user.
-_UNSUPPORTED: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\(\?[=!]"), "lookahead is not supported by RE2"),
-    (re.compile(r"\(\?<[=!]"), "lookbehind is not supported by RE2"),
-    (re.compile(r"\(\?>"), "atomic groups are not supported by RE2"),
-    (re.compile(r"\(\?\("), "conditional groups are not supported by RE2"),
-    (re.compile(r"\(\?P="), "backreferences are not supported by RE2"),
-    (re.compile(r"\\[1-9]"), "backreferences are not supported by RE2"),
-    (re.compile(r"\\Z"), "\\Z is not supported by RE2 (use $)"),
-    (re.compile(r"(?:[*+?}])[+]"), "possessive quantifiers are not supported by RE2"),
-    (re.compile(r"\(\?#"), "comments are not supported by RE2"),
-    (re.compile(r"\{,\d+\}"), "`{,n}` means a literal in RE2; write `{0,n}`"),
-)
-_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
-_MAX_REPEAT = 1000  # RE2's limit on a counted repetition
+# The RE2 program size Envoy accepts: the bootstrap sets `re2.max_program_size.error_level`
+# to this (Envoy's default of 100 refuses ordinary `/(a|b|c)/[0-9]{1,12}` paths). RE2 matches
+# in linear time whatever the size; the limit bounds memory.
+MAX_PROGRAM_SIZE = 10_000
 
 
-def _strip_escaped_backslashes(pattern: str) -> str:
-    """Drop `\\\\` pairs so a literal backslash never looks like the start of an escape."""
-    return pattern.replace("\\\\", "")
+def _options() -> Any:
+    options = re2.Options()
+    options.log_errors = False  # RE2::Quiet
+    options.encoding = re2.Options.Encoding.LATIN1  # as Envoy (see above)
+    return options
 
 
-def _strip_classes(pattern: str) -> str:
-    """Remove bracket expressions: inside `[...]`, `(?=` or `\\1` are not constructs."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if c == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1  # a leading `]` is a literal
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            out.append("[]")
-            i = j + 1
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+_OPTIONS = _options()
+
+
+@lru_cache(maxsize=4096)
+def compiled(pattern: str) -> Any:
+    """`pattern` compiled as Envoy compiles it; raises `ValueError` with RE2's reason."""
+    try:
+        return re2.compile(pattern.encode("utf-8"), _OPTIONS)
+    except re2.error as err:
+        reason = err.args[0] if err.args else err
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(f"invalid regular expression: {reason}") from None
+    except UnicodeError:
+        raise ValueError("invalid regular expression: not valid UTF-8") from None
 
 
 def re2_problem(pattern: str) -> str | None:
     """None if Envoy's RE2 will accept `pattern`, else a short reason."""
     if not pattern:
         return "empty regular expression"
-    if len(pattern) > _MAX_LENGTH:
-        return f"regular expression longer than {_MAX_LENGTH} characters"
     try:
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as err:
-        return f"invalid regular expression: {err}"
-    bare = _strip_classes(_strip_escaped_backslashes(pattern))
-    for construct, reason in _UNSUPPORTED:
-        if construct.search(bare):
-            return reason
-    for m in _REPEAT.finditer(bare):
-        if any(g and int(g) > _MAX_REPEAT for g in m.groups()):
-            return f"repetition count above {_MAX_REPEAT} is not supported by RE2"
+        size = compiled(pattern).programsize
+    except ValueError as err:
+        return str(err)
+    if size > MAX_PROGRAM_SIZE:
+        return f"RE2 program size of {size} > max program size of {MAX_PROGRAM_SIZE}"
     return None
+
+
+def full_match(pattern: str, value: str) -> bool:
+    """Whether `value` matches `pattern` whole, as Envoy's `safe_regex` matches (False for a
+    pattern Envoy would refuse: such a route is never configured)."""
+    try:
+        return compiled(pattern).fullmatch(value.encode("utf-8", "replace")) is not None
+    except ValueError:
+        return False

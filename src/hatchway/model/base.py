@@ -44,6 +44,8 @@ PATH_CHARS = r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$"
 
 # Integers must be YAML/JSON numbers: the API server rejects "80" for an int32 field.
 Int32 = Annotated[int, Strict(), Field(ge=-(2**31), le=2**31 - 1)]
+# An OpenAPI `integer` without a format is an int64 to the API server.
+Int64 = Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)]
 PortNumber = Annotated[int, Strict(), Field(ge=1, le=65535)]
 
 ObjectName = Annotated[str, StringConstraints(min_length=1, max_length=253)]

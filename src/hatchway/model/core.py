@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from hatchway.model.base import LooseModel
 from hatchway.model.meta import ObjectMeta
+from hatchway.model.shown import shown
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -116,8 +118,9 @@ class Secret(LooseModel):
             if isinstance(item, str):
                 try:
                     decoded[key] = base64.b64decode(item, validate=True)
-                except (binascii.Error, ValueError) as exc:
-                    raise ValueError(f"data[{key}]: illegal base64 data") from exc
+                except (binascii.Error, ValueError):
+                    # Only where: the decoder's message would quote part of the data.
+                    raise ValueError(f"invalid base64 in {_data_key(key)}") from None
             else:
                 decoded[key] = item
         return decoded
@@ -129,6 +132,15 @@ class Secret(LooseModel):
             merged.update({k: v.encode() for k, v in self.string_data.items()})
             object.__setattr__(self, "data", merged)
         return self
+
+
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+def _data_key(key: object) -> str:
+    return (
+        f"data.{key}" if isinstance(key, str) and _SECRET_KEY.match(key) else f"data[{shown(key)}]"
+    )
 
 
 class ConfigMap(LooseModel):

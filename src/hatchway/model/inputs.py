@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hatchway.model.shown import LIMIT, MESSAGE_LIMIT, cut
+
 
 @dataclass(frozen=True)
 class Document:
@@ -28,6 +30,21 @@ class InputError:
     # Not an error: an object of a kind Hatchway does not use (e.g. a Deployment beside the
     # routes), skipped by design and summed up in one line, never on `/errors`.
     skipped: bool = False
+
+    def __post_init__(self) -> None:
+        # Bounded whoever built it: a message never grows with the input (values are quoted
+        # cut, see `shown`), and names of invalid objects can be anything.
+        for attr, limit in (
+            ("message", MESSAGE_LIMIT),
+            ("field", MESSAGE_LIMIT),
+            ("name", 2 * LIMIT),
+            ("namespace", 2 * LIMIT),
+            ("kind", 2 * LIMIT),
+            ("file", MESSAGE_LIMIT),
+        ):
+            value = getattr(self, attr)
+            if isinstance(value, str) and len(value) > limit:
+                object.__setattr__(self, attr, cut(value, limit))
 
     def to_dict(self) -> dict[str, object]:
         return {

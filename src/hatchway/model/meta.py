@@ -37,7 +37,7 @@ class ObjectMeta(LooseModel):
     namespace: str = "default"
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    generation: Annotated[int, Field(ge=1)] = 1
+    generation: Annotated[int, Field(ge=1, le=2**63 - 1)] = 1
     creation_timestamp: datetime = EPOCH
     deletion_timestamp: datetime | None = None
     uid: str | None = None

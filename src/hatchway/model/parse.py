@@ -6,7 +6,6 @@ reported; everything else still loads.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,11 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hatchway.model import gcpause, rules
+from hatchway.model import gcpause, names, rules
 from hatchway.model.core import NAMESPACE_NAME_LABEL
 from hatchway.model.inputs import Document, InputError
 from hatchway.model.kinds import KINDS, KindInfo
 from hatchway.model.meta import EPOCH
+from hatchway.model.shown import cut, name_of, shown
 from hatchway.model.snapshot import Snapshot
 
 __all__ = [
@@ -306,7 +306,12 @@ def _parse_file(
 def _raw_key(body: dict[str, Any]) -> ObjectKey:
     meta = body.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    return (str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+    kind, name = body.get("kind"), meta.get("name")
+    return (
+        kind if isinstance(kind, str) else shown(kind),
+        name_of(meta.get("namespace") or "") or "",
+        name if isinstance(name, str) else shown(name),
+    )
 
 
 def _objects(doc: Document, errors: list[InputError]) -> Iterator[dict[str, Any]]:
@@ -341,10 +346,9 @@ def _parse_object(
     kind = body.get("kind")
     api_version = body.get("apiVersion")
     meta = body.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    namespace = meta.get("namespace") if isinstance(meta, dict) else None
-    name = name if isinstance(name, str) else None
-    namespace = namespace if isinstance(namespace, str) and namespace else None
+    # An invalid name is still how the user finds the object: `123`, not `?`.
+    name = name_of(meta.get("name")) if isinstance(meta, dict) else None
+    namespace = name_of(meta.get("namespace") or None) if isinstance(meta, dict) else None
 
     def error(field: str | None, message: str, ns: str | None = namespace) -> None:
         errors.append(
@@ -364,19 +368,33 @@ def _parse_object(
         return None
     info = KINDS.get(kind)
     if info is None:
+        # Bounded: it is named in the summary line (`skipped_summary`).
         errors.append(
-            InputError(doc.source, doc.index, kind, namespace, name, None, "", skipped=True)
+            InputError(
+                doc.source, doc.index, cut(kind, 63), namespace, name, None, "", skipped=True
+            )
         )
         return None
-    if api_version not in info.api_versions:
+    if not isinstance(api_version, str) or api_version not in info.api_versions:
         supported = ", ".join(sorted(info.api_versions))
-        error("apiVersion", f"Unsupported value: {api_version!r}: supported values: {supported}")
+        error(
+            "apiVersion", f"Unsupported value: {shown(api_version)}: supported values: {supported}"
+        )
         return None
     if not isinstance(meta, dict):
         error("metadata", "Required value: metadata.name is required")
         return None
 
+    raw_ns = meta.get("namespace")
+    if raw_ns is not None and not isinstance(raw_ns, str):  # never "true" for `true`
+        error("metadata.namespace", f"Invalid value: {shown(raw_ns)}: must be a string")
+        return None
     namespace = (namespace or "default") if info.namespaced else None
+    bad_names = list(names.problems(kind, meta.get("name"), namespace))
+    for at, message in bad_names:
+        error(at, message, namespace)
+    if bad_names:
+        return None
     body = _prepare(body, info, namespace or "", name, created)
     try:
         model = info.model.model_validate(body, by_alias=True, by_name=False)
@@ -392,7 +410,9 @@ def _parse_object(
                 raise first
             model = info.model.model_validate(pruned, by_alias=True, by_name=False)
         except ValidationError as exc:
-            for field, message in _pydantic_errors(exc, pruned)[:MAX_ERRORS_PER_OBJECT]:
+            # A Secret's values are never quoted back, even when they are of the wrong type.
+            reveal = info.kind != "Secret"
+            for field, message in _pydantic_errors(exc, pruned, reveal)[:MAX_ERRORS_PER_OBJECT]:
                 error(field, message, namespace)
             return None
     violations = rules.check(model)
@@ -424,21 +444,39 @@ def _prepare(
     return body
 
 
-def _without_nulls(value: Any) -> Any:
+# Deeper than any Gateway API object; a value nested further (or containing itself, which a
+# caller may hand over without the decoder's checks) is left as it is: validation refuses it.
+_PRUNE_DEPTH = 64
+
+
+def _without_nulls(value: Any, depth: int = 0, seen: dict[int, Any] | None = None) -> Any:
     """`value` without the mapping entries whose value is null, at any depth (`value` itself
-    when it holds none). Nulls in lists stay: the API server refuses those too."""
+    when it holds none). Nulls in lists stay: the API server refuses those too. A value shared
+    by several parents (a YAML alias) is pruned once: an alias bomb costs its distinct nodes."""
+    if depth > _PRUNE_DEPTH or not isinstance(value, dict | list):
+        return value
+    seen = {} if seen is None else seen
+    done = seen.get(id(value))
+    if done is not None:
+        return done
+    seen[id(value)] = value  # a value that contains itself stops here
     if isinstance(value, dict):
-        out = {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        out: Any = {
+            k: _without_nulls(v, depth + 1, seen) for k, v in value.items() if v is not None
+        }
         same = len(out) == len(value) and all(out[k] is value[k] for k in out)
-        return value if same else out
-    if isinstance(value, list):
-        items = [_without_nulls(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
+    else:
+        out = [_without_nulls(v, depth + 1, seen) for v in value]
+        same = all(a is b for a, b in zip(out, value, strict=True))
+    result = value if same else out
+    seen[id(value)] = result
+    return result
 
 
-def _pydantic_errors(exc: ValidationError, body: object) -> list[tuple[str, str]]:
-    items = exc.errors()
+def _pydantic_errors(exc: ValidationError, body: object, reveal: bool) -> list[tuple[str, str]]:
+    # Pydantic's own rendering of an input (`input`, `ctx`) can expand aliases: never used.
+    items = exc.errors(include_url=False, include_context=False, include_input=True)
+
     locs = [item["loc"] for item in items]
     out: list[tuple[str, str]] = []
     for item in items:
@@ -449,7 +487,7 @@ def _pydantic_errors(exc: ValidationError, body: object) -> list[tuple[str, str]
             len(other) > len(loc) and other[: len(loc)] == loc for other in locs
         ):
             continue
-        entry = (_field_path(loc, body), _message(item))
+        entry = (_field_path(loc, body), _message(item, reveal))
         if entry not in out:
             out.append(entry)
     return out
@@ -477,17 +515,18 @@ def _field_path(loc: tuple[int | str, ...], body: object) -> str:
     return out
 
 
-def _message(item: Any) -> str:
+def _message(item: Any, reveal: bool) -> str:
     kind: str = item["type"]
     if kind == "missing":
         return "Required value"
     if kind == "extra_forbidden":
         return "unknown field"
-    shown = json.dumps(item.get("input"), default=str)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
     msg: str = item["msg"]
-    return f"Invalid value: {shown}: {msg}"
+    if kind == "value_error":  # our own validators: the message says it all
+        return msg.removeprefix("Value error, ")
+    if not reveal:
+        return msg
+    return f"Invalid value: {shown(item.get('input'), 80)}: {msg}"
 
 
 def _doc_error(doc: Document, field: str | None, message: str) -> InputError:

@@ -17,6 +17,7 @@ from hatchway.model.base import (
     HeaderValue,
     Hostname,
     Int32,
+    Int64,
     Model,
     PortNumber,
     PreciseHostname,
@@ -200,7 +201,7 @@ class HTTPRouteRetry(Model):
     # Retries after the first try. v1.7 defaults it to 1 and lets 0 turn retries off (v1.6
     # had no default and a minimum of 1: an absent value then meant "implementation default",
     # which was 1 here too).
-    attempts: Annotated[Int32, Field(ge=0)] = 1
+    attempts: Annotated[Int64, Field(ge=0)] = 1
     backoff: Duration | None = None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hatchway.model.core import EndpointSlice
 from hatchway.model.durations import duration_millis
 from hatchway.model.gateway import (
     FrontendTLSValidation,
@@ -46,6 +47,7 @@ from hatchway.model.routes import (
     TLSRoute,
     UDPRoute,
 )
+from hatchway.model.shown import quoted
 from hatchway.model.xbackend import XBACKEND_GROUP, XBACKEND_KIND, XBackend
 
 
@@ -772,6 +774,27 @@ def _xbackend(backend: XBackend) -> Found:
         )
 
 
+# --- EndpointSlice ------------------------------------------------------------------------------
+
+_IP_KINDS = {"IPv4": ipaddress.IPv4Address, "IPv6": ipaddress.IPv6Address}
+
+
+def _endpoint_slice(sl: EndpointSlice) -> Found:
+    """The API server's address check: an IPv4 (IPv6) slice holds IPv4 (IPv6) addresses."""
+    kind = _IP_KINDS.get(sl.address_type)
+    if kind is None:
+        return  # FQDN: valid, but not something Envoy can dial (the core skips it)
+    for i, ep in enumerate(sl.endpoints):
+        for j, address in enumerate(ep.addresses):
+            try:
+                kind(address)
+            except ValueError:
+                yield Violation(
+                    f"endpoints[{i}].addresses[{j}]",
+                    f"Invalid value: {quoted(address)}: must be a valid {sl.address_type} address",
+                )
+
+
 _CHECKS: dict[type[BaseModel], Callable[[Any], Found]] = {
     Gateway: _gateway,
     ListenerSet: _listener_set,
@@ -782,4 +805,5 @@ _CHECKS: dict[type[BaseModel], Callable[[Any], Found]] = {
     UDPRoute: _l4_route,
     BackendTLSPolicy: _backend_tls_policy,
     XBackend: _xbackend,
+    EndpointSlice: _endpoint_slice,
 }

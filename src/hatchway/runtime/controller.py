@@ -317,8 +317,9 @@ class Controller:
                 await self.refresh_snapshot()
                 await self.runtime.reload()
                 self.rebuilds += 1
-            except Exception:  # one bad rebuild must not stop the controller
-                log.exception("rebuild failed; still serving the previous configuration")
+            except Exception as exc:  # one bad rebuild must not stop the controller
+                # Reported like a failed reload (`/errors`, `/readyz`) until one succeeds.
+                self.runtime.reload_failed("rebuild", exc)
             self._resync.set()
 
     async def _status_loop(self) -> None:

@@ -3,11 +3,12 @@
 Envoy rejects a whole RouteConfiguration for one bad route (e.g. a regex over RE2's program
 size limit), and every later generation that still holds that route is rejected too: one
 object would freeze all updates on its port. When a rejection can be pinned on particular
-routes — Envoy quotes the offending value, and only their part of the resource contains it —
-those routes are quarantined: the next translation serves their last version Envoy
-accepted, or else refuses them (Accepted=False/UnsupportedValue with Envoy's message, nothing
-served), and `/errors` says which. A route leaves quarantine as soon
-as its spec changes (the new version gets its chance).
+routes — Envoy quotes the offending value and only their part of the resource contains it,
+or else bisecting the rejected resource with Envoy's validate mode finds them
+(`runtime.culprit`) — those routes are quarantined: the next translation serves their last
+version Envoy accepted, or else refuses them (Accepted=False/UnsupportedValue with Envoy's
+message, nothing served), and `/errors` says which. A route leaves quarantine as soon as its
+spec changes (the new version gets its chance).
 """
 
 from __future__ import annotations

@@ -20,9 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hatchway import render, xds
+from hatchway.ir import Origin
 from hatchway.model import gcpause
 from hatchway.model.inputs import InputError
+from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
+from hatchway.runtime import culprit
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, Rejection, XdsEvent
 from hatchway.runtime.envoy import Envoy, EnvoySettings
@@ -125,6 +128,8 @@ class GatewayRuntime:
         self._clock = TransitionClock()
         self._published: _Published | None = None
         self._errors: list[dict[str, Any]] = []
+        # Why the last reload failed for an unexpected reason (a bug), until one succeeds.
+        self._failure: str | None = None
         self._generation = 0
         self._config_cache: tuple[int, dict[str, Any]] | None = None
         self._status_cache: tuple[tuple[object, object], dict[str, Any]] | None = None
@@ -135,6 +140,7 @@ class GatewayRuntime:
         self._quarantine: dict[ObjKey, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._requarantine: asyncio.Task[bool] | None = None
+        self._bisecting: asyncio.Task[None] | None = None
         self._gc = IdleCollector(busy=self._reload_lock.locked)
         # Per-route work carried from one reload to the next (reloads never overlap).
         self._translate_memo = TranslateMemo()
@@ -151,61 +157,88 @@ class GatewayRuntime:
     async def reload(self) -> bool:
         """Load the inputs and publish the result unless Envoy would reject it or it is
         what already runs. Returns whether a new generation was published.
-        """
+
+        Never raises: a reload that fails for an unexpected reason (a bug) is reported on
+        `/errors` and `/readyz`, the last good configuration keeps serving, and the next
+        reload starts afresh."""
         async with self._reload_lock:
-            # Taken before reading: a save during the load shows up as a difference later.
-            self._loaded_fingerprint = fingerprint(self.settings.paths)
-            started = time.perf_counter()
-            stages: dict[str, float] = {}
-            result = await asyncio.to_thread(
-                self._build, stages, dict(self._quarantine), self._accepted_model
-            )
-            self.stats.translation_seconds.observe(time.perf_counter() - started)
-            errors, built = result
-            self._errors = [e.to_dict() for e in errors]
-            self.stats.input_errors.set(len(errors))
-            for e in errors:
-                log.error("input: %s", e)
-            if built is None:
-                self.stats.reloads.labels("kept_last_good").inc()
-                if self._published is not None:
-                    log.warning(
-                        "Envoy would reject the new configuration; still serving generation %d",
-                        self._published.snapshot.generation,
-                    )
+            try:
+                published = await self._reload()
+            except Exception as exc:
+                self.reload_failed("reload", exc)
                 return False
-            # Input errors are contained per object (the source keeps the last good version of
-            # what is invalid), so everything else still goes live.
-            resources, status, warnings = built.resources, built.status, built.warnings
-            self.source.commit(built.loaded)
-            self._quarantine = built.quarantine
-            last = self._published
-            if (
-                last is not None
-                and dict(resources.versions) == dict(last.resources.versions)
-                and status == last.status
-                and warnings == last.warnings
-            ):
-                self.stats.reloads.labels("unchanged").inc()
-                log.info("inputs changed but the configuration did not; nothing to publish")
-                return False
-            self._generation += 1
-            snapshot = from_resources(self._generation, resources)
-            self._published = _Published(snapshot, resources, status, warnings, built.model)
-            self.xds.publish(snapshot)
-            self.stats.reloads.labels("published").inc()
-            self.stats.generation.set(self._generation)
-            self.stats.set_resources(status)
-            self._report_warnings(warnings)
-            log.info(
-                "published generation %d (%d xDS resources) in %.1f ms (%s)",
-                self._generation,
-                snapshot.size(),
-                (time.perf_counter() - started) * 1000,
-                ", ".join(f"{k} {v * 1000:.1f}" for k, v in stages.items()),
-            )
-            self._watch_ack(self._generation)
-            return True
+            self._failure = None
+            return published
+
+    def reload_failed(self, what: str, exc: BaseException) -> None:
+        """Report a failure of the pipeline itself (not of the input): on `/errors`, on
+        `/readyz` and in the log, until a reload succeeds."""
+        log.error("%s failed; still serving the previous configuration", what, exc_info=exc)
+        self.stats.reloads.labels("failed").inc()
+        serving = self._published
+        fate = (
+            f"still serving generation {serving.snapshot.generation}"
+            if serving is not None
+            else "nothing is served yet"
+        )
+        self._failure = cut(f"internal error: {what} failed ({type(exc).__name__}: {exc}); {fate}")
+        entry = InputError(None, None, None, None, None, None, self._failure).to_dict()
+        self._errors = [*(e for e in self._errors if not _is_failure(e)), entry]
+
+    async def _reload(self) -> bool:
+        # Taken before reading: a save during the load shows up as a difference later.
+        self._loaded_fingerprint = fingerprint(self.settings.paths)
+        started = time.perf_counter()
+        stages: dict[str, float] = {}
+        result = await asyncio.to_thread(
+            self._build, stages, dict(self._quarantine), self._accepted_model
+        )
+        self.stats.translation_seconds.observe(time.perf_counter() - started)
+        errors, built = result
+        self._errors = [e.to_dict() for e in errors]
+        self.stats.input_errors.set(len(errors))
+        for e in errors:
+            log.error("input: %s", e)
+        if built is None:
+            self.stats.reloads.labels("kept_last_good").inc()
+            if self._published is not None:
+                log.warning(
+                    "Envoy would reject the new configuration; still serving generation %d",
+                    self._published.snapshot.generation,
+                )
+            return False
+        # Input errors are contained per object (the source keeps the last good version of
+        # what is invalid), so everything else still goes live.
+        resources, status, warnings = built.resources, built.status, built.warnings
+        self.source.commit(built.loaded)
+        self._quarantine = built.quarantine
+        last = self._published
+        if (
+            last is not None
+            and dict(resources.versions) == dict(last.resources.versions)
+            and status == last.status
+            and warnings == last.warnings
+        ):
+            self.stats.reloads.labels("unchanged").inc()
+            log.info("inputs changed but the configuration did not; nothing to publish")
+            return False
+        self._generation += 1
+        snapshot = from_resources(self._generation, resources)
+        self._published = _Published(snapshot, resources, status, warnings, built.model)
+        self.xds.publish(snapshot)
+        self.stats.reloads.labels("published").inc()
+        self.stats.generation.set(self._generation)
+        self.stats.set_resources(status)
+        self._report_warnings(warnings)
+        log.info(
+            "published generation %d (%d xDS resources) in %.1f ms (%s)",
+            self._generation,
+            snapshot.size(),
+            (time.perf_counter() - started) * 1000,
+            ", ".join(f"{k} {v * 1000:.1f}" for k, v in stages.items()),
+        )
+        self._watch_ack(self._generation)
+        return True
 
     def _report_warnings(self, warnings: list[dict[str, Any]]) -> None:
         """Log each warning once, when it first appears; count them all for `/metrics`."""
@@ -327,19 +360,48 @@ class GatewayRuntime:
 
     def _quarantine_rejected(self, rejected: tuple[Rejection, ...], published: _Published) -> None:
         """Pin each rejection on the routes that caused it, if possible, and republish
-        without them: one bad route must not freeze every update on its port."""
+        without them: one bad route must not freeze every update on its port. A rejected
+        RouteConfiguration whose message quotes nothing that pins a route is bisected
+        offline with Envoy's validate mode (`runtime.culprit`)."""
         added: list[str] = []
+        unpinned: list[Rejection] = []
         for rej in rejected:
-            for o in culprits(rej, published.resources):
-                key = (o.kind, o.namespace or "", o.name)
-                obj = find_route(published.model, key)
-                if obj is None or key in self._quarantine:
-                    continue
-                self._quarantine[key] = Quarantined(obj.spec, describe(rej))
-                added.append(f"{o.kind}/{o.namespace}/{o.name}")
+            found = culprits(rej, published.resources)
+            if not found and rej.type_url == xds.ROUTE:
+                unpinned.append(rej)
+            added += self._hold(found, describe(rej), published)
         if added:
             log.warning("quarantined %s; republishing without them", ", ".join(added))
             self._requarantine = asyncio.create_task(self.reload(), name="quarantine-reload")
+        if unpinned and (self._bisecting is None or self._bisecting.done()):
+            self._bisecting = asyncio.create_task(self._bisect(unpinned, published), name="bisect")
+
+    def _hold(self, found: list[Origin], message: str, published: _Published) -> list[str]:
+        added: list[str] = []
+        for o in found:
+            key = (o.kind, o.namespace or "", o.name)
+            obj = find_route(published.model, key)
+            if obj is None or key in self._quarantine:
+                continue
+            self._quarantine[key] = Quarantined(obj.spec, message)
+            added.append(f"{o.kind}/{o.namespace}/{o.name}")
+        return added
+
+    async def _bisect(self, rejected: list[Rejection], published: _Published) -> None:
+        try:
+            runtime = await culprit.runtime_values(self.envoy.admin_url if self.envoy else None)
+            added: list[str] = []
+            for rej in rejected:
+                found = await culprit.find(rej, published.resources, runtime)
+                if not found:
+                    log.warning("%s: no single route to blame (checked by halves)", describe(rej))
+                added += self._hold(found, describe(rej), published)
+        except Exception as exc:  # the search is a best effort: say so, never end serving
+            log.error("finding the route Envoy rejected failed", exc_info=exc)
+            return
+        if added:
+            log.warning("quarantined %s (found by halves); republishing", ", ".join(added))
+            await self.reload()
 
     def _origins(self) -> Any:
         return self._published.snapshot.origins if self._published else {}
@@ -353,6 +415,20 @@ class GatewayRuntime:
     # --- admin view -------------------------------------------------------------------------
 
     def readiness(self) -> Readiness:
+        ready = self._readiness()
+        if self._failure is None:
+            return ready
+        # Said, but not a reason to stop serving what runs: readiness reflects only what
+        # cannot serve at all (taking every replica out would turn a bug into an outage).
+        failure = {"type": "reload", "message": self._failure}
+        return Readiness(
+            ready.ready,
+            f"{ready.reason}; {self._failure}",
+            ready.generation,
+            (*ready.details, failure),
+        )
+
+    def _readiness(self) -> Readiness:
         gen = self._generation
         if self._published is None:
             return Readiness(False, "no configuration loaded yet", gen)
@@ -416,7 +492,14 @@ class GatewayRuntime:
     def errors(self) -> list[dict[str, Any]]:
         """Input errors, then what keeps the published configuration from serving fully
         (negative conditions, error-severity warnings): `GET /errors`."""
-        out = [{**e, "code": "InvalidInput", "severity": "error"} for e in self._errors]
+        out = [
+            {
+                **e,
+                "code": "InternalError" if _is_failure(e) else "InvalidInput",
+                "severity": "error",
+            }
+            for e in self._errors
+        ]
         return out + [p.to_error() for p in self.problems()]
 
     def problems(self) -> list[Problem]:
@@ -488,7 +571,7 @@ class GatewayRuntime:
             if watcher is not None:
                 watcher.cancel()
             self._gc.cancel()
-            for task in (self._ack_waiter, self._requarantine):
+            for task in (self._ack_waiter, self._requarantine, self._bisecting):
                 if task is not None:
                     task.cancel()
             if self.envoy is not None:
@@ -500,12 +583,16 @@ class GatewayRuntime:
             state.remove()
 
     async def _watch(self, stop: asyncio.Event) -> None:
-        async for changed in watch_paths(self.settings.paths, stop_event=stop):
-            log.info("inputs changed: %s", ", ".join(sorted(str(p) for p in changed)))
+        while not stop.is_set():
             try:
-                await self.reload()
-            except Exception:  # a bug in one reload must not end serving the last good config
-                log.exception("reload failed; still serving the previous configuration")
+                async for changed in watch_paths(self.settings.paths, stop_event=stop):
+                    log.info("inputs changed: %s", ", ".join(sorted(str(p) for p in changed)))
+                    await self.reload()  # never raises: failures are reported
+                return
+            except Exception as exc:  # the watcher itself: a dead watcher is a silent freeze
+                self.reload_failed("watching the inputs", exc)
+                await asyncio.sleep(1.0)
+                await self.reload()  # what changed meanwhile
 
 
 def _quarantine_problems(
@@ -527,6 +614,12 @@ def _quarantine_problems(
                 quarantine[key] = Quarantined(obj.spec, f"{what} {p.resource}: {p.message}")
                 added = True
     return added
+
+
+def _is_failure(error: dict[str, Any]) -> bool:
+    return error.get("kind") is None and str(error.get("message", "")).startswith(
+        "internal error: "
+    )
 
 
 async def serve(settings: ServeSettings) -> int:

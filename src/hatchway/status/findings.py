@@ -27,6 +27,7 @@ class Finding(StrEnum):
     HOSTNAME_NEVER_ROUTED = "HostnameNeverRouted"
     SHADOWED_RULE = "ShadowedRule"
     CERTIFICATE_TIME = "CertificateNotValidNow"
+    ENDPOINTS_SKIPPED = "EndpointsSkipped"
     OTHER_CONTROLLER = "OtherController"
 
 
@@ -51,6 +52,10 @@ SEVERITY: dict[Finding, tuple[str, str]] = {
     Finding.CERTIFICATE_TIME: (
         "warning",
         "a certificate in use has expired or is not valid yet: served, clients refuse it",
+    ),
+    Finding.ENDPOINTS_SKIPPED: (
+        "warning",
+        "an EndpointSlice's addresses cannot be used (FQDN, not IPs): those endpoints are skipped",
     ),
     Finding.OTHER_CONTROLLER: ("info", "another controller's GatewayClass: not ours to serve"),
 }

@@ -6,12 +6,16 @@ end for the clusters the IR actually uses.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hatchway.ir import AppProtocol, Endpoint, Origin
-from hatchway.model.core import Service, ServicePort
+from hatchway.model.core import EndpointSlice, Service, ServicePort
 from hatchway.model.meta import GATEWAY_GROUP, BackendObjectReference
-from hatchway.status import RouteConditionReason
+from hatchway.status import ReportWarning, RouteConditionReason
+from hatchway.status.findings import Finding
 from hatchway.translate.index import Index
 
 Problem = tuple[str, str]  # (reason, message)
@@ -148,6 +152,8 @@ class Backends:
         want = spec.port.name or ""
         out: set[Endpoint] = set()
         for sl in self.index.slices.get((meta.namespace, meta.name), ()):
+            if sl.address_type == "FQDN":
+                continue  # see `slice_warnings`
             port = next(
                 (p.port for p in sl.ports if (p.name or "") == want and p.port is not None), None
             )
@@ -156,8 +162,46 @@ class Backends:
             for ep in sl.endpoints:
                 if ep.conditions.ready is False:
                     continue
-                out.update(Endpoint(addr, port) for addr in ep.addresses)
+                out.update(Endpoint(addr, port) for addr in ep.addresses if _is_ip(addr))
         return tuple(sorted(out))
+
+
+@lru_cache(maxsize=65536)
+def _is_ip(address: str) -> bool:
+    # The model checks addresses as the API server does; this keeps a stray one (which
+    # Envoy would NACK with every endpoint of the cluster) out whatever the source.
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def slice_warnings(slices: Iterable[EndpointSlice]) -> list[ReportWarning]:
+    """A warning per EndpointSlice whose addresses Envoy cannot use (they are skipped)."""
+    out: list[ReportWarning] = []
+    for sl in slices:
+        meta = sl.metadata
+        what = f"EndpointSlice/{meta.namespace}/{meta.name}"
+        if sl.address_type == "FQDN":
+            out.append(
+                ReportWarning(
+                    what,
+                    "addressType FQDN is not supported; its endpoints are skipped",
+                    Finding.ENDPOINTS_SKIPPED,
+                )
+            )
+            continue
+        bad = sum(1 for ep in sl.endpoints for a in ep.addresses if not _is_ip(a))
+        if bad:
+            out.append(
+                ReportWarning(
+                    what,
+                    f"{bad} addresses are not IP addresses; skipped",
+                    Finding.ENDPOINTS_SKIPPED,
+                )
+            )
+    return out
 
 
 def _protocol_for(port: ServicePort, forced: AppProtocol | None) -> tuple[AppProtocol, str | None]:

@@ -22,7 +22,7 @@ from hatchway.translate.attach import (
     resolve_http_grpc_conflicts,
     route_status,
 )
-from hatchway.translate.backends import Backends
+from hatchway.translate.backends import Backends, slice_warnings
 from hatchway.translate.btls import Policies
 from hatchway.translate.delta import FIELDS as DELTA_FIELDS
 from hatchway.translate.delta import DeltaState, translate_delta
@@ -163,9 +163,10 @@ def translate(
 
 
 def _with_findings(result: Translation, snapshot: Snapshot, settings: Settings) -> Translation:
-    """The translation plus warnings about what it leaves out (computed afresh each time:
-    a lookup per parentRef, and kept out of the memo the next change starts from)."""
-    found = ignored(snapshot, settings, result.ir)
+    """The translation plus warnings about what it leaves out: objects nothing serves, and
+    endpoints that cannot be used. Computed afresh each time (a lookup per parentRef and per
+    slice), outside the memo's bookkeeping, so every path, the incremental ones too, gets them."""
+    found = [*ignored(snapshot, settings, result.ir), *slice_warnings(snapshot.endpoint_slices)]
     if not found:
         return result
     warnings = tuple(sorted({*result.report.warnings, *found}))

@@ -34,7 +34,6 @@ from hatchway.ir import (
     URLRewrite,
     WeightedBackend,
 )
-from hatchway.ir.re2 import re2_problem
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
@@ -52,6 +51,7 @@ from hatchway.model.routes import (
 )
 from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
 from hatchway.status import RouteConditionReason
+from hatchway.translate import refusals
 from hatchway.translate.backends import Backends, Problem
 from hatchway.translate.durations import duration_ms
 from hatchway.translate.extauth import external_auth
@@ -207,22 +207,19 @@ def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
     )
 
 
-def _check_regex(value: str, what: str) -> None:
-    problem = re2_problem(value)
-    if problem is not None:
-        raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{what} {value!r}: {problem}")
+def _refuse(found: refusals.Refusal | None) -> None:
+    if found is not None:
+        raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{found[0]}: {found[1]}")
 
 
-def _headers(items: tuple[tuple[str, str, str], ...], what: str) -> tuple[HeaderMatch, ...]:
+def _headers(items: tuple[tuple[str, str, str], ...]) -> tuple[HeaderMatch, ...]:
     """Header matchers, names lower-cased; of equivalent names only the first counts (§4.4)."""
     out: dict[str, HeaderMatch] = {}
     for type_, name, value in items:
         key = name.lower()
         if key in out:
             continue
-        regex = type_ == "RegularExpression"
-        if regex:
-            _check_regex(value, what)
+        regex = type_ == "RegularExpression"  # checked by `refusals`
         out[key] = HeaderMatch(key, value, regex)
     return tuple(out.values())
 
@@ -236,20 +233,12 @@ _PATH_TYPES = {"Exact": PathMatchType.EXACT, "RegularExpression": PathMatchType.
 def _http_match(m: HTTPRouteMatch) -> Match:
     # Called for every match of every route: empty headers/query skip their loops.
     path_type = _PATH_TYPES.get(m.path.type, PathMatchType.PREFIX)
-    if path_type is PathMatchType.REGEX:
-        _check_regex(m.path.value, "path regex")
     query: dict[str, QueryMatch] = {}
     for q in m.query_params:
         if q.name in query:
             continue
-        if q.type == "RegularExpression":
-            _check_regex(q.value, "query regex")
         query[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
-    headers = (
-        _headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex")
-        if m.headers
-        else ()
-    )
+    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers)) if m.headers else ()
     return Match(
         path=PathMatch(path_type, m.path.value),
         method=m.method,
@@ -268,6 +257,7 @@ def _compile_http_rule(
     route: HTTPRoute, idx: int, rule: HTTPRouteRule, backends: Backends, out: CompiledRoute
 ) -> CompiledRule:
     ns = route.metadata.namespace
+    _refuse(refusals.http_rule(f"spec.rules[{idx}]", rule))
     compiled_matches: list[CompiledMatch] = []
     for i, route_match in enumerate(rule.matches):
         m = _http_match(route_match)
@@ -521,19 +511,20 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
 # --- GRPCRoute ----------------------------------------------------------------------------------
 
 
-def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
-    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers), "header regex")
+def _grpc_match(m: GRPCRouteMatch, at: str) -> tuple[Match, MatchKey]:
+    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers))
     mm = m.method
     if mm is None or (mm.service is None and mm.method is None):
         path = PathMatch(PathMatchType.PREFIX, "/")
         return Match(path=path, headers=headers), grpc_match_key(None, None, len(headers))
     if mm.type == "RegularExpression":
-        for part in (mm.service, mm.method):
+        for spelled, part in (("service", mm.service), ("method", mm.method)):
             if part is not None:
-                _check_regex(part, "gRPC method regex")
+                _refuse(next(refusals.regex(f"{at}.method.{spelled}", part), None))
         svc = mm.service if mm.service is not None else "[^/]+"
         meth = mm.method if mm.method is not None else "[^/]+"
         path = PathMatch(PathMatchType.REGEX, f"/{svc}/{meth}")
+        _refuse(next(refusals.regex(f"{at}.method", path.value), None))  # the two together
     else:
         if mm.service is not None and not _GRPC_SERVICE.match(mm.service):
             raise RuleInvalid(R.UNSUPPORTED_VALUE, f"invalid gRPC service {mm.service!r}")
@@ -553,8 +544,12 @@ def _compile_grpc_rule(
     route: GRPCRoute, idx: int, rule: GRPCRouteRule, backends: Backends, out: CompiledRoute
 ) -> CompiledRule:
     ns = route.metadata.namespace
+    _refuse(refusals.grpc_rule(f"spec.rules[{idx}]", rule))
     raw = rule.matches or (GRPCRouteMatch(),)
-    matches = tuple(CompiledMatch(i, *_grpc_match(m)) for i, m in enumerate(raw))
+    matches = tuple(
+        CompiledMatch(i, *_grpc_match(m, f"spec.rules[{idx}].matches[{i}]"))
+        for i, m in enumerate(raw)
+    )
     types = [f.type for f in rule.filters]
     _check_filter_counts(types, "filters")
     compiled = CompiledRule(idx, rule.name, matches, grpc=True)

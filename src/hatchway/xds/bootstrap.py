@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hatchway.ir.re2 import MAX_PROGRAM_SIZE
+
 XDS_CLUSTER = "hatchway_xds"
 
 # Envoy's application log as one JSON object per line, so the runtime can re-log each line
@@ -108,7 +110,7 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
                         # which a plain `/(a|b|c)/[0-9]{1,12}/...` path match exceeds, and
                         # the refusal rejects the whole RouteConfiguration. RE2 runs in
                         # linear time whatever the size; this still bounds memory.
-                        "re2.max_program_size.error_level": 10000,
+                        "re2.max_program_size.error_level": MAX_PROGRAM_SIZE,
                     },
                 },
                 # An admin layer so an operator can change runtime values via /runtime_modify.

@@ -163,4 +163,20 @@ def _cookie_path(route: Route) -> str:
     path = route.match.path
     if path.type is PathMatchType.REGEX:
         return "/"
-    return path.value.rstrip("/") or "/" if path.type is PathMatchType.PREFIX else path.value
+    value = path.value.rstrip("/") or "/" if path.type is PathMatchType.PREFIX else path.value
+    return cookie_path_attribute(value)
+
+
+# RFC 6265 path-value: any CHAR except CTLs or ";". A `;` would end the attribute and start
+# another (`/c;Max-Age=999999999` on an Exact match would set the cookie's lifetime).
+_NOT_PATH_VALUE = re.compile(r"[^\x20-\x3a\x3c-\x7e]")
+
+
+def cookie_path_attribute(path: str) -> str:
+    """`path` as a cookie's Path attribute. A path with characters the attribute cannot hold
+    is cut to its directory before the first of them (`/a/b;c` -> `/a/`): the cookie still
+    comes back for the route's requests (RFC 6265 path-match), and for no path outside it."""
+    bad = _NOT_PATH_VALUE.search(path)
+    if bad is None:
+        return path
+    return path[: path.rfind("/", 0, bad.start()) + 1] or "/"
