@@ -13,7 +13,7 @@ from lightkube import Client
 
 from e2e.pki import CA
 
-from .conftest import ControllerProcess, free_port
+from .conftest import ControllerProcess, EchoHost, free_port
 from .test_controller_k8s import OURS, RES, create, get, summary, wait_for
 
 pytestmark = pytest.mark.k8s
@@ -171,3 +171,90 @@ def test_cluster_routability_and_trust_bundles(
     wait_for(
         "the policy to lose its bundle", lambda: resolved() == ("False", "InvalidCACertificateRef")
     )
+
+
+def test_xbackend_endpoints_from_pods(
+    client: Client,
+    ns: str,
+    echo_hosts: list[EchoHost],
+    start_controller: Callable[..., ControllerProcess],
+) -> None:
+    """XBackend endpointSelector in a cluster: the controller watches Pods (XBackend is
+    served) and routes to the ready ones whose labels match; readiness changes follow."""
+    from lightkube.resources.core_v1 import Pod, ServiceAccount
+    from lightkube.types import PatchType
+
+    from .test_traffic_k8s import fetch
+
+    gc = f"gc-{ns}"
+    port = free_port()
+    start_controller()
+    # No controller-manager makes it here; Pod admission wants the namespace's default one.
+    client.create(ServiceAccount.from_dict({"metadata": {"namespace": ns, "name": "default"}}))
+    for i, host in enumerate(echo_hosts):
+        client.create(
+            Pod.from_dict(
+                {
+                    "metadata": {"namespace": ns, "name": f"echo-{i}", "labels": {"app": "echo"}},
+                    "spec": {"containers": [{"name": "echo", "image": "echo"}]},
+                }
+            )
+        )
+        status = {
+            "phase": "Running",
+            "podIP": host.ip,
+            "podIPs": [{"ip": host.ip}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        }
+        client.patch(
+            Pod.Status, f"echo-{i}", {"status": status}, namespace=ns, patch_type=PatchType.MERGE
+        )
+    for body in (
+        {
+            "apiVersion": GW,
+            "kind": "GatewayClass",
+            "metadata": {"name": gc},
+            "spec": {"controllerName": OURS},
+        },
+        gateway(ns, gc, "gw", port, []),
+        {
+            "apiVersion": "gateway.networking.x-k8s.io/v1alpha1",
+            "kind": "XBackend",
+            "metadata": {"namespace": ns, "name": "echo"},
+            "spec": {
+                "type": "EndpointSelector",
+                "endpointSelector": {"matchLabels": {"app": "echo"}},
+                "port": {"number": 8080},
+            },
+        },
+        {
+            "apiVersion": GW,
+            "kind": "HTTPRoute",
+            "metadata": {"namespace": ns, "name": "r"},
+            "spec": {
+                "parentRefs": [{"name": "gw"}],
+                "rules": [
+                    {
+                        "backendRefs": [
+                            {
+                                "group": "gateway.networking.x-k8s.io",
+                                "kind": "XBackend",
+                                "name": "echo",
+                            }
+                        ]
+                    }
+                ],
+            },
+        },
+    ):
+        create(client, body)
+
+    def answers() -> set[str]:
+        return {fetch(port, "/x").rsplit(" ", 1)[0] for _ in range(12)}
+
+    wait_for("both Pods", lambda: answers() == {"echo host1", "echo host2"})
+    not_ready = {"conditions": [{"type": "Ready", "status": "False"}]}
+    client.patch(
+        Pod.Status, "echo-0", {"status": not_ready}, namespace=ns, patch_type=PatchType.MERGE
+    )
+    wait_for("only the ready Pod", lambda: answers() == {"echo host2"})

@@ -148,6 +148,8 @@ class Policies:
                 )
 
     def for_cluster(self, spec: ClusterSpec) -> PolicyCtx | None:
+        if spec.service is None or spec.port is None:
+            return None  # an XBackend: its own TLS
         meta = spec.service.metadata
         if spec.port.name:
             found = self.winners.get((meta.namespace, meta.name, spec.port.name))

@@ -49,6 +49,7 @@ from hatchway.translate.rules import (
 )
 from hatchway.translate.settings import Settings, Translation
 from hatchway.translate.vhosts import ClusterUse, HttpSocket
+from hatchway.translate.xbackends import xbackend_tls
 
 
 def _referenced_services(
@@ -313,20 +314,29 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     for name in sorted(assembly.cluster_gateways):
         spec = backends.specs[name]
         gws = assembly.cluster_gateways[name]
-        meta = spec.service.metadata
-        service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
-        client_cert = next(
-            (gateway_by_key[g].client_cert for g in sorted(gws) if gateway_by_key[g].client_cert),
-            None,
-        )
+        if spec.xbackend is not None:  # its own TLS (never a BackendTLSPolicy's)
+            tls = xbackend_tls(index, spec.xbackend, settings.cluster_trust_bundles)
+        else:
+            assert spec.service is not None
+            meta = spec.service.metadata
+            service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
+            client_cert = next(
+                (
+                    gateway_by_key[g].client_cert
+                    for g in sorted(gws)
+                    if gateway_by_key[g].client_cert
+                ),
+                None,
+            )
+            tls = policies.upstream_tls(spec, client_cert)
         clusters.append(
             Cluster(
                 name=name,
                 service=spec.origin,
-                port=spec.port.port,
+                port=spec.number,
                 protocol=spec.protocol,
                 endpoints=backends.endpoints(spec),
-                tls=policies.upstream_tls(spec, client_cert),
+                tls=tls,
             )
         )
     referenced = _referenced_services(route_objs) if policies.any_target_not_found else None

@@ -9,10 +9,12 @@ from hatchway.model.core import (
     ClusterTrustBundle,
     ConfigMap,
     EndpointSlice,
+    Pod,
     Secret,
     Service,
 )
 from hatchway.model.snapshot import Snapshot
+from hatchway.model.xbackend import XBackend
 from hatchway.translate.grants import Grants
 
 NsName = tuple[str, str]
@@ -43,6 +45,12 @@ class Index:
             if svc:
                 self.slices[(sl.metadata.namespace, svc)].append(sl)
         self.grants = Grants(snapshot.reference_grants)
+        self.xbackends: dict[NsName, XBackend] = {
+            (x.metadata.namespace, x.metadata.name): x for x in snapshot.xbackends
+        }
+        self.pods: dict[str, list[Pod]] = defaultdict(list)  # by namespace
+        for pod in snapshot.pods:
+            self.pods[pod.metadata.namespace].append(pod)
         self.trust_bundles: dict[str, ClusterTrustBundle] = {
             b.metadata.name: b for b in snapshot.cluster_trust_bundles
         }

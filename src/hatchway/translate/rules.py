@@ -61,6 +61,7 @@ from hatchway.translate.precedence import (
     grpc_match_key,
     http_match_key,
 )
+from hatchway.translate.sessions import session_persistence
 
 R = RouteConditionReason
 _R = TypeVar("_R", HTTPRoute, GRPCRoute)
@@ -196,15 +197,7 @@ def _mirror(
 
 
 def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
-    if sp is None:
-        return None
-    return SessionPersistence(
-        type=sp.type,
-        name=sp.name,
-        absolute_timeout_ms=duration_ms(sp.absolute_timeout) if sp.absolute_timeout else None,
-        permanent=sp.permanent,
-        cookie_path=sp.cookie.path if sp.cookie is not None else None,
-    )
+    return session_persistence(sp)
 
 
 def _refuse(found: refusals.Refusal | None) -> None:
@@ -349,7 +342,7 @@ def _compile_http_rule(
             attempts=r.attempts,
             backoff_ms=duration_ms(r.backoff) if r.backoff else None,
         )
-    compiled.session = _session(rule.session_persistence)
+    compiled.session = _session(rule.session_persistence) or backends.session_of(compiled.backends)
     return compiled
 
 
@@ -567,7 +560,7 @@ def _compile_grpc_rule(
     compiled.backends = _weighted_backends(
         "GRPCRoute", ns, rule.backend_refs, backends, out, forced=AppProtocol.H2C
     )
-    compiled.session = _session(rule.session_persistence)
+    compiled.session = _session(rule.session_persistence) or backends.session_of(compiled.backends)
     return compiled
 
 
