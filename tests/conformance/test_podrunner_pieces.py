@@ -1,4 +1,5 @@
-"""Fast checks of the conformance pod runner's pure parts (the full run is `make conformance`)."""
+"""Fast checks of the pod runner's parts (hack/conformance/podrunner). The whole runner is
+exercised on the rig by tests/k8srig and by `make conformance`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import base64
 import datetime as dt
 import socket
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from podrunner import dns, kubelet
-from podrunner.containers import NotReady, Unsupported, plan_pod
+from podrunner.containers import plan_pod
+from podrunner.env import NotReady, expand, service_env
+from podrunner.images import Catalog, Unsupported, image_name, parse_dockerfile
+from podrunner.probes import Action, probe_of
+from podrunner.volumes import PodVolumes, write_atomic
+
+ROOT = Path(__file__).resolve().parents[2]
 
 COREFILE = """.:53 {
     forward . 8.8.8.8 9.9.9.9
@@ -76,7 +84,29 @@ def _secret_lookup(kind: str, ns: str, name: str) -> dict[str, Any] | None:
     return {"data": {"tls.crt": base64.b64encode(b"CERT").decode(), "tls.key": "S0VZ"}}
 
 
-def test_echo_pod_gets_downward_env_and_secret_files(tmp_path: Path) -> None:
+def _no_token(pod: dict[str, Any], audience: str | None, seconds: int) -> tuple[str, float]:
+    raise AssertionError("no token expected")
+
+
+def _catalog(tmp_path: Path) -> Catalog:
+    echo = tmp_path / "echo-basic"
+    echo.write_text("")
+    return Catalog(ROOT, str(echo))
+
+
+def _plan(pod: dict[str, Any], tmp_path: Path, token: Any = _no_token) -> list[Any]:
+    volumes = PodVolumes(pod, _secret_lookup, token, tmp_path / "pod", "10.244.0.5", "10.244.0.1")
+    return plan_pod(
+        pod,
+        lookup=_secret_lookup,
+        volumes=volumes.sync(),
+        catalog=_catalog(tmp_path),
+        pod_ip="10.244.0.5",
+        host_ip="10.244.0.1",
+    )
+
+
+def test_echo_pod_gets_downward_env_and_its_secret_mounted_at_the_real_path(tmp_path: Path) -> None:
     pod = _pod(
         containers=[
             {
@@ -100,19 +130,15 @@ def test_echo_pod_gets_downward_env_and_secret_files(tmp_path: Path) -> None:
             }
         ],
     )
-    (plan,) = plan_pod(
-        pod,
-        lookup=_secret_lookup,
-        pod_dir=tmp_path,
-        pod_ip="10.244.0.5",
-        host_ip="10.244.0.1",
-        echo_binary="/bin/echo-basic",
-    )
-    assert plan.argv == ["/bin/echo-basic"]
+    (plan,) = _plan(pod, tmp_path)
+    assert plan.argv == [str(tmp_path / "echo-basic")]
     assert plan.env["POD_NAME"] == "tls-backend-5d8f7-abcde"
     assert plan.env["NAMESPACE"] == "infra"
-    assert Path(plan.env["TLS_SERVER_CERT"]).read_text() == "CERT"
-    assert plan.tcp_ports == [3000]
+    assert plan.env["TLS_SERVER_CERT"] == "/etc/secret-volume/crt"  # not rewritten: mounted there
+    ((source, target, read_only),) = plan.mounts
+    assert (target, read_only) == ("/etc/secret-volume", True)
+    assert (Path(source) / "crt").read_text() == "CERT"
+    assert plan.tcp_ports == [3000] and plan.uid == 0
 
 
 def test_pod_waits_for_missing_secret_and_rejects_unknown_images(tmp_path: Path) -> None:
@@ -121,21 +147,172 @@ def test_pod_waits_for_missing_secret_and_rejects_unknown_images(tmp_path: Path)
         volumes=[{"name": "sv", "secret": {"secretName": "absent"}}],
     )
     with pytest.raises(NotReady):
-        plan_pod(
-            missing,
-            lookup=_secret_lookup,
-            pod_dir=tmp_path,
-            pod_ip="1",
-            host_ip="1",
-            echo_binary="e",
+        _plan(missing, tmp_path)
+    optional = _pod(
+        containers=[
+            {
+                "name": "c",
+                "image": "registry.k8s.io/gateway-api/echo-basic:v1",
+                "volumeMounts": [{"name": "sv", "mountPath": "/etc/sv"}],
+            }
+        ],
+        volumes=[{"name": "sv", "secret": {"secretName": "absent", "optional": True}}],
+    )
+    ((source, _path, _ro),) = _plan(optional, tmp_path)[0].mounts
+    assert [p.name for p in Path(source).iterdir() if not p.name.startswith("..")] == []
+    with pytest.raises(Unsupported, match="nginx:1"):
+        _plan(_pod(containers=[{"name": "c", "image": "nginx:1"}]), tmp_path)
+    with pytest.raises(Unsupported, match="hostPath"):
+        _plan(
+            _pod(
+                containers=[{"name": "c", "image": "hatchway:dev"}],
+                volumes=[{"name": "h", "hostPath": {"path": "/etc"}}],
+            ),
+            tmp_path,
         )
-    unknown = _pod(containers=[{"name": "c", "image": "nginx:1"}])
-    with pytest.raises(Unsupported):
-        plan_pod(
-            unknown,
-            lookup=_secret_lookup,
-            pod_dir=tmp_path,
-            pod_ip="1",
-            host_ip="1",
-            echo_binary="e",
-        )
+
+
+def test_the_hatchway_image_is_read_from_deploy_dockerfile() -> None:
+    image = Catalog(ROOT, None).lookup("ghcr.io/x/hatchway:1@sha256:abc")
+    assert image.entrypoint == ["hatchway"]
+    assert image.user == 65532
+    assert image.env["PATH"].split(":")[0] == str(ROOT / ".venv" / "bin")
+    assert image_name("localhost:5000/team/hatchway:dev") == "localhost:5000/team/hatchway"
+    assert image_name("hatchway") == "hatchway"
+
+
+def test_dockerfile_last_stage_wins_and_shell_form_runs_a_shell() -> None:
+    image = parse_dockerfile(
+        'FROM a AS build\nUSER 1\nENTRYPOINT ["/build"]\n'
+        "FROM b\nWORKDIR /app\nENV A=1 B=two\nUSER 10:20\n"
+        'ENTRYPOINT ["hatchway", \\\n  "proxy"]\nCMD echo hi\n'
+    )
+    assert image.entrypoint == ["hatchway", "proxy"]
+    assert image.cmd == ["/bin/sh", "-c", "echo hi"]
+    assert (image.user, image.group, image.workdir) == (10, 20, "/app")
+    assert image.env == {"A": "1", "B": "two"}
+    with pytest.raises(Unsupported, match="numeric"):
+        parse_dockerfile("FROM x\nUSER hatchway\n")
+
+
+def test_command_and_args_follow_kubernetes_rules_with_variable_expansion(tmp_path: Path) -> None:
+    def argv(**container: Any) -> list[str]:
+        env = [{"name": "NODE", "value": "n1"}, {"name": "ID", "value": "$(NODE)-x"}]
+        pod = _pod(containers=[{"name": "c", "image": "hatchway:dev", "env": env, **container}])
+        return list(_plan(pod, tmp_path)[0].argv)
+
+    assert argv(args=["proxy", "--id=$(ID)", "$$(ID)", "$(MISSING)"]) == [
+        "hatchway",
+        "proxy",
+        "--id=n1-x",
+        "$(ID)",
+        "$(MISSING)",
+    ]
+    assert argv(command=["python3", "-c", "pass"]) == ["python3", "-c", "pass"]
+    assert argv(command=["envoy"], args=["--version"]) == ["envoy", "--version"]
+    assert expand("a$b$(", {}) == "a$b$("
+
+
+def test_security_context_precedence_and_run_as_non_root(tmp_path: Path) -> None:
+    def plan(pod_sc: dict[str, Any], sc: dict[str, Any]) -> Any:
+        container = {"name": "c", "image": "hatchway:dev", "securityContext": sc}
+        return _plan(_pod(containers=[container], securityContext=pod_sc), tmp_path)[0]
+
+    image_user = plan({}, {"readOnlyRootFilesystem": True})
+    assert (image_user.uid, image_user.gid, image_user.read_only_root) == (65532, 65532, True)
+    pod_level = plan({"runAsUser": 1000, "runAsGroup": 1001, "fsGroup": 2000}, {})
+    assert (pod_level.uid, pod_level.gid, pod_level.groups) == (1000, 1001, [2000])
+    container_wins = plan({"runAsUser": 1000}, {"runAsUser": 7, "allowPrivilegeEscalation": False})
+    assert (container_wins.uid, container_wins.no_new_privs) == (7, True)
+    with pytest.raises(Unsupported, match="runAsNonRoot"):
+        plan({"runAsNonRoot": True}, {"runAsUser": 0})
+
+
+def test_probes_and_handlers_resolve_named_ports() -> None:
+    probe = probe_of(
+        {"httpGet": {"path": "/ready", "port": "admin"}, "periodSeconds": 2, "failureThreshold": 1},
+        {"admin": 9901},
+        "c readinessProbe",
+    )
+    assert probe is not None
+    assert probe.action == Action("http", port=9901, path="/ready")
+    assert (probe.period, probe.failure_threshold, probe.timeout) == (2, 1, 1)
+    with pytest.raises(Unsupported, match="names no container port"):
+        probe_of({"tcpSocket": {"port": "nope"}}, {}, "c livenessProbe")
+    with pytest.raises(Unsupported, match="grpc"):
+        probe_of({"grpc": {"port": 1}}, {}, "c livenessProbe")
+
+
+def test_service_links_name_every_port() -> None:
+    env = service_env(
+        [
+            {
+                "metadata": {"name": "kubernetes"},
+                "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443}]},
+            },
+            {
+                "metadata": {"name": "headless"},
+                "spec": {"clusterIP": "None", "ports": [{"port": 1}]},
+            },
+        ]
+    )
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+    assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443"
+    assert env["KUBERNETES_PORT_443_TCP"] == "tcp://10.96.0.1:443"
+    assert not any(k.startswith("HEADLESS") for k in env)
+
+
+def test_volumes_are_swapped_atomically_through_dot_data(tmp_path: Path) -> None:
+    target = tmp_path / "vol"
+    assert write_atomic(target, {"tls.crt": (b"one", 0o644), "a/b": (b"x", 0o600)}, None)
+    first = (target / "..data").resolve()
+    assert (target / "tls.crt").is_symlink() and (target / "tls.crt").read_text() == "one"
+    assert ((target / "a" / "b").stat().st_mode & 0o777) == 0o600
+    assert not write_atomic(target, {"tls.crt": (b"one", 0o644), "a/b": (b"x", 0o600)}, None)
+    assert write_atomic(target, {"tls.crt": (b"two", 0o644)}, None)
+    assert (target / "tls.crt").read_text() == "two"
+    assert not (target / "a").exists() and not first.exists()
+    names = sorted(p.name for p in target.iterdir())
+    assert names[0].startswith("..2") and names[1:] == ["..data", "tls.crt"]
+
+
+def test_projected_token_is_requested_once_and_renewed_at_80_percent(tmp_path: Path) -> None:
+    calls: list[tuple[str | None, int]] = []
+
+    def token(pod: dict[str, Any], audience: str | None, seconds: int) -> tuple[str, float]:
+        calls.append((audience, seconds))
+        return f"tok{len(calls)}", time.time() + seconds
+
+    pod = _pod(
+        containers=[],
+        volumes=[
+            {
+                "name": "kube-api-access",
+                "projected": {
+                    "defaultMode": 420,
+                    "sources": [
+                        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+                        {
+                            "downwardAPI": {
+                                "items": [
+                                    {
+                                        "path": "namespace",
+                                        "fieldRef": {"fieldPath": "metadata.namespace"},
+                                    }
+                                ]
+                            }
+                        },
+                    ],
+                },
+            }
+        ],
+    )
+    volumes = PodVolumes(pod, _secret_lookup, token, tmp_path, "10.244.0.5", "10.244.0.1")
+    vol = volumes.sync()["kube-api-access"]
+    volumes.sync()
+    assert calls == [(None, 3607)]
+    assert (vol / "token").read_text() == "tok1" and (vol / "namespace").read_text() == "infra"
+    volumes._tokens["kube-api-access/token"] = ("tok1", time.time() - 3000, time.time() + 607)
+    volumes.sync()
+    assert (vol / "token").read_text() == "tok2"

@@ -28,23 +28,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_etcd_port() -> int:
-    """A free port whose successor is free too: etcd's peer listener takes port + 1."""
+def rig_ports() -> tuple[int, int]:
+    """An API server port and an etcd client port whose peer port (client + 1) is free too
+    and is not the API server's."""
+    api = free_port()
     while True:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
+        etcd = free_port()
+        if api not in (etcd, etcd + 1) and _free(etcd + 1):
+            return api, etcd
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture(scope="session")
 def kubeconfig() -> Iterator[Path]:
     env = {**os.environ, "HATCHWAY_K8S_STATE": str(STATE), "PYTHON": sys.executable}
-    env.setdefault("HATCHWAY_K8S_API_PORT", str(free_port()))
-    env.setdefault("HATCHWAY_K8S_ETCD_PORT", str(free_etcd_port()))
+    api, etcd = rig_ports()
+    env.setdefault("HATCHWAY_K8S_API_PORT", str(api))
+    env.setdefault("HATCHWAY_K8S_ETCD_PORT", str(etcd))
     # Never built here: a cold build takes ~15 min, far beyond a test's timeout. `make test`
     # builds it first (`make prepare`), with progress output.
     built = subprocess.run(

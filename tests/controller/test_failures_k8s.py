@@ -17,7 +17,7 @@ from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount, ServiceAccountToken
 
-from .conftest import ROOT, STATE, free_etcd_port, free_port
+from .conftest import ROOT, STATE, free_port, rig_ports
 from .test_deploy_k8s import SA_NS
 
 pytestmark = pytest.mark.k8s
@@ -79,11 +79,12 @@ def bare_cluster(kubeconfig: Path) -> Iterator[Path]:
     """A second API server with no Gateway API CRDs (the rig's binaries, an empty CRD dir)."""
     empty = STATE.with_name(STATE.name + "-bare-crds")
     empty.mkdir(parents=True, exist_ok=True)
+    ports = rig_ports()
     env = {
         **os.environ,
         "HATCHWAY_K8S_STATE": str(STATE.with_name(STATE.name + "-bare")),
-        "HATCHWAY_K8S_API_PORT": str(free_port()),
-        "HATCHWAY_K8S_ETCD_PORT": str(free_etcd_port()),
+        "HATCHWAY_K8S_API_PORT": str(ports[0]),
+        "HATCHWAY_K8S_ETCD_PORT": str(ports[1]),
         "HATCHWAY_K8S_CRDS": str(empty),
         "PYTHON": sys.executable,
     }

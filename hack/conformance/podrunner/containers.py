@@ -1,180 +1,214 @@
-"""What a Pod's containers become: argv, environment and files for a local process.
+"""What a Pod's containers become: a launch plan per container (argv, environment, mounts,
+user, probes, preStop handler), from the Pod spec, the emulated image and the Pod's volumes.
 
-Images are emulated, not pulled: every `gateway-api/echo-basic` tag runs the echo server built
-from the pinned gateway-api module (one build serves the v1.5.1 and v1.6.0-dev tags the
-manifests name: it has all their modes), and coredns runs the DNS responder of `dns.py`.
-Volumes are materialised as files under the Pod's directory and every environment value or
-argument that points into a mount path is rewritten to point there: processes share the host
-filesystem, so `/etc/secret-volume` cannot be per-Pod.
+Kubernetes' rules: `command` replaces the image's ENTRYPOINT (and drops its CMD), `args`
+replaces CMD; `$(VAR)` in command, args and env values expands from the container's
+environment; the container-level securityContext wins over the Pod-level one, which wins over
+the image's USER; Secret, ConfigMap, downwardAPI and projected volumes are mounted read-only.
 """
 
 from __future__ import annotations
 
-import base64
 import os
-import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-Lookup = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> body
+from podrunner.env import Lookup, container_env, expand
+from podrunner.images import Catalog, Image, Unsupported
+from podrunner.probes import Action, Probe, action_of, probe_of
 
-
-class NotReady(Exception):
-    """A Secret or ConfigMap the Pod needs does not exist yet (a kubelet waits, so do we)."""
-
-
-class Unsupported(Exception):
-    """An image the runner has no local stand-in for."""
+READ_ONLY_KINDS = ("secret", "configMap", "downwardAPI", "projected")
 
 
 @dataclass
 class ContainerPlan:
     name: str
+    image: str
     argv: list[str]
     env: dict[str, str]
-    tcp_ports: list[int] = field(default_factory=list)  # readiness: all must accept
+    mounts: list[tuple[str, str, bool]] = field(default_factory=list)  # source, path, read-only
+    uid: int = 0
+    gid: int = 0
+    groups: list[int] = field(default_factory=list)
+    read_only_root: bool = False
+    no_new_privs: bool = False
+    workdir: str | None = None
+    traverse: list[str] = field(default_factory=list)
+    tcp_ports: list[int] = field(default_factory=list)  # stand-in images: Ready once these accept
+    stand_in: bool = False
+    readiness: Probe | None = None
+    liveness: Probe | None = None
+    startup: Probe | None = None
+    pre_stop: Action | None = None
 
 
-def _field(pod: dict[str, Any], path: str, pod_ip: str, host_ip: str) -> str:
-    meta = pod.get("metadata") or {}
-    simple = {
-        "metadata.name": meta.get("name"),
-        "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"),
-        "spec.nodeName": (pod.get("spec") or {}).get("nodeName"),
-        "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName"),
-        "status.podIP": pod_ip,
-        "status.hostIP": host_ip,
+def _argv(container: dict[str, Any], image: Image, env: Mapping[str, str]) -> list[str]:
+    command = [expand(str(c), env) for c in container.get("command") or []]
+    args = [expand(str(a), env) for a in container.get("args") or []]
+    if command:
+        argv = command + args
+    else:
+        argv = list(image.entrypoint) + (args if "args" in container else list(image.cmd))
+    if not argv:
+        raise Unsupported(
+            f"container {container['name']}: no command (image has no ENTRYPOINT/CMD)"
+        )
+    return argv
+
+
+def _mounts(
+    container: dict[str, Any], pod: dict[str, Any], volumes: dict[str, Path]
+) -> list[tuple[str, str, bool]]:
+    kinds = {
+        str(v["name"]): next((k for k in READ_ONLY_KINDS if k in v), "")
+        for v in (pod.get("spec") or {}).get("volumes") or []
     }
-    if path in simple:
-        return str(simple[path] or "")
-    for prefix, key in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
-        if path.startswith(prefix + "['") and path.endswith("']"):
-            return str((meta.get(key) or {}).get(path[len(prefix) + 2 : -2], ""))
-    return ""
+    out: list[tuple[str, str, bool]] = []
+    for m in container.get("volumeMounts") or []:
+        name = str(m["name"])
+        if name not in volumes:
+            raise Unsupported(
+                f"container {container['name']}: volumeMount {name!r} names no volume"
+            )
+        source = volumes[name]
+        if m.get("subPath"):
+            source = source / str(m["subPath"])
+            if not source.exists():
+                source.mkdir(parents=True)  # as a kubelet: a missing subPath becomes a directory
+        read_only = bool(m.get("readOnly")) or bool(kinds.get(name))
+        out.append((str(source), str(m["mountPath"]), read_only))
+    return out
 
 
-def _data(lookup: Lookup, kind: str, ns: str, name: str) -> dict[str, str]:
-    """Secret/ConfigMap data as text (Secrets decoded)."""
-    body = lookup(kind, ns, name)
-    if body is None:
-        raise NotReady(f"{kind} {ns}/{name} not found")
-    if kind == "Secret":
-        return {k: base64.b64decode(v).decode() for k, v in (body.get("data") or {}).items()}
-    return dict(body.get("data") or {})
+def _untraversable(paths: list[str]) -> list[str]:
+    """Ancestors of `paths` that others may not enter (e.g. a 0700 /root above the venv)."""
+    out: list[str] = []
+    for p in paths:
+        for anc in [*reversed(Path(p).parents), Path(p)]:
+            try:
+                mode = anc.stat().st_mode
+            except OSError:
+                continue
+            if anc.is_dir() and (mode & 0o011) != 0o011 and str(anc) not in out:
+                out.append(str(anc))
+    return out
 
 
-def _write_volumes(pod: dict[str, Any], lookup: Lookup, pod_dir: Path) -> dict[str, Path]:
-    """Materialise Secret and ConfigMap volumes; volume name -> directory."""
-    ns = str(pod["metadata"]["namespace"])
-    dirs: dict[str, Path] = {}
-    for vol in (pod.get("spec") or {}).get("volumes") or []:
-        if "secret" in vol:
-            src = vol["secret"]
-            data = _data(lookup, "Secret", ns, str(src.get("secretName")))
-        elif "configMap" in vol:
-            src = vol["configMap"]
-            data = _data(lookup, "ConfigMap", ns, str(src.get("name")))
-        else:
-            continue  # service-account tokens and the like: nothing here reads them
-        items = src.get("items") or [{"key": k, "path": k} for k in data]
-        target = pod_dir / "volumes" / str(vol["name"])
-        target.mkdir(parents=True, exist_ok=True)
-        for item in items:
-            if item["key"] not in data:
-                raise NotReady(f"key {item['key']!r} missing in volume {vol['name']}")
-            out = target / str(item["path"])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(data[item["key"]], encoding="utf-8")
-        dirs[str(vol["name"])] = target
-    return dirs
+def _identity(
+    container: dict[str, Any], pod: dict[str, Any], image: Image
+) -> tuple[int, int, list[int], bool]:
+    psc = (pod.get("spec") or {}).get("securityContext") or {}
+    csc = container.get("securityContext") or {}
 
+    def pick(key: str, default: int | None) -> int | None:
+        for sc in (csc, psc):
+            if sc.get(key) is not None:
+                return int(sc[key])
+        return default
 
-def _rewriter(container: dict[str, Any], volumes: dict[str, Path]) -> Callable[[str], str]:
-    mounts = sorted(
-        (
-            (str(m["mountPath"]).rstrip("/"), volumes[str(m["name"])])
-            for m in container.get("volumeMounts") or []
-            if str(m["name"]) in volumes
-        ),
-        key=lambda m: -len(m[0]),
-    )
-
-    def rewrite(value: str) -> str:
-        for mount, local in mounts:
-            if value == mount or value.startswith(mount + "/"):
-                return str(local) + value[len(mount) :]
-        return value
-
-    return rewrite
-
-
-def _env(
-    container: dict[str, Any], pod: dict[str, Any], lookup: Lookup, pod_ip: str, host_ip: str
-) -> dict[str, str]:
-    ns = str(pod["metadata"]["namespace"])
-    env: dict[str, str] = {}
-    for var in container.get("env") or []:
-        name = str(var["name"])
-        src = var.get("valueFrom")
-        if src is None:
-            env[name] = str(var.get("value", ""))
-        elif "fieldRef" in src:
-            env[name] = _field(pod, str(src["fieldRef"]["fieldPath"]), pod_ip, host_ip)
-        elif "secretKeyRef" in src:
-            ref = src["secretKeyRef"]
-            env[name] = _data(lookup, "Secret", ns, str(ref["name"])).get(str(ref["key"]), "")
-        elif "configMapKeyRef" in src:
-            ref = src["configMapKeyRef"]
-            env[name] = _data(lookup, "ConfigMap", ns, str(ref["name"])).get(str(ref["key"]), "")
-    return env
-
-
-def _echo_ports(env: dict[str, str]) -> list[int]:
-    """The TCP ports an echo server listens on in its mode (UDP mode: none to probe)."""
-    if env.get("UDP_ECHO_SERVER"):
-        return []
-    if env.get("TCP_ECHO_SERVER"):
-        return [int(env.get("TCP_PORT") or 3000)]
-    return [int(env.get("HTTP_PORT") or 3000)]
+    uid = pick("runAsUser", image.user) or 0
+    gid = pick("runAsGroup", image.group) or 0
+    non_root = csc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+    if non_root and uid == 0:
+        raise Unsupported(
+            f"container {container['name']} has runAsNonRoot and image will run as root"
+        )
+    groups = [int(g) for g in psc.get("supplementalGroups") or []]
+    if psc.get("fsGroup") is not None:
+        groups.insert(0, int(psc["fsGroup"]))
+    # Privilege escalation is allowed by default; false sets no_new_privs, as runc does.
+    no_new_privs = csc.get("allowPrivilegeEscalation") is False
+    return uid, gid, list(dict.fromkeys(groups)), no_new_privs
 
 
 def plan_pod(
     pod: dict[str, Any],
     *,
     lookup: Lookup,
-    pod_dir: Path,
+    volumes: dict[str, Path],
+    catalog: Catalog,
     pod_ip: str,
     host_ip: str,
-    echo_binary: str,
+    service_env: Mapping[str, str] | None = None,
 ) -> list[ContainerPlan]:
-    volumes = _write_volumes(pod, lookup, pod_dir)
+    spec = pod.get("spec") or {}
+    if spec.get("initContainers"):
+        raise Unsupported("initContainers are not supported by the pod runner")
     plans: list[ContainerPlan] = []
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        image = str(container.get("image", ""))
-        rewrite = _rewriter(container, volumes)
-        env = {k: rewrite(v) for k, v in _env(container, pod, lookup, pod_ip, host_ip).items()}
-        args = [rewrite(str(a)) for a in container.get("args") or []]
-        declared = [
+    for container in spec.get("containers") or []:
+        name = str(container["name"])
+        image = catalog.lookup(str(container.get("image", "")))
+        base = {
+            **(service_env or {}),
+            "HOSTNAME": str(spec.get("hostname") or pod["metadata"]["name"]),
+        }
+        base.update(image.env)
+        base.setdefault("HOME", "/")
+        env = container_env(container, pod, lookup, base=base, pod_ip=pod_ip, host_ip=host_ip)
+        ports = {
+            str(p["name"]): int(p["containerPort"])
+            for p in container.get("ports") or []
+            if p.get("name")
+        }
+        tcp = [
             int(p["containerPort"])
             for p in container.get("ports") or []
             if p.get("protocol", "TCP") == "TCP"
         ]
-        if "/gateway-api/echo-basic" in image:
-            argv = [echo_binary, *args]
-            ports = declared or _echo_ports(env)
-        elif "/coredns/coredns" in image:
-            argv = [sys.executable, "-m", "podrunner.dns", *args]
-            ports = declared if declared != [53] else []
-            here = str(Path(__file__).resolve().parent.parent)
-            env["PYTHONPATH"] = here
-        else:
-            raise Unsupported(f"no local stand-in for image {image!r}")
-        base = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOSTNAME": str(pod["metadata"]["name"]),
-        }
-        plans.append(ContainerPlan(str(container["name"]), argv, {**base, **env}, ports))
+        uid, gid, groups, no_new_privs = _identity(container, pod, image)
+        csc = container.get("securityContext") or {}
+        argv = _argv(container, image, env)
+        pre_stop = ((container.get("lifecycle") or {}).get("preStop")) or None
+        plans.append(
+            ContainerPlan(
+                name=name,
+                image=str(container.get("image", "")),
+                argv=argv,
+                env=env,
+                mounts=_mounts(container, pod, volumes),
+                uid=uid,
+                gid=gid,
+                groups=groups,
+                read_only_root=bool(csc.get("readOnlyRootFilesystem")),
+                no_new_privs=no_new_privs,
+                workdir=container.get("workingDir") or image.workdir,
+                traverse=_untraversable(_program_paths(image, argv, env)) if uid else [],
+                tcp_ports=(tcp or _echo_ports(env))
+                if image.stand_in and "dns.py" not in " ".join(argv)
+                else [],
+                stand_in=image.stand_in,
+                readiness=probe_of(
+                    container.get("readinessProbe"), ports, f"{name} readinessProbe"
+                ),
+                liveness=probe_of(container.get("livenessProbe"), ports, f"{name} livenessProbe"),
+                startup=probe_of(container.get("startupProbe"), ports, f"{name} startupProbe"),
+                pre_stop=action_of(pre_stop, ports, f"{name} preStop") if pre_stop else None,
+            )
+        )
     return plans
+
+
+def _program_paths(image: Image, argv: list[str], env: Mapping[str, str]) -> list[str]:
+    """Where the emulated image's programs live on the host (their directories must be
+    reachable for a non-root user in the container)."""
+    paths = [p for p in image.entrypoint if p.startswith("/")]
+    for d in env.get("PATH", "").split(":"):
+        if d.startswith("/") and os.path.isdir(d) and "/.venv/" in d + "/":
+            paths.append(d)
+            python = Path(d) / "python3"
+            if python.exists():
+                paths.append(str(python.resolve().parent.parent))  # the interpreter's prefix
+    if argv and argv[0].startswith("/"):
+        paths.append(argv[0])
+    return paths
+
+
+def _echo_ports(env: Mapping[str, str]) -> list[int]:
+    """The TCP ports an echo server listens on in its mode (UDP mode: none to probe)."""
+    if env.get("UDP_ECHO_SERVER"):
+        return []
+    if env.get("TCP_ECHO_SERVER"):
+        return [int(env.get("TCP_PORT") or 3000)]
+    return [int(env.get("HTTP_PORT") or 3000)]

@@ -1,9 +1,10 @@
-"""Per-Pod network namespaces joined by a bridge on a private subnet the runner owns.
+"""Per-Pod network namespaces on the node's bridge (what a CNI plugin would give a Pod).
 
-Each Pod gets what a CNI plugin would give it: its own namespace (the echo server binds
-`:3000` on every address, so two replicas cannot share one), a veth into a host bridge and an
-address of the subnet. The host keeps the subnet's first address on the bridge, so Envoy, which
-runs in the host namespace, reaches every Pod directly; nothing is forwarded or NATed.
+The node is a network namespace of the rig's own (hack/k8s/nodenet.sh) holding the bridge
+`cbr0` with the subnet's first address; the host routes the subnet into it. Each Pod gets its
+own namespace (two echo servers both bind :3000), a veth pair whose node end joins the bridge
+(hairpin on, so a Pod reaches itself through a Service), an address of the subnet and a default
+route via the bridge.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class PodNet:
 
 
 class Bridge:
-    """The host side: a bridge with the gateway address, and a pool of Pod addresses."""
+    """The node side: the bridge in the node namespace, and a pool of Pod addresses."""
 
-    def __init__(self, subnet: str, name: str = "hwconf0", prefix: str = "hwconf") -> None:
+    def __init__(self, subnet: str, node_netns: str, prefix: str, name: str = "cbr0") -> None:
         self.subnet = ipaddress.ip_network(subnet)
+        self.node_netns = node_netns
         self.name = name
         self.prefix = prefix
         self._hosts = self.subnet.hosts()
@@ -42,10 +44,9 @@ class Bridge:
         self._count = 0
 
     def up(self) -> None:
+        """Check the node's bridge is there; remove Pod namespaces a previous run left."""
         self.down()
-        _ip("link", "add", self.name, "type", "bridge")
-        _ip("addr", "add", f"{self.gateway}/{self.subnet.prefixlen}", "dev", self.name)
-        _ip("link", "set", self.name, "up")
+        _ip("-n", self.node_netns, "link", "show", self.name)
 
     def down(self) -> None:
         out = subprocess.run(
@@ -53,9 +54,8 @@ class Bridge:
         ).stdout
         for line in out.splitlines():
             name = line.split()[0] if line.split() else ""
-            if name.startswith(f"{self.prefix}-"):
+            if name.startswith(self.prefix):
                 _ip_quiet("netns", "del", name)
-        _ip_quiet("link", "del", self.name)
 
     def peek(self) -> str:
         """The address the next `attach` hands out."""
@@ -66,11 +66,13 @@ class Bridge:
         self._count += 1
         address = self._next
         self._next = str(next(self._hosts))
-        ns = f"{self.prefix}-{self._count}"
-        veth = f"{self.prefix}v{self._count}"
+        ns = f"{self.prefix}{self._count}"
+        veth = f"vp{self._count}"
+        node = ("-n", self.node_netns)
         _ip("netns", "add", ns)
-        _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
-        _ip("link", "set", veth, "master", self.name, "up")
+        _ip(*node, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        _ip(*node, "link", "set", veth, "master", self.name, "up")
+        _ip(*node, "link", "set", veth, "type", "bridge_slave", "hairpin", "on")
         _ip("-n", ns, "addr", "add", f"{address}/{self.subnet.prefixlen}", "dev", "eth0")
         _ip("-n", ns, "link", "set", "eth0", "up")
         _ip("-n", ns, "link", "set", "lo", "up")
@@ -78,5 +80,5 @@ class Bridge:
         return PodNet(ns, address)
 
     def detach(self, net: PodNet) -> None:
-        # Deleting the namespace deletes its veth end, and with it the host end.
+        # Deleting the namespace deletes its veth end, and with it the node's end.
         _ip_quiet("netns", "del", net.netns)
