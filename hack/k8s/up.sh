@@ -136,12 +136,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-<<<<<<< HEAD
-# The service CIDR is only bookkeeping for ClusterIPs; nothing routes to it on this machine.
 # ClusterTrustBundles (Gateway API caCertificateRefs, GEP-5075): GA and on by default since
 # Kubernetes 1.37 (certificates.k8s.io/v1); stated here so the rig keeps serving them.
-=======
->>>>>>> main
 start kube-apiserver "$bin/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \

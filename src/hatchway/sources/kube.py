@@ -269,13 +269,8 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
                 continue
             raise
         except httpx2.HTTPStatusError as exc:
-<<<<<<< HEAD
-            # A group the server does not have at all answers a plain-text 404, which
-            # lightkube cannot read as a Status.
-=======
             # A group the API server does not serve at all answers a plain 404 page, which
             # lightkube does not turn into an ApiError.
->>>>>>> main
             if exc.response.status_code in (404, 405):
                 continue
             raise
