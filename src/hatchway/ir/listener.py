@@ -79,6 +79,9 @@ class Listener:
     protocol: Protocol
     chains: tuple[FilterChain, ...]
     gateways: tuple[Origin, ...]  # Gateways (and ListenerSets) contributing to this socket
+    # The Gateway (namespace, name) whose own data plane binds this socket (each Gateway
+    # provisioned its own proxies); None: one data plane serves every Gateway.
+    owner: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

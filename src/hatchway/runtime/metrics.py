@@ -73,7 +73,16 @@ class Metrics:
             ["code", "severity"],
             registry=r,
         )
+        self.ack_seconds = Histogram(
+            "hatchway_xds_ack_seconds",
+            "From publishing a generation to a data plane acknowledging it",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
         self.envoy_stats_url: str | None = None
+
+    def observe_ack(self, seconds: float) -> None:
+        self.ack_seconds.observe(seconds)
 
     def set_warnings(self, warnings: Iterable[dict[str, Any]]) -> None:
         tally = Tally((str(w["code"]), str(w["severity"])) for w in warnings)

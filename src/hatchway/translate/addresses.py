@@ -18,7 +18,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from hatchway.model.gateway import Gateway, GatewaySpecAddress
-from hatchway.translate.settings import Settings
+from hatchway.translate.settings import GatewayAddresses, Settings
 
 SENTINEL = "testing.x-k8s.io/sentinel"
 CLUSTER = "Cluster"
@@ -31,6 +31,7 @@ class Assigned:
     value: str  # reported in status
     routability: str
     bind: str  # where the listeners bind for it (a ClusterIP is reached through its Service)
+    type: str = "IPAddress"
 
 
 @dataclass
@@ -147,4 +148,41 @@ def assign_addresses(gw: Gateway, settings: Settings) -> Addresses:
         # No entry, or only address types we do not support (the Gateway is then not
         # accepted and serves nothing): the default address.
         assigner.take(assigner.default, "")
+    return out
+
+
+def known_addresses(gw: Gateway, known: GatewayAddresses, settings: Settings) -> Addresses:
+    """The same outcome for a Gateway whose addresses the edge reports (a provisioned data
+    plane: reached at its Service's load balancer, its ClusterIP inside the cluster). A
+    plain entry is satisfied by a load balancer address (the one it names, if any), a
+    `Cluster` entry by the Service's ClusterIP; the load balancer's addresses are reported
+    either way (routability "": reachable as far as that load balancer reaches)."""
+    out = Addresses(requested=len(gw.spec.addresses))
+    reported = {v: t for t, v in known.reported}
+    plain: dict[str, str] = {}  # reported value -> routability asked for it
+    cluster = _Assigner(gw, settings)
+    for i, addr in enumerate(gw.spec.addresses):
+        what = f"spec.addresses[{i}]"
+        r = addr.routability
+        if addr.type not in ("IPAddress", "Hostname"):
+            out.unsupported_type = (
+                f"address type {addr.type!r} is not supported (IPAddress, Hostname)"
+            )
+            out.unsatisfied.append(f"{what}: type {addr.type} is not supported")
+        elif r == CLUSTER and addr.type == "IPAddress":
+            cluster._cluster(what, addr.value)
+        elif r not in ("", SENTINEL):
+            out.unsatisfied.append(f"{what}: routability {r!r} is not supported")
+        elif addr.value and addr.value in reported:
+            plain.setdefault(addr.value, r)
+        elif addr.value or not reported:
+            why = known.pending or f"the load balancer did not assign {addr.value}"
+            out.unsatisfied.append(f"{what}: {why}")
+        else:
+            free = next((v for v in reported if v not in plain), next(iter(reported)))
+            plain.setdefault(free, r)
+    out.unsatisfied += cluster.out.unsatisfied
+    for value, t in reported.items():
+        out.assigned.append(Assigned(value, plain.get(value, ""), "0.0.0.0", t))
+    out.assigned += [a for a in cluster.out.assigned if a.value not in reported]
     return out

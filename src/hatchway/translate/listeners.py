@@ -37,7 +37,7 @@ from hatchway.status import (
     condition,
 )
 from hatchway.status.findings import Finding
-from hatchway.translate.addresses import Addresses, assign_addresses
+from hatchway.translate.addresses import Addresses, assign_addresses, known_addresses
 from hatchway.translate.backends import Backends
 from hatchway.translate.extauth import external_auth
 from hatchway.translate.features import supported_features
@@ -46,7 +46,7 @@ from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
 from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches, selector_problem
-from hatchway.translate.settings import Settings
+from hatchway.translate.settings import GatewayAddresses, Settings
 from hatchway.translate.trust import KIND, is_trust_bundle, trust_bundle
 
 GW_API = f"{GATEWAY_GROUP}/v1"
@@ -155,7 +155,7 @@ class ListenerSetCtx:
 @dataclass(eq=False)
 class GatewayCtx:
     obj: Gateway
-    addresses: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # where its listeners bind
     listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
     listener_sets: list[ListenerSetCtx] = field(default_factory=list)
     accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
@@ -507,6 +507,10 @@ def _mark_overlaps(merged: list[ListenerCtx]) -> None:
 
 
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
+    known = settings.gateway_addresses.get((gw.namespace, gw.name))
+    if known is not None:
+        _known_addresses(gw, known, settings)
+        return
     out = assign_addresses(gw.obj, settings)
     gw.address_outcome = out
     gw.addresses = out.binds
@@ -516,6 +520,26 @@ def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(out.unusable))
     elif not out.assigned:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, "; ".join(out.unsatisfied))
+
+
+def _known_addresses(gw: GatewayCtx, known: GatewayAddresses, settings: Settings) -> None:
+    """Addresses the edge reports (a provisioned data plane: bound in its Pods, reached at its
+    Service's load balancer). Only IPAddress and Hostname types can be requested there."""
+    out = known_addresses(gw.obj, known, settings)
+    gw.address_outcome = out
+    if out.unsupported_type is not None:
+        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
+    gw.addresses = known.bind
+    if known.unusable:
+        listed = ", ".join(known.unusable)
+        gw.programmed = (
+            GatewayConditionReason.ADDRESS_NOT_USABLE,
+            f"the load balancer did not assign the requested address {listed}",
+        )
+    elif known.pending is not None:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
+    elif known.not_ready is not None:
+        gw.programmed = (GatewayConditionReason.PENDING, known.not_ready)
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
@@ -798,7 +822,7 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         if gw.address_outcome is not None:
             conds.append(_addresses_assigned(gw.address_outcome, gen))
         addresses = tuple(
-            GatewayAddress("IPAddress", a.value, a.routability)
+            GatewayAddress(a.type, a.value, a.routability)
             for a in (gw.address_outcome.assigned if gw.address_outcome else ())
         )
         out.append(

@@ -16,3 +16,12 @@ class XdsSettings:
     default_session_cookie: str = "hatchway-session"
     # Header name when SessionPersistence type Header has no sessionName.
     default_session_header: str = "x-hatchway-session"
+    # (listener port, port Envoy binds) where they differ: a provisioned proxy runs as a
+    # non-root user, so ports below 1024 are bound unprivileged and its Service maps them.
+    bind_ports: tuple[tuple[int, int], ...] = ()
+
+    def bind_port(self, port: int) -> int:
+        for listener_port, bound in self.bind_ports:
+            if listener_port == port:
+                return bound
+        return port
