@@ -26,11 +26,11 @@ from lightkube.resources.authentication_v1 import TokenReview
 
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
+from hatchway.pki import Authority, gateway_of
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.names import base_name
 from hatchway.runtime.admin import Readiness
 from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
-from hatchway.runtime.certificates import Authority, gateway_of
 from hatchway.runtime.engine import Engine
 from hatchway.runtime.inputs import InputSource
 from hatchway.runtime.metrics import Metrics

@@ -1,4 +1,5 @@
-"""The xDS certificate authority: proxies and controllers prove who they are to each other.
+"""Certificates for xDS and the admission webhook: the certificate authority the controller
+keeps, what it signs and for whom (pure: keys and certificates in, out; no I/O).
 
 The controller keeps a CA (in a Secret of its namespace), serves xDS with a certificate it
 issues for its Service's DNS names, and signs each proxy's certificate request once the
