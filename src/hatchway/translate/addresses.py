@@ -153,36 +153,36 @@ def assign_addresses(gw: Gateway, settings: Settings) -> Addresses:
 
 def known_addresses(gw: Gateway, known: GatewayAddresses, settings: Settings) -> Addresses:
     """The same outcome for a Gateway whose addresses the edge reports (a provisioned data
-    plane: reached at its Service's load balancer, its ClusterIP inside the cluster). A
-    plain entry is satisfied by a load balancer address (the one it names, if any), a
-    `Cluster` entry by the Service's ClusterIP; the load balancer's addresses are reported
-    either way (routability "": reachable as far as that load balancer reaches)."""
-    out = Addresses(requested=len(gw.spec.addresses))
+    plane: reached at its Service's load balancer, and inside the cluster at its ClusterIP).
+    A plain entry is satisfied by a load balancer address (the one it names, if any), a
+    `Cluster` entry by the Service's ClusterIP; with entries, status holds exactly one address
+    per satisfied entry (GEP-5093), without any, the load balancer's (routability "")."""
+    if not gw.spec.addresses:
+        return Addresses(assigned=[Assigned(v, "", "0.0.0.0", t) for t, v in known.reported])
+    assigner = _Assigner(gw, settings)
+    out = assigner.out
     reported = {v: t for t, v in known.reported}
-    plain: dict[str, str] = {}  # reported value -> routability asked for it
-    cluster = _Assigner(gw, settings)
     for i, addr in enumerate(gw.spec.addresses):
         what = f"spec.addresses[{i}]"
         r = addr.routability
+        free = [v for v in reported if all(a.value != v for a in out.assigned)]
         if addr.type not in ("IPAddress", "Hostname"):
             out.unsupported_type = (
                 f"address type {addr.type!r} is not supported (IPAddress, Hostname)"
             )
             out.unsatisfied.append(f"{what}: type {addr.type} is not supported")
         elif r == CLUSTER and addr.type == "IPAddress":
-            cluster._cluster(what, addr.value)
+            assigner._cluster(what, addr.value)
         elif r not in ("", SENTINEL):
             out.unsatisfied.append(f"{what}: routability {r!r} is not supported")
-        elif addr.value and addr.value in reported:
-            plain.setdefault(addr.value, r)
-        elif addr.value or not reported:
-            why = known.pending or f"the load balancer did not assign {addr.value}"
-            out.unsatisfied.append(f"{what}: {why}")
+        elif addr.value in free or (not addr.value and free):
+            value = addr.value or free[0]
+            out.assigned.append(Assigned(value, r, "0.0.0.0", reported[value]))
         else:
-            free = next((v for v in reported if v not in plain), next(iter(reported)))
-            plain.setdefault(free, r)
-    out.unsatisfied += cluster.out.unsatisfied
-    for value, t in reported.items():
-        out.assigned.append(Assigned(value, plain.get(value, ""), "0.0.0.0", t))
-    out.assigned += [a for a in cluster.out.assigned if a.value not in reported]
+            why = known.pending or (
+                f"the load balancer did not assign {addr.value}"
+                if addr.value
+                else "the load balancer has no other address"
+            )
+            out.unsatisfied.append(f"{what}: {why}")
     return out

@@ -538,6 +538,8 @@ def _known_addresses(gw: GatewayCtx, known: GatewayAddresses, settings: Settings
         )
     elif known.pending is not None:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
+    elif out.requested and not out.assigned:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, "; ".join(out.unsatisfied))
     elif known.not_ready is not None:
         gw.programmed = (GatewayConditionReason.PENDING, known.not_ready)
 
@@ -849,7 +851,8 @@ def _addresses_assigned(out: Addresses, gen: int) -> Condition:
         return condition(
             T.ADDRESSES_ASSIGNED, True, R.ADDRESSES_ASSIGNED, "All addresses assigned", gen
         )
-    reason = R.PARTIALLY_ASSIGNED if out.assigned else R.NOT_ASSIGNED
+    # One message per unsatisfied entry; a load balancer's own addresses do not count.
+    reason = R.PARTIALLY_ASSIGNED if out.requested > len(out.unsatisfied) else R.NOT_ASSIGNED
     return condition(T.ADDRESSES_ASSIGNED, False, reason, "; ".join(out.unsatisfied), gen)
 
 
