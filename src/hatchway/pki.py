@@ -12,6 +12,7 @@ short-lived and renewed by the proxy at two thirds of their lifetime.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -127,9 +128,10 @@ class Authority:
         return cert.public_bytes(serialization.Encoding.PEM)
 
     def server_certificate(self, dns_names: list[str], now: dt.datetime) -> tuple[bytes, bytes]:
-        """(certificate, key) for the controller's xDS and certificate endpoints."""
+        """(certificate, key) for the controller's xDS, certificate and webhook endpoints;
+        an IP address among the names becomes an IP SAN (a webhook reached by URL)."""
         key = new_key()
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+        sans: list[x509.GeneralName] = [_san(n) for n in dns_names]
         cert = self._issue(
             key.public_key(),
             common_name=dns_names[0],
@@ -158,6 +160,13 @@ class Authority:
             now=now,
             lifetime=PROXY_LIFETIME,
         )
+
+
+def _san(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def certificate_request(key: ec.EllipticCurvePrivateKey, subject: str) -> bytes:

@@ -139,7 +139,7 @@ class Controller:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def controller(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:  # noqa: F811
     port = _free_pair()
     apply(cluster, *_controller_service(cluster, port))

@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,7 @@ from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
+from hatchway.runtime.webhook import WebhookSettings, start_webhook
 from hatchway.sources import ca_store
 from hatchway.sources.kube import (
     PROXY_DEPLOYMENTS,
@@ -110,6 +112,7 @@ class ControllerSettings:
     xds_service: tuple[str, int] | None = None  # how proxies reach us (a Service name)
     proxy_image: str | None = None
     ca_secret: str = "hatchway-xds-ca"  # in `lease_namespace`
+    webhook: WebhookSettings | None = None  # serve the admission webhook (runtime.webhook)
 
 
 class ClusterSource:
@@ -306,6 +309,7 @@ class Controller:
             self.plane = await self._provisioned_plane()
         await self.refresh_snapshot()
         self._rebuild.clear()
+        stop_webhook = await self._start_webhook()
         if self.runtime is not None:
             serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
         else:
@@ -323,6 +327,8 @@ class Controller:
                 self._answer_watch[1].cancel()
             for t in [*tasks, *self._informer_tasks]:
                 t.cancel()
+            if stop_webhook is not None:
+                await stop_webhook()
             await self.elector.release()
 
     async def _discovery_loop(self, every_s: float = 30.0) -> None:
@@ -398,6 +404,19 @@ class Controller:
             if scrape is not None:
                 await scrape.stop()
             await self.plane.stop()
+
+    async def _start_webhook(self) -> Callable[[], Awaitable[None]] | None:
+        """The admission webhook (runtime.webhook), if asked for: after the first snapshot,
+        before which every object would look alone in the cluster."""
+        s = self.settings
+        if s.webhook is None:
+            return None
+        authority = await ca_store.load_or_create(self.client, s.lease_namespace, s.ca_secret)
+        return await start_webhook(s.webhook, self.client, self._view, authority)
+
+    def _view(self) -> tuple[Snapshot, TranslateSettings]:
+        """What the admission webhook judges objects against: the newest snapshot."""
+        return self.feed.snapshot, self.feed.settings
 
     async def _rebuild_loop(self) -> None:
         while True:

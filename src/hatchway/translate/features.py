@@ -18,7 +18,13 @@ The list follows Gateway API v1.7.0 (`pkg/features`): v1.7 removed `HTTPRouteRet
 `HTTPRouteBackendRequestRedirect`, so they are not claimed; the v1.6.1 suite, still runnable,
 skips its retry tests for that (they required retries v1.7 calls unsafe).
 
-Not claimed (yet): GatewayInfrastructure (the per-Gateway data plane work claims it).
+GatewayInfrastructure (v1.7 name) / GatewayInfrastructurePropagation (v1.6 name): claimed only
+by a data plane per Gateway (the controller's default, provisioned mode:
+`DATA_PLANE_FEATURES`), whose generated objects carry the Gateway's infrastructure labels and
+annotations; `serve` and the embedded controller generate nothing to label.
+
+Not claimed (yet): HTTPRouteSessionPersistence (pins only within one Service: Envoy picks the
+weighted cluster before the session host).
 """
 
 from __future__ import annotations
@@ -91,13 +97,19 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
 )
 
 
+# Claimed on top of SUPPORTED_FEATURES when every Gateway gets its own provisioned proxies.
+DATA_PLANE_FEATURES: tuple[str, ...] = ("GatewayInfrastructure", "GatewayInfrastructurePropagation")
+
+
 def supported_features(settings: Settings) -> tuple[str, ...]:
     """What a GatewayClass claims here. The features follow the cluster, not just the binary:
     ClusterTrustBundle only where the API exists (GEP-5075), GatewayAddressRoutabilityCluster
-    only where there is a ClusterIP to give (a controller with --envoy-service; GEP-5093)."""
+    only where there is a ClusterIP to give (GEP-5093), the infrastructure features only with a
+    data plane per Gateway."""
     left_out = set()
     if not settings.cluster_trust_bundles:
         left_out.add("ClusterTrustBundle")
     if not settings.service_cidrs:
         left_out.add("GatewayAddressRoutabilityCluster")
-    return tuple(f for f in SUPPORTED_FEATURES if f not in left_out)
+    claimed = {*SUPPORTED_FEATURES, *(DATA_PLANE_FEATURES if settings.per_gateway_sockets else ())}
+    return tuple(sorted(claimed - left_out))
