@@ -77,6 +77,7 @@ bin="$("$here/build.sh")"
 kubeconfig="$(HATCHWAY_K8S_ECHO_BINARY="$bin/echo-basic" "$root/hack/k8s/up.sh" | tail -1)"
 pki="$HATCHWAY_K8S_STATE/pki"
 xds_port="${HWCONF_XDS_PORT:-28400}"
+admin="${HWCONF_ADMIN_ADDRESS:-127.0.0.1:19180}"  # the controller's admin API
 
 if [[ "$data_plane" == provisioned ]]; then
   # shellcheck disable=SC1091
@@ -86,7 +87,7 @@ if [[ "$data_plane" == provisioned ]]; then
   "$python" "$here/provisioned.py" --kubeconfig "$kubeconfig" --host-ip "$RIG_HOST_IP" \
     --xds-port "$xds_port"
   POD_NAMESPACE=hatchway-system setsid "$python" -m hatchway controller \
-    --kubeconfig "$kubeconfig" --admin-address 127.0.0.1:19180 --data-plane provisioned \
+    --kubeconfig "$kubeconfig" --admin-address "$admin" --data-plane provisioned \
     --xds-listen "0.0.0.0:$xds_port" --xds-service "hatchway.hatchway-system.svc:$xds_port" \
     --proxy-image hatchway:dev \
     > "$state/logs/controller.log" 2>&1 < /dev/null &
@@ -110,7 +111,7 @@ else
   # The suite reaches each Gateway at its first status address and many Gateways share ports
   # (80, 443): each gets a loopback address of its own from the pool.
   setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
-    --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 --data-plane embedded \
+    --admin-address "$admin" --bind-address 127.0.0.1 --data-plane embedded \
     --gateway-address-pool 127.10.0.0/16 --envoy-service default/hatchway-envoy \
     > "$state/logs/controller.log" 2>&1 < /dev/null &
   pids+=($!)
