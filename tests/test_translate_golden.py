@@ -2,7 +2,8 @@
 
 An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
 `usable_addresses`, `assigned_addresses` as a list of {namespace, name, address},
-`refused_routes` as a list of {kind, namespace, name, message}, `per_gateway_sockets`,
+`refused_routes` as a list of {kind, namespace, name, message}, `service_cidrs`,
+`cluster_ips` as a list of {namespace, name, addresses}, `per_gateway_sockets`,
 `gateway_addresses` as a list of {namespace, name, bind, reported: [{type, value}], unusable,
 pending}), and `observed_at`: when the edge read the objects (`Snapshot.observed_at`, what
 certificate expiry is judged against)."""
@@ -45,6 +46,10 @@ def load_settings(path: Path) -> Settings:
         (a["namespace"], a["name"]): a["address"] for a in raw.pop("assigned_addresses", [])
     }
     usable = raw.pop("usable_addresses", None)
+    cluster_ips = {
+        (a["namespace"], a["name"]): tuple(a["addresses"]) for a in raw.pop("cluster_ips", [])
+    }
+    service_cidrs = tuple(raw.pop("service_cidrs", ()))
     refused = {
         (r["kind"], r["namespace"], r["name"]): r["message"] for r in raw.pop("refused_routes", [])
     }
@@ -62,6 +67,8 @@ def load_settings(path: Path) -> Settings:
         assigned_addresses=assigned,
         refused_routes=refused,
         usable_addresses=None if usable is None else tuple(usable),
+        cluster_ips=cluster_ips,
+        service_cidrs=service_cidrs,
         **raw,
     )
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VERSION = os.environ.get("HATCHWAY_GATEWAY_API_VERSION", "v1.6.1")
+VERSION = os.environ.get("HATCHWAY_GATEWAY_API_VERSION", "v1.7.0")
 
 
 def _fetcher() -> object:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The conformance suite as CI runs it (.ci/run, after the README's test command): the full
+# The conformance suite as CI runs it (.ci/run, after the README's test command; the release
+# GATEWAY_API_VERSION names, default v1.7.0, as for run.sh): the full
 # run, then each failed test once more on its own. A test that passes alone is reported as
 # FLAKY (its log is kept) and does not fail CI; one that fails twice does.
 #

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# `make conformance`: the upstream Gateway API conformance suite (v1.6.1, unmodified) against
-# `hatchway controller` on the local rig. Brings everything up, runs, writes the report,
-# tears everything down (also on failure or Ctrl-C).
+# `make conformance`: the upstream Gateway API conformance suite (unmodified) against
+# `hatchway controller` on the local rig. The suite's release and the CRDs the rig installs:
+# GATEWAY_API_VERSION (make) / HATCHWAY_GATEWAY_API_VERSION, default v1.7.0 (v1.6.1 also
+# built). Brings everything up, runs, writes the report, tears everything down (also on
+# failure or Ctrl-C).
 #
 #   hack/conformance/run.sh                       # the five GATEWAY-* profiles
 #   HWCONF_RUN_TEST=HTTPRouteWeight hack/conformance/run.sh   # one test (no report)
 #   HWCONF_KEEP=1 ...                            # leave the rig running afterwards (debugging)
 #
 # Needs root (network namespaces), Go (first build), openssl, curl. Runtime state lives in
-# $HWCONF_STATE (default /tmp/hwconf); the report goes to conformance/reports/.
+# $HWCONF_STATE (default /tmp/hwconf); the report goes to conformance/reports/<version>/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
 state="${HWCONF_STATE:-/tmp/hwconf}"
 profiles="${HWCONF_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP}"
-report_dir="$root/conformance/reports/v1.6.1"
+gateway_api="${HATCHWAY_GATEWAY_API_VERSION:-${GATEWAY_API_VERSION:-v1.7.0}}"
+export HATCHWAY_GATEWAY_API_VERSION="$gateway_api"  # for build.sh and the rig's CRDs
+report_dir="$root/conformance/reports/$gateway_api"
 report="$report_dir/hatchway-report.yaml"
 # The rig runs on its own ports and state dir, so a teammate's rig is never touched.
 export HATCHWAY_K8S_STATE="$state/k8s"
@@ -73,6 +77,7 @@ bin="$("$here/build.sh")"
 kubeconfig="$(HATCHWAY_K8S_ECHO_BINARY="$bin/echo-basic" "$root/hack/k8s/up.sh" | tail -1)"
 pki="$HATCHWAY_K8S_STATE/pki"
 xds_port="${HWCONF_XDS_PORT:-28400}"
+admin="${HWCONF_ADMIN_ADDRESS:-127.0.0.1:19180}"  # the controller's admin API
 
 if [[ "$data_plane" == provisioned ]]; then
   # shellcheck disable=SC1091
@@ -82,7 +87,7 @@ if [[ "$data_plane" == provisioned ]]; then
   "$python" "$here/provisioned.py" --kubeconfig "$kubeconfig" --host-ip "$RIG_HOST_IP" \
     --xds-port "$xds_port"
   POD_NAMESPACE=hatchway-system setsid "$python" -m hatchway controller \
-    --kubeconfig "$kubeconfig" --admin-address 127.0.0.1:19180 --data-plane provisioned \
+    --kubeconfig "$kubeconfig" --admin-address "$admin" --data-plane provisioned \
     --xds-listen "0.0.0.0:$xds_port" --xds-service "hatchway.hatchway-system.svc:$xds_port" \
     --proxy-image hatchway:dev \
     > "$state/logs/controller.log" 2>&1 < /dev/null &
@@ -96,11 +101,18 @@ else
     "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/apis/gateway.networking.k8s.io/v1/gatewayclasses" \
     -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"hatchway"},"spec":{"controllerName":"hatchway.dev/gateway-controller","description":"Hatchway conformance run"}}' \
     > /dev/null
+  # The Service in front of Envoy (--envoy-service): its ClusterIP is what a Gateway address
+  # with `routability: Cluster` gets (GEP-5093), so GatewayAddressRoutabilityCluster is claimed.
+  curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -H 'Content-Type: application/json' -X POST \
+    "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/api/v1/namespaces/default/services" \
+    -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"hatchway-envoy"},"spec":{"type":"ClusterIP","ports":[{"name":"http","port":80}]}}' \
+    > /dev/null
   # The suite reaches each Gateway at its first status address and many Gateways share ports
   # (80, 443): each gets a loopback address of its own from the pool.
   setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
-    --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 --data-plane embedded \
-    --gateway-address-pool 127.10.0.0/16 \
+    --admin-address "$admin" --bind-address 127.0.0.1 --data-plane embedded \
+    --gateway-address-pool 127.10.0.0/16 --envoy-service default/hatchway-envoy \
     > "$state/logs/controller.log" 2>&1 < /dev/null &
   pids+=($!)
   # GatewayStaticAddresses: a loopback address outside the controller's pool that Envoy can
@@ -147,5 +159,9 @@ if [[ -f "$report.tmp" ]]; then
   log "report: $report"
 fi
 "$python" "$here/summarize.py" "$state/logs/suite.log" > "$state/summary.txt" || true
+if [[ -z "${HWCONF_RUN_TEST:-}" && -f "$report" ]]; then
+  # The upstream report holds counters only: every test's result goes next to it.
+  "$python" "$here/summarize.py" "$state/logs/suite.log" --markdown > "$report_dir/tests.md" || true
+fi
 cat "$state/summary.txt" >&2 || true
 exit $rc

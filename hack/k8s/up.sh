@@ -24,7 +24,7 @@ etcd_port="${HATCHWAY_K8S_ETCD_PORT:-12379}"
 etcd_peer_port=$((etcd_port + 1))
 # The Gateway API CRDs (experimental channel: standard + experimental kinds) at the pinned
 # version, fetched from the Go module proxy into a cache (hack/upstream/fetch.py).
-gateway_api="${HATCHWAY_GATEWAY_API_VERSION:-v1.6.1}"
+gateway_api="${HATCHWAY_GATEWAY_API_VERSION:-v1.7.0}"
 crds="${HATCHWAY_K8S_CRDS:-$(python3 "$root/hack/upstream/fetch.py" crds "$gateway_api")/experimental}"
 python="${PYTHON:-$root/.venv/bin/python}"
 kubeconfig="$state/admin.kubeconfig"
@@ -136,6 +136,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# ClusterTrustBundles (Gateway API caCertificateRefs, GEP-5075): GA and on by default since
+# Kubernetes 1.37 (certificates.k8s.io/v1); stated here so the rig keeps serving them.
 start kube-apiserver "$bin/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
@@ -145,6 +147,8 @@ start kube-apiserver "$bin/kube-apiserver" \
   --service-account-issuer https://kubernetes.default.svc \
   --service-cluster-ip-range "$service_cidr" \
   --authorization-mode RBAC \
+  --runtime-config certificates.k8s.io/v1/clustertrustbundles=true \
+  --feature-gates ClusterTrustBundle=true \
   --enable-priority-and-fairness=false \
   --endpoint-reconciler-type none \
   --kubelet-preferred-address-types InternalIP \

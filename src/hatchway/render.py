@@ -17,6 +17,7 @@ from hatchway.ir.codec import to_dict
 from hatchway.status import (
     AnyStatus,
     Condition,
+    GatewayAddress,
     GatewayClassStatus,
     GatewayStatus,
     ListenerSetStatus,
@@ -65,6 +66,13 @@ def _listener(ls: ListenerStatus) -> dict[str, Any]:
     }
 
 
+def _address(a: GatewayAddress) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": a.type, "value": a.value}
+    if a.routability is not None:
+        out["routability"] = a.routability
+    return out
+
+
 def status_to_dict(status: AnyStatus) -> dict[str, Any]:
     """The `status` stanza exactly as the Kubernetes status subresource takes it."""
     if isinstance(status, GatewayClassStatus):
@@ -74,7 +82,7 @@ def status_to_dict(status: AnyStatus) -> dict[str, Any]:
         }
     if isinstance(status, GatewayStatus):
         out: dict[str, Any] = {
-            "addresses": [{"type": a.type, "value": a.value} for a in status.addresses],
+            "addresses": [_address(a) for a in status.addresses],
             "conditions": _conditions(status.conditions),
             "listeners": [_listener(ls) for ls in status.listeners],
         }

@@ -106,6 +106,18 @@ def _plan(pod: dict[str, Any], tmp_path: Path, token: Any = _no_token) -> list[A
     )
 
 
+def test_echo_basic_of_both_suite_releases_runs_the_built_echo_server(tmp_path: Path) -> None:
+    # v1.6.1 manifests: gateway-api/echo-basic; v1.7.0: gateway-api/conformance/echo-basic.
+    catalog = _catalog(tmp_path)
+    for ref in (
+        "registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.3",
+        "registry.k8s.io/gateway-api/conformance/echo-basic:v0.2.0",
+    ):
+        assert catalog.lookup(ref).entrypoint == [str(tmp_path / "echo-basic")]
+    with pytest.raises(Unsupported, match="echo-advanced"):
+        catalog.lookup("registry.k8s.io/gateway-api/conformance/echo-advanced:v0.1.0")
+
+
 def test_echo_pod_gets_downward_env_and_its_secret_mounted_at_the_real_path(tmp_path: Path) -> None:
     pod = _pod(
         containers=[
@@ -139,6 +151,28 @@ def test_echo_pod_gets_downward_env_and_its_secret_mounted_at_the_real_path(tmp_
     assert (target, read_only) == ("/etc/secret-volume", True)
     assert (Path(source) / "crt").read_text() == "CERT"
     assert plan.tcp_ports == [3000] and plan.uid == 0
+
+
+def test_stand_in_is_ready_on_the_ports_its_mode_listens_on(tmp_path: Path) -> None:
+    """A declared containerPort the echo server never opens (v1.7's connection-error backend:
+    port 3000 declared, TCP_PORT 3333) must not keep the Pod unready: Kubernetes makes a running
+    container without a readiness probe Ready. Declared ports it does open are all waited for."""
+
+    def ports(env: dict[str, str], declared: list[int]) -> list[int]:
+        container = {
+            "name": "c",
+            "image": "registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0",
+            "env": [{"name": k, "value": v} for k, v in env.items()],
+            "ports": [{"containerPort": p} for p in declared],
+        }
+        (plan,) = _plan(_pod(containers=[container]), tmp_path)
+        return list(plan.tcp_ports)
+
+    assert ports({"TCP_ECHO_SERVER": "1", "TCP_PORT": "3333"}, [3000]) == [3333]
+    assert ports({"TCP_ECHO_SERVER": "1"}, [3000]) == [3000]
+    assert ports({}, [3000, 3001]) == [3000, 3001]
+    assert ports({"HTTP_PORT": "8080"}, []) == [8080]
+    assert ports({"UDP_ECHO_SERVER": "1"}, [8080]) == []
 
 
 def test_pod_waits_for_missing_secret_and_rejects_unknown_images(tmp_path: Path) -> None:

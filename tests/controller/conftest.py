@@ -142,8 +142,8 @@ class ControllerProcess:
 def start_controller(kubeconfig: Path, tmp_path: Path) -> Iterator[object]:
     started: list[ControllerProcess] = []
 
-    def start() -> ControllerProcess:
-        c = ControllerProcess(kubeconfig, tmp_path / f"controller-{len(started)}.log")
+    def start(env: dict[str, str] | None = None) -> ControllerProcess:
+        c = ControllerProcess(kubeconfig, tmp_path / f"controller-{len(started)}.log", env)
         started.append(c)
         return c
 

@@ -54,6 +54,41 @@ def test_parse_turns_the_cache_into_a_snapshot() -> None:
     assert [r.metadata.name for r in parsed.snapshot.http_routes] == ["a"]
 
 
+def pod(rv: str, ready: str, ip: str = "10.1.0.5") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "namespace": "default",
+            "name": "p",
+            "resourceVersion": rv,
+            "labels": {"app": "x"},
+        },
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+        "status": {
+            "phase": "Running",
+            "podIP": ip,
+            "hostIP": "192.0.2.1",
+            "conditions": [{"type": "Ready", "status": ready}],
+        },
+    }
+
+
+def test_a_pods_readiness_is_a_change() -> None:
+    """Pods are watched for XBackend selectors: their addresses and readiness are status, so
+    for Pods a status change is a change (and the rest of the Pod is not kept)."""
+    changes: list[tuple[str, bool]] = []
+    cache = ObjectCache(lambda kind, spec: changes.append((kind, spec)))
+    inf = Informer(cast(Any, None), SPECS["Pod"], "v1", cache)
+    inf._apply({"type": "ADDED", "object": pod("1", "False")})
+    inf._apply({"type": "MODIFIED", "object": pod("2", "True")})
+    assert changes == [("Pod", True), ("Pod", True)]
+    kept = cache.get("Pod", "default", "p")
+    assert kept is not None and "spec" not in kept and "hostIP" not in kept["status"]
+    (parsed,) = cache.parse().snapshot.pods
+    assert parsed.ready and parsed.addresses == ("10.1.0.5",)
+
+
 def informer(cache: ObjectCache) -> Informer:
     # _apply reads no client: it is what the watch does with each decoded line.
     return Informer(cast(Any, None), SPECS["HTTPRoute"], "v1", cache)

@@ -105,10 +105,45 @@ def test_gateway_listener_conditions_keep_their_times() -> None:
     assert out["conditions"][0]["lastTransitionTime"] == T0
 
 
+def test_other_controllers_conditions_on_our_gateway_are_kept_unchanged() -> None:
+    """Gateway API v1.7 GatewayPreserveForeignConditions: a prefixed condition type we do not
+    write belongs to someone else, on the Gateway and on its listeners; ours are replaced."""
+    foreign = cond("example.com/Seeded", "True", when=T0, gen=1)
+    body = {
+        "kind": "Gateway",
+        "metadata": {"namespace": "default", "name": "gw", "generation": 2},
+        "status": {
+            "conditions": [cond("Programmed", "True"), foreign, cond("Ready", "True")],
+            "listeners": [{"name": "http", "conditions": [foreign, cond("Accepted", "True")]}],
+        },
+    }
+    want = {
+        "conditions": [cond("Programmed", "False", when=T1, gen=2)],
+        "listeners": [{"name": "http", "conditions": [cond("Accepted", "True", T1, gen=2)]}],
+    }
+    out = merged_status(body, want, OURS, T1)
+    assert out is not None
+    # Ours replaced (the unprefixed Ready we no longer want is dropped), theirs kept as is.
+    assert [c["type"] for c in out["conditions"]] == ["Programmed", "example.com/Seeded"]
+    assert out["conditions"][1] == foreign
+    assert out["listeners"][0]["conditions"][1] == foreign
+    # Written once: the merged status then matches what the server holds.
+    assert merged_status({**body, "status": out}, want, OURS, T1) is None
+
+
 def test_matches_requires_equal_list_lengths() -> None:
     assert matches({"a": [1]}, {"a": [1], "b": 2})
     assert not matches({"a": [1]}, {"a": [1, 2]})
     assert not matches({"a": 1}, {})
+
+
+def test_empty_routability_matches_a_pruned_one() -> None:
+    """The standard-channel CRD has no `routability`: the API server drops it, and a status
+    without it says the same as `routability: ""` (GEP-5093), so it is not written again."""
+    want = {"addresses": [{"type": "IPAddress", "value": "10.0.0.1", "routability": ""}]}
+    assert matches(want, {"addresses": [{"type": "IPAddress", "value": "10.0.0.1"}]})
+    cluster = {"addresses": [{"type": "IPAddress", "value": "10.0.0.1", "routability": "Cluster"}]}
+    assert not matches(cluster, {"addresses": [{"type": "IPAddress", "value": "10.0.0.1"}]})
 
 
 def desired_route(*conds: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import grpc
 
+from e2e.pki import KeyPair
+
 
 class _Echo(grpc.GenericRpcHandler):  # type: ignore[misc]
     def __init__(self, owner: GrpcEcho) -> None:
@@ -44,15 +46,19 @@ class _Echo(grpc.GenericRpcHandler):  # type: ignore[misc]
 
 
 class GrpcEcho:
-    """One gRPC server on 127.0.0.1 (plaintext HTTP/2)."""
+    """One gRPC server on 127.0.0.1: plaintext HTTP/2, or HTTP/2 over TLS with `tls`."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, tls: KeyPair | None = None) -> None:
         self.name = name
         self.calls: list[str] = []
         self.lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         self._server.add_generic_rpc_handlers((_Echo(self),))
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = self._server.add_insecure_port("127.0.0.1:0")
+        else:
+            creds = grpc.ssl_server_credentials([(tls.key_pem.encode(), tls.cert_pem.encode())])
+            self.port = self._server.add_secure_port("127.0.0.1:0", creds)
         self._server.start()
 
     def close(self) -> None:

@@ -233,7 +233,8 @@ class RecordingEcho(EchoServer):
     """An echo server that also remembers the request-URIs it was sent (mirrors, retries).
 
     `x-echo-fail-first: N` answers 500 to the first N requests for a request-URI (then as
-    usual), so a retry can succeed.
+    usual), so a retry can succeed. `x-echo-reset: 1` takes the request and closes the
+    connection without an answer (a backend that died while processing it).
     """
 
     def __init__(self, name: str) -> None:
@@ -244,6 +245,8 @@ class RecordingEcho(EchoServer):
         earlier = self.paths.count(req.path)
         if len(self.paths) < 10_000:
             self.paths.append(req.path)
+        if "x-echo-reset" in req.headers:
+            raise ConnectionResetError("x-echo-reset")
         status, headers, body = await super().answer(req)
         if earlier < int(req.headers.get("x-echo-fail-first", ["0"])[0]):
             status = 500

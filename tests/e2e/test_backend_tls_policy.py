@@ -156,3 +156,150 @@ def test_ca_config_map_change_is_applied(btls: dict[str, Any]) -> None:
     wait_for(accepted, 15, "the policy to become Accepted once its ConfigMap exists")
     r = http_request(btls["port"], "/invalid")
     assert 500 <= r.status <= 599
+
+
+# --- BackendTLSPolicy with GRPCRoute and with TLSRoute Terminate (conformance v1.7) ------------
+
+
+def test_grpc_route_to_a_tls_backend(tmp_path: Path, hatchway_factory: Factory) -> None:
+    """HTTP/2 over TLS to a gRPC backend (ALPN h2): the policy's CA and hostname apply; a
+    hostname the certificate does not have fails the call (UNAVAILABLE), never plaintext."""
+    import grpc
+
+    from e2e.grpc_echo import GrpcEcho, call, call_code
+
+    ca = CA("grpc backend CA")
+    server = GrpcEcho("grpc-tls", tls=ca.issue("grpc-tls", dns=("grpc.backend.test",)))
+    try:
+        port = free_port()
+        docs: list[Any] = [
+            gateway_class(),
+            ca_config_map("grpc-ca", ca.pem),
+            gateway("gw", [listener("h", port, "HTTP")]),
+            route(
+                "GRPCRoute",
+                "g",
+                [parent("gw")],
+                [
+                    {
+                        "matches": [{"method": {"service": f"{svc}.Svc"}}],
+                        "backendRefs": [{"name": svc, "port": 443}],
+                    }
+                    for svc in ("good", "mismatch")
+                ],
+            ),
+        ]
+        for svc, host in (("good", "grpc.backend.test"), ("mismatch", "other.test")):
+            docs += l4_service(svc, server.port, port=443)
+            docs.append(_policy(f"p-{svc}", svc, host, "grpc-ca"))
+        config = tmp_path / "config"
+        config.mkdir()
+        write_yaml(config / "all.yaml", docs)
+        hatchway_factory(config)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            assert call(ch, "/good.Svc/Echo")["backend"] == "grpc-tls"
+            code, _ = call_code(ch, "/mismatch.Svc/Echo")
+            assert code is grpc.StatusCode.UNAVAILABLE
+        assert server.calls == ["/good.Svc/Echo"]
+    finally:
+        server.close()
+
+
+def test_tls_route_terminate_to_a_tls_backend(tmp_path: Path, hatchway_factory: Factory) -> None:
+    """A TLS listener terminates the client's TLS; the policy makes Envoy open a new TLS
+    connection to the backend (SNI = the policy hostname, certificate checked)."""
+    from e2e.l4echo import L4Echo, tls_hello
+    from e2e.tls_client import client_context
+
+    front_ca, back_ca = CA("front CA"), CA("back CA")
+    backend = L4Echo("tls-backend", tls=back_ca.issue("tls-backend", dns=("abc.example.com",)))
+    try:
+        port = free_port()
+        docs: list[Any] = [
+            gateway_class(),
+            tls_secret("front", front_ca.issue("front", dns=("tls.example.com",))),
+            ca_config_map("back-ca", back_ca.pem),
+            gateway(
+                "gw",
+                [listener("t", port, "TLS", "tls.example.com", ("front",), mode="Terminate")],
+            ),
+            route(
+                "TLSRoute",
+                "term",
+                [parent("gw")],
+                [{"backendRefs": [{"name": "tls-backend", "port": 8443}]}],
+                ["tls.example.com"],
+            ),
+            *l4_service("tls-backend", backend.port, port=8443),
+            _policy("p", "tls-backend", "abc.example.com", "back-ca"),
+        ]
+        config = tmp_path / "config"
+        config.mkdir()
+        write_yaml(config / "all.yaml", docs)
+        hatchway_factory(config)
+        ctx = client_context(front_ca.pem, alpn=())
+        banner, echoed, cert_cn = tls_hello(port, "tls.example.com", ctx)
+        # The client saw the gateway's certificate; the backend saw TLS with the policy's SNI.
+        assert (banner, echoed, cert_cn) == ("tls-backend abc.example.com", b"ping\n", "front")
+    finally:
+        backend.close()
+
+
+def test_websocket_over_tls_backend(tmp_path: Path, hatchway_factory: Factory) -> None:
+    """A Service port with appProtocol kubernetes.io/wss: WebSocket over TLS to the backend,
+    the TLS from its BackendTLSPolicy. Without a policy it is never sent in plaintext: the
+    backendRef is unresolved (UnsupportedProtocol) and its requests get 500."""
+    import base64
+    import os
+    import socket
+
+    from e2e.ws_backend import WebSocketEcho, accept_key, frame, read_frame, read_head
+
+    ca = CA("wss CA")
+    backend = WebSocketEcho("wss", tls=server_context(ca.issue("wss", dns=("ws.backend.test",))))
+    try:
+        port = free_port()
+        docs: list[Any] = [
+            gateway_class(),
+            ca_config_map("wss-ca", ca.pem),
+            gateway("gw", [listener("h", port, "HTTP")]),
+            route(
+                "HTTPRoute",
+                "r",
+                [parent("gw")],
+                [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": f"/{svc}"}}],
+                        "backendRefs": [{"name": svc, "port": 443}],
+                    }
+                    for svc in ("secure", "nopolicy")
+                ],
+            ),
+            *l4_service("secure", backend.port, port=443, app_protocol="kubernetes.io/wss"),
+            *l4_service("nopolicy", backend.port, port=443, app_protocol="kubernetes.io/wss"),
+            _policy("p", "secure", "ws.backend.test", "wss-ca"),
+        ]
+        config = tmp_path / "config"
+        config.mkdir()
+        write_yaml(config / "all.yaml", docs)
+        hw = hatchway_factory(config)
+        key = base64.b64encode(os.urandom(16)).decode()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(
+                (
+                    "GET /secure HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
+            )
+            head = read_head(s).decode("latin-1").lower()
+            assert head.startswith("http/1.1 101"), head
+            assert f"sec-websocket-accept: {accept_key(key)}".lower() in head
+            s.sendall(frame(b"hello", mask=True))
+            assert read_frame(s) == b"wss: hello"
+        assert http_request(port, "/nopolicy").status == 500
+        route_status = status_of(hw.admin("/status").json()["resources"], "HTTPRoute", "r")
+        resolved = conditions(route_status["parents"][0])["ResolvedRefs"]
+        assert resolved == ("False", "UnsupportedProtocol")
+    finally:
+        backend.close()

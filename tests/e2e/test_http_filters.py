@@ -44,6 +44,14 @@ def rewrite(match: str, /, **fields: object) -> Doc:
     }
 
 
+def backend_rewrite(name: str, path: Doc, hostname: str | None = None) -> list[Doc]:
+    """A backendRef with its own URLRewrite (HTTPRouteBackendURLRewrite)."""
+    fields: Doc = {"path": path}
+    if hostname is not None:
+        fields["hostname"] = hostname
+    return to(name, filters=[{"type": "URLRewrite", "urlRewrite": fields}])
+
+
 def prefix_mod(value: str) -> Doc:
     return {"type": "ReplacePrefixMatch", "replacePrefixMatch": value}
 
@@ -113,6 +121,27 @@ def routes() -> list[Doc]:
             route(f"rwp{i}", [rewrite(p, path=prefix_mod(r))], hostnames=[f"rwp{i}.example"])
             for i, (p, r) in enumerate(PREFIX_REWRITES)
         ],
+        route(
+            "backend-rewrites",
+            [
+                {
+                    "matches": [prefix("/full")],
+                    "backendRefs": backend_rewrite("b1", full_mod("/f")),
+                },
+                {
+                    "matches": [prefix("/prefix")],
+                    "backendRefs": backend_rewrite("b1", prefix_mod("/p")),
+                },
+                {
+                    "matches": [prefix("/split")],
+                    "backendRefs": [
+                        *backend_rewrite("b1", full_mod("/s"), "one.example"),
+                        *backend_rewrite("b2", full_mod("/s"), "two.example"),
+                    ],
+                },
+            ],
+            hostnames=["brewrite.example"],
+        ),
         route(
             "headers",
             [
@@ -420,6 +449,20 @@ def test_rewrite_prefix_table(rig: Rig, case: int, path: str, expected: str) -> 
 
 
 # --- header modifiers ---------------------------------------------------------------------------
+
+
+def test_backend_level_url_rewrite(rig: Rig) -> None:
+    """URLRewrite on a backendRef (v1.7): the path as the rule's own rewrite would do it, and
+    each backend's hostname when a rule splits traffic."""
+    assert rig.request("/full/original?q=1", "brewrite.example").json()["path"] == "/f?q=1"
+    assert rig.request("/prefix/original", "brewrite.example").json()["path"] == "/p/original"
+    seen: Counter[str] = Counter()
+    for _ in range(30):
+        body = rig.request("/split/x", "brewrite.example").json()
+        assert body["path"] == "/s"
+        assert body["host"] == {"b1": "one.example", "b2": "two.example"}[body["backend"]]
+        seen[body["backend"]] += 1
+    assert set(seen) == {"b1", "b2"}
 
 
 def test_request_header_modifier(rig: Rig) -> None:

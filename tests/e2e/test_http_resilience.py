@@ -51,6 +51,15 @@ def rig(tmp_path_factory: pytest.TempPathFactory, backend: RecordingEcho) -> Ite
             hostnames=["connerr.example"],
         ),
         route("connerr-noretry", [{"backendRefs": to("half-dead")}], ["noretry.example"]),
+        fwd("default-attempts.example", retry={"codes": [500]}),
+        fwd("no-retries.example", retry={"codes": [500], "attempts": 0}),
+        route(
+            "connerr-off",
+            [{"backendRefs": to("half-dead"), "retry": {"attempts": 0}}],
+            hostnames=["connerr-off.example"],
+        ),
+        fwd("backoff.example", retry={"codes": [500], "attempts": 1, "backoff": "400ms"}),
+        fwd("nobackoff.example", retry={"codes": [500], "attempts": 1, "backoff": "1ms"}),
         fwd(
             "retrytimeout.example",
             retry={"codes": [500], "attempts": 2, "backoff": "10ms"},
@@ -132,3 +141,46 @@ def test_connection_errors_are_retried(rig: Rig) -> None:
     # ...with a retry stanza the refused connection is retried on the live endpoint.
     retried = Counter(rig.request("/", "connerr.example").status for _ in range(20))
     assert retried == Counter({200: 20}), retried
+
+
+def test_attempts_default_to_one_retry(rig: Rig, backend: RecordingEcho) -> None:
+    """v1.7: `attempts` defaults to 1 (one retry after the first try)."""
+    path = unique("default-ok")
+    r = rig.request(path, "default-attempts.example", headers={"x-echo-fail-first": "1"})
+    assert (r.status, backend.paths.count(path)) == (200, 2)
+    path = unique("default-fail")
+    r = rig.request(path, "default-attempts.example", headers={"x-echo-fail-first": "2"})
+    assert (r.status, backend.paths.count(path)) == (500, 2)
+
+
+def test_zero_attempts_disable_retries(rig: Rig, backend: RecordingEcho) -> None:
+    path = unique("zero")
+    r = rig.request(path, "no-retries.example", headers={"x-echo-fail-first": "1"})
+    assert (r.status, backend.paths.count(path)) == (500, 1)
+    # ...connection errors too: the dead endpoint's share fails.
+    off = Counter(rig.request("/", "connerr-off.example").status for _ in range(20))
+    assert off[503] >= 4, off
+
+
+def test_a_request_the_backend_took_is_not_retried(rig: Rig, backend: RecordingEcho) -> None:
+    """GEP-1731 (v1.7): only what the backend did not process is retried. A backend that took
+    the request and died (reset after the request was sent) may have acted on it."""
+    path = unique("reset")
+    r = rig.request(path, "retry.example", headers={"x-echo-reset": "1"})
+    assert r.status == 503  # Envoy: upstream reset
+    assert backend.paths.count(path) == 1
+
+
+def test_backoff_spaces_the_retries(rig: Rig, backend: RecordingEcho) -> None:
+    """`backoff` is the base interval: Envoy waits a random time up to it before the first
+    retry (jittered), so ten retried requests with 400 ms take ~2 s more than with 1 ms."""
+
+    def total(host: str) -> float:
+        t0 = time.monotonic()
+        for _ in range(10):
+            r = rig.request(unique("backoff"), host, headers={"x-echo-fail-first": "1"})
+            assert r.status == 200
+        return time.monotonic() - t0
+
+    slow, fast = total("backoff.example"), total("nobackoff.example")
+    assert slow - fast > 0.8, (slow, fast)  # mean 2.0 s, sd 0.37 s: > 0.8 s all but always

@@ -68,6 +68,67 @@ def test_routes_to_the_right_backend_over_http1(
     assert http_request(port, "/elsewhere").status == 404
 
 
+def test_a_253_character_gateway_name_serves(
+    tmp_path: Path, echo_pool: EchoPool, hatchway_factory: Factory
+) -> None:
+    """The longest name Kubernetes allows (conformance GatewayNameMaximumLength, v1.7): the
+    names Hatchway derives from it (Envoy listeners, routes, stats) still work."""
+    blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
+    name = "gateway-name-maximum-length-" + "a" * (253 - 28)
+    assert len(name) == 253
+    config = tmp_path / "config"
+    config.mkdir()
+    port = free_port()
+    write_yaml(
+        config / "all.yaml",
+        [
+            gateway_class(),
+            gateway(name, port),
+            *service("blue", blue.port),
+            http_route("app", name, [("/", "blue")]),
+        ],
+    )
+    hw = hatchway_factory(config)
+    assert _backend(http_request(port, "/x").json()) == "blue"
+    (gw,) = [r for r in hw.admin("/status").json()["resources"] if r["kind"] == "Gateway"]
+    assert gw["metadata"]["name"] == name
+    assert {c["type"]: c["status"] for c in gw["status"]["conditions"]}["Programmed"] == "True"
+
+
+def test_address_routability_standalone(
+    tmp_path: Path, echo_pool: EchoPool, hatchway_factory: Factory
+) -> None:
+    """GEP-5093 without a cluster: `testing.x-k8s.io/sentinel` is served and reported;
+    `Cluster` cannot be given (no ServiceCIDR), so that Gateway binds nothing and says why."""
+    blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
+    config = tmp_path / "config"
+    config.mkdir()
+    served, refused = free_port(), free_port()
+    docs: list[dict[str, Any]] = [gateway_class(), *service("blue", blue.port)]
+    for name, port, routability in (
+        ("sentinel", served, "testing.x-k8s.io/sentinel"),
+        ("cluster", refused, "Cluster"),
+    ):
+        gw = gateway(name, port)
+        gw["spec"]["addresses"] = [{"type": "IPAddress", "routability": routability}]
+        docs += [gw, http_route(f"r-{name}", name, [("/", "blue")])]
+    write_yaml(config / "all.yaml", docs)
+    hw = hatchway_factory(config)
+    assert _backend(http_request(served, "/").json()) == "blue"
+    with pytest.raises(OSError):
+        http_request(refused, "/", timeout=1)
+    by_name = {
+        r["metadata"]["name"]: r["status"]
+        for r in hw.admin("/status").json()["resources"]
+        if r["kind"] == "Gateway"
+    }
+    assert by_name["sentinel"]["addresses"][0]["routability"] == "testing.x-k8s.io/sentinel"
+    conds = {c["type"]: (c["status"], c["reason"]) for c in by_name["cluster"]["conditions"]}
+    assert conds["AddressesAssigned"] == ("False", "NotAssigned")
+    assert conds["Programmed"] == ("False", "AddressNotAssigned")
+    assert by_name["cluster"]["addresses"] == []
+
+
 def test_admin_api(setup: dict[str, Any], hatchway_factory: Factory) -> None:
     hw = hatchway_factory(setup["config"])
     assert hw.admin("/healthz").status == 200

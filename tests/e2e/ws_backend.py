@@ -11,6 +11,7 @@ import base64
 import hashlib
 import os
 import socket
+import ssl
 import threading
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -63,8 +64,11 @@ def read_head(sock: socket.socket, limit: int = 65536) -> bytes:
 
 
 class WebSocketEcho:
-    def __init__(self, name: str) -> None:
+    """`tls`: serve WebSocket over TLS (wss) with this server context."""
+
+    def __init__(self, name: str, tls: ssl.SSLContext | None = None) -> None:
         self.name = name
+        self._tls = tls
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
         self.port = int(self._sock.getsockname()[1])
@@ -89,6 +93,12 @@ class WebSocketEcho:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(10)
+        if self._tls is not None:
+            try:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                return
         with conn:
             try:
                 head = read_head(conn).decode("latin-1")

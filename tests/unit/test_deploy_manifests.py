@@ -7,6 +7,7 @@ import ipaddress
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +51,24 @@ def test_no_tracked_file_points_at_the_shared_folder() -> None:
         and name != "tests/unit/test_deploy_manifests.py"
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "path", ["deploy/embedded/rbac.yaml", "deploy/helm/hatchway/templates/rbac.yaml"]
+)
+def test_rbac_lets_the_controller_list_and_watch_every_watched_kind(path: str) -> None:
+    from hatchway.sources.kube import WATCHED
+
+    # Helm template lines (`{{ ... }}`) left out: the rules themselves are plain YAML.
+    text = "\n".join(line for line in (ROOT / path).read_text().splitlines() if "{{" not in line)
+    docs = list(yaml.safe_load_all(text))
+    role = next(d for d in docs if d and d["kind"] == "ClusterRole")
+    readable = {
+        (group, resource)
+        for rule in role["rules"]
+        if {"list", "watch"} <= set(rule["verbs"])
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    missing = [s.kind for s in WATCHED if (s.group, s.plural) not in readable]
+    assert missing == []

@@ -175,7 +175,7 @@ def plan_pod(
                 no_new_privs=no_new_privs,
                 workdir=container.get("workingDir") or image.workdir,
                 traverse=_untraversable(_program_paths(image, argv, env)) if uid else [],
-                tcp_ports=(tcp or _echo_ports(env))
+                tcp_ports=_stand_in_ports(tcp, env)
                 if image.stand_in and "dns.py" not in " ".join(argv)
                 else [],
                 stand_in=image.stand_in,
@@ -210,5 +210,21 @@ def _echo_ports(env: Mapping[str, str]) -> list[int]:
     if env.get("UDP_ECHO_SERVER"):
         return []
     if env.get("TCP_ECHO_SERVER"):
-        return [int(env.get("TCP_PORT") or 3000)]
-    return [int(env.get("HTTP_PORT") or 3000)]
+        return [int(env.get("TCP_PORT") or 3000)] + (
+            [int(env["TLS_PORT"])] if env.get("TLS_PORT") else []
+        )
+    listens = [int(env.get("HTTP_PORT") or 3000)]
+    if not env.get("GRPC_ECHO_SERVER"):
+        listens.append(int(env.get("H2C_PORT") or 3001))
+    if env.get("TLS_SERVER_CERT"):
+        listens.append(int(env.get("HTTPS_PORT") or 8443))
+    return listens
+
+
+def _stand_in_ports(declared: list[int], env: Mapping[str, str]) -> list[int]:
+    """The ports whose accepting makes a stand-in Ready: the declared ones its mode listens on.
+    A declared port it never listens on (v1.7's connection-error backend declares 3000 and
+    listens on 3333) does not hold it back: without a readiness probe Kubernetes makes a
+    running container Ready whatever its ports say."""
+    listens = _echo_ports(env)
+    return [p for p in declared if p in listens] or listens[:1]

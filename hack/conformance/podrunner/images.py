@@ -4,7 +4,8 @@
   repository's own image. Its ENTRYPOINT, CMD, USER, WORKDIR and ENV come from the last stage
   of `deploy/Dockerfile`, so a Pod runs exactly what the image would; its PATH starts with the
   repository's `.venv/bin`, where `hatchway`, `envoy` and `python3` are the ones the image holds.
-- `gateway-api/echo-basic` (every tag): the echo server built from the pinned gateway-api module.
+- `gateway-api/echo-basic` and (suite v1.7) `gateway-api/conformance/echo-basic` (every tag): the
+  echo server built with the suite (`hack/conformance/build.sh`).
 - `coredns/coredns`: the DNS responder of `dns.py` (stdlib only, run by the system Python, since
   the conformance manifest mounts its Corefile over /root, where the venv's Python lives).
 """
@@ -123,7 +124,7 @@ class Catalog:
         name = image_name(ref)
         if name.rsplit("/", 1)[-1] == "hatchway":
             return self.hatchway()
-        if name.endswith("gateway-api/echo-basic"):
+        if name.endswith(("gateway-api/echo-basic", "gateway-api/conformance/echo-basic")):
             if not self.echo_binary or not Path(self.echo_binary).exists():
                 raise Unsupported("image echo-basic: not built (make suite / make prepare)")
             return Image([self.echo_binary], env={"PATH": IMAGE_PATH}, stand_in=True)

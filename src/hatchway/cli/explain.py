@@ -55,7 +55,14 @@ def _filters(route: ir.Route) -> list[str]:
         out.append(f"timeout backendRequest={route.backend_timeout_ms}ms")
     if route.retry:
         out.append(f"retry codes={list(route.retry.codes)} attempts={route.retry.attempts}")
+    if route.external_auth:
+        out.append(_auth(route.external_auth))
     return out
+
+
+def _auth(auth: ir.ExternalAuth) -> str:
+    where = auth.cluster or f"<unresolved {auth.authority}> -> 500"
+    return f"ExternalAuth {auth.protocol} {where}"
 
 
 def _mods(m: ir.HeaderModifier) -> str:
@@ -82,6 +89,8 @@ def to_text(trace: Trace, clusters: dict[str, ir.Cluster]) -> str:
     if trace.virtual_host is not None:
         vh = trace.virtual_host
         lines.append(f"Listener   {vh.listener.ref()}")
+        for i, auth in enumerate(vh.external_auth):  # before routing, in this order
+            lines.append(f"{'Pre-route' if i == 0 else '':<10} {i}: {_auth(auth)}")
         lines.append(f"Host       {trace.request.host} -> virtual host {vh.domain}")
     route = trace.route
     if route is not None:

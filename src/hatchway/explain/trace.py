@@ -78,8 +78,24 @@ def explain(model: ir.IR, report: StatusReport, request: Request) -> Trace:
     if winner is None:
         no_match = "gRPC UNIMPLEMENTED" if request.grpc else "404"
         outcome = f"{no_match}: no route on {vhost.domain} matches"
-        return Trace(request, outcome, listener, chain, vhost, None, candidates)
-    return Trace(request, _outcome(winner), listener, chain, vhost, winner, candidates)
+        return Trace(
+            request, _checked(vhost, None, outcome), listener, chain, vhost, None, candidates
+        )
+    outcome = _checked(vhost, winner, _outcome(winner))
+    return Trace(request, outcome, listener, chain, vhost, winner, candidates)
+
+
+def _checked(vhost: ir.VirtualHost, route: ir.Route | None, outcome: str) -> str:
+    """`outcome`, said to depend on the ExternalAuth services that run first: the
+    listener's (before routing; their header changes may choose another route) and the
+    route's. What they answer is not known offline."""
+    services = [
+        *vhost.external_auth,
+        *([route.external_auth] if route and route.external_auth else []),
+    ]
+    if not services:
+        return outcome
+    return f"{outcome}, if {len(services)} ExternalAuth service(s) allow it (else their answer)"
 
 
 def _pick_socket(sockets: list[ir.Listener], request: Request) -> ir.Listener:

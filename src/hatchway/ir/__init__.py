@@ -32,6 +32,7 @@ from hatchway.ir.origin import Origin
 from hatchway.ir.route import (
     CORS,
     DirectResponse,
+    ExternalAuth,
     Forward,
     HeaderMatch,
     HeaderModifier,
@@ -59,6 +60,7 @@ __all__ = [
     "Cluster",
     "DirectResponse",
     "Endpoint",
+    "ExternalAuth",
     "FilterChain",
     "Forward",
     "HeaderMatch",

@@ -65,6 +65,9 @@ class WeightedBackend:
     invalid_reason: str | None = None
     request_headers: HeaderModifier | None = None  # backend-level filters
     response_headers: HeaderModifier | None = None
+    # Backend-level URLRewrite: its hostname is applied per backend; its path the core has
+    # put on the route (every live backend of a rule rewrites the path the same way).
+    rewrite: URLRewrite | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +138,48 @@ class CORS:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
+    """GEP-1731: retry a request the backend did not process — the connection failed, the
+    backend refused the stream, or it answered one of `codes` — up to `attempts` times."""
+
     codes: tuple[int, ...] = ()
-    attempts: int | None = None  # number of retries; None = implementation default
-    backoff_ms: int | None = None
+    attempts: int = 1  # retries after the first try; 0 turns retries off
+    backoff_ms: int | None = None  # base interval; None: the data plane's default
 
 
 @dataclass(frozen=True, slots=True)
 class SessionPersistence:
     type: str = "Cookie"  # Cookie | Header
-    name: str | None = None
+    name: str | None = None  # None: the data plane's default name
     absolute_timeout_ms: int | None = None
     idle_timeout_ms: int | None = None
-    permanent: bool = False  # cookieConfig.lifetimeType Permanent
+    permanent: bool = False  # cookie lifetimeType Permanent
+    # The cookie's Path (v1.7 `cookie.path`, default "/"); None: the Gateway API v1.6 rule,
+    # the path the route matches.
+    cookie_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAuth:
+    """Ask an authorization service about each request before it goes on (GEP-1494; on a
+    listener, before routing: GEP-5224). Fail closed: an unreachable service denies.
+
+    `cluster` None: the service could not be resolved; every request it would check is
+    answered 500 (never let through unchecked).
+    """
+
+    protocol: str  # "HTTP" (any non-200 answer denies) | "GRPC" (Envoy ext_authz protocol)
+    cluster: str | None
+    authority: str = ""  # the service's name, for the Host/:authority of its requests
+    path_prefix: str = ""  # HTTP: put before the request path
+    # Request headers sent to the service. HTTP: Host, Method, Path, Content-Length and
+    # Authorization always, plus these; gRPC: these only, or all when empty.
+    allowed_headers: tuple[str, ...] = ()
+    # HTTP: headers of an allowing answer copied onto the request (empty: all of them).
+    allowed_response_headers: tuple[str, ...] = ()
+    forward_body_bytes: int = 0  # body bytes sent along (0: none; longer bodies truncated)
+    timeout_ms: int = 10_000
+    # Before routing: the route is chosen again after the service's header changes.
+    pre_routing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +200,7 @@ class Route:
     backend_timeout_ms: int | None = None
     retry: Retry | None = None
     session_persistence: SessionPersistence | None = None
+    external_auth: ExternalAuth | None = None  # the rule's ExternalAuth filter
     # The route hostname (after intersection with the listener) that made it apply here;
     # it ranks routes within a virtual host and lets `explain` say why.
     hostname: str = "*"
@@ -185,3 +219,6 @@ class VirtualHost:
     domain: str
     listener: Origin
     routes: tuple[Route, ...]
+    # The owning listener's pre-routing filters (GEP-5224), run in this order on every
+    # request for the domain, whatever route (if any) it then matches.
+    external_auth: tuple[ExternalAuth, ...] = ()

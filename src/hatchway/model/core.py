@@ -1,4 +1,5 @@
-"""Core Kubernetes objects Hatchway reads: Service, EndpointSlice, Secret, ConfigMap, Namespace.
+"""Core Kubernetes objects Hatchway reads: Service, EndpointSlice, Secret, ConfigMap, Namespace,
+Pod (XBackend endpoint selectors) and ClusterTrustBundle (CA certificates).
 
 Only the fields we use are modelled; other fields are ignored (these are not our CRDs, and real
 cluster dumps carry many of them).
@@ -153,3 +154,57 @@ class Namespace(LooseModel):
     api_version: str = "v1"
     kind: Literal["Namespace"] = "Namespace"
     metadata: ObjectMeta
+
+
+class PodIP(LooseModel):
+    ip: str
+
+
+class PodCondition(LooseModel):
+    type: str
+    status: str
+
+
+class PodStatus(LooseModel):
+    phase: str | None = None
+    pod_ip: str | None = Field(default=None, alias="podIP")
+    pod_ips: tuple[PodIP, ...] = Field(default=(), alias="podIPs")
+    conditions: tuple[PodCondition, ...] = ()
+
+
+class Pod(LooseModel):
+    """A Pod, for XBackend `endpointSelector`: its labels, addresses and readiness only."""
+
+    api_version: str = "v1"
+    kind: Literal["Pod"] = "Pod"
+    metadata: ObjectMeta
+    status: PodStatus = Field(default_factory=PodStatus)
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every IP of the Pod (`podIPs`, else `podIP`), in the order the kubelet gives."""
+        ips = tuple(p.ip for p in self.status.pod_ips) or (
+            (self.status.pod_ip,) if self.status.pod_ip else ()
+        )
+        return tuple(dict.fromkeys(ips))
+
+    @property
+    def ready(self) -> bool:
+        """Running, Ready=True and not being deleted (an EndpointSlice's `ready`)."""
+        if self.metadata.deletion_timestamp is not None or self.status.phase != "Running":
+            return False
+        return any(c.type == "Ready" and c.status == "True" for c in self.status.conditions)
+
+
+class ClusterTrustBundleSpec(LooseModel):
+    signer_name: str | None = None
+    trust_bundle: str
+
+
+class ClusterTrustBundle(LooseModel):
+    """certificates.k8s.io ClusterTrustBundle (cluster-scoped): PEM CA certificates."""
+
+    api_version: str = "certificates.k8s.io/v1"
+    kind: Literal["ClusterTrustBundle"] = "ClusterTrustBundle"
+    metadata: ObjectMeta
+    spec: ClusterTrustBundleSpec

@@ -22,12 +22,14 @@ from hatchway.model.meta import (
     GATEWAY_GROUP,
     FromNamespaces,
     LabelSelector,
+    LocalObjectReference,
     ObjectMeta,
     ObjectReference,
     ParametersReference,
     RouteGroupKind,
     SecretObjectReference,
 )
+from hatchway.model.routes import HTTPExternalAuthFilter
 
 CONTROLLER_NAME_PATTERN = (
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
@@ -82,6 +84,20 @@ class ListenerTLSConfig(Model):
     options: TlsOptions = Field(default_factory=dict)
 
 
+class ListenerFilter(Model):
+    """One pre-routing filter (GEP-5224); exactly the member named by `type` is set."""
+
+    type: Literal["ExternalAuth", "ExtensionRef"]
+    external_auth: HTTPExternalAuthFilter | None = None
+    extension_ref: LocalObjectReference | None = None
+
+
+class ListenerFilters(Model):
+    """`listener.filters` (v1.7, experimental): run in order on every request, before routing."""
+
+    requests: Annotated[tuple[ListenerFilter, ...], Field(max_length=16)] = ()
+
+
 class Listener(Model):
     """A Gateway listener; ListenerSet entries have the same shape."""
 
@@ -93,6 +109,7 @@ class Listener(Model):
     ]
     tls: ListenerTLSConfig | None = None
     allowed_routes: AllowedRoutes = Field(default_factory=AllowedRoutes)
+    filters: ListenerFilters | None = None
 
 
 # --- Gateway ------------------------------------------------------------------------------------
@@ -103,6 +120,8 @@ class GatewaySpecAddress(Model):
         str, StringConstraints(min_length=1, max_length=253, pattern=ADDRESS_TYPE_PATTERN)
     ] = "IPAddress"
     value: Annotated[str, StringConstraints(max_length=253)] | None = None
+    # GEP-5093 (v1.7, experimental): "" (default), "Cluster" or `prefix/value` (rules.py).
+    routability: Annotated[str, StringConstraints(max_length=253)] = ""
 
 
 class LocalParametersReference(Model):

@@ -6,15 +6,26 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
+from hatchway.model.core import (
+    ClusterTrustBundle,
+    ConfigMap,
+    EndpointSlice,
+    Namespace,
+    Pod,
+    Secret,
+    Service,
+)
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP
 from hatchway.model.params import PARAMS_GROUP, GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.xbackend import XBACKEND_GROUP, XBackend
 
-# The Gateway API releases whose CRDs (standard and experimental channels) Hatchway reads.
-GATEWAY_API_VERSIONS = ("v1.6.1",)
+# The Gateway API releases whose CRDs (standard and experimental channels) Hatchway reads:
+# v1.7.0 is the one it implements; objects written for the v1.6 CRDs still load (their
+# session persistence spelling included).
+GATEWAY_API_VERSIONS = ("v1.7.0", "v1.6.1")
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,8 @@ def _gw(*versions: str) -> frozenset[str]:
     return frozenset(f"{GATEWAY_GROUP}/{v}" for v in versions)
 
 
-# apiVersions: every version the upstream v1.6.1 CRDs serve (standard + experimental channels).
+# apiVersions: every version the upstream v1.6.1 and v1.7.0 CRDs serve (standard and
+# experimental channels). ClusterTrustBundle is GA (v1) since Kubernetes 1.37.
 KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in (
@@ -53,6 +65,15 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("Secret", Secret, "secrets", frozenset({"v1"})),
         KindInfo("ConfigMap", ConfigMap, "config_maps", frozenset({"v1"})),
         KindInfo("Namespace", Namespace, "namespaces", frozenset({"v1"}), False),
+        KindInfo("XBackend", XBackend, "xbackends", frozenset({f"{XBACKEND_GROUP}/v1alpha1"})),
+        KindInfo("Pod", Pod, "pods", frozenset({"v1"})),
+        KindInfo(
+            "ClusterTrustBundle",
+            ClusterTrustBundle,
+            "cluster_trust_bundles",
+            frozenset(f"certificates.k8s.io/{v}" for v in ("v1", "v1beta1", "v1alpha1")),
+            False,
+        ),
         KindInfo(
             "GatewayParameters",
             GatewayParameters,

@@ -39,6 +39,7 @@ class ObjectMeta(LooseModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     generation: Annotated[int, Field(ge=1, le=2**63 - 1)] = 1
     creation_timestamp: datetime = EPOCH
+    deletion_timestamp: datetime | None = None
     uid: str | None = None
 
 

@@ -34,6 +34,12 @@ _DNS1035_RULE = (
 _NAME_RULES: dict[str, tuple[re.Pattern[str], int, str]] = {
     "Namespace": (_LABEL, 63, _LABEL_RULE),
     "Service": (_DNS1035, 63, _DNS1035_RULE),
+    # A path segment: `<signer with : for />:<name>` for a bundle linked to a signer.
+    "ClusterTrustBundle": (
+        re.compile(r"^(?!\.{1,2}$)[^/%]+$"),
+        253,
+        "a ClusterTrustBundle name may not contain '/' or '%', nor be '.' or '..'",
+    ),
 }
 
 

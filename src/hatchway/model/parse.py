@@ -426,8 +426,10 @@ def _parse_object(
 def _prepare(
     body: dict[str, Any], info: KindInfo, namespace: str, name: str | None, created: datetime
 ) -> dict[str, Any]:
-    """A copy of `body` with status dropped and the loader's metadata defaults filled in."""
-    body = {k: v for k, v in body.items() if k != "status"}
+    """A copy of `body` with status dropped (a Pod's is what we read of it) and the loader's
+    metadata defaults filled in."""
+    keep = ("status",) if info.kind == "Pod" else ()
+    body = {k: v for k, v in body.items() if k != "status" or k in keep}
     meta = dict(body["metadata"])
     meta["namespace"] = namespace
     if meta.get("creationTimestamp") is None:

@@ -144,7 +144,7 @@ class HTTPAuthConfig(Model):
 
 
 class ForwardBodyConfig(Model):
-    max_size: Annotated[int, Field(ge=0, le=65535)] | None = None
+    max_size: Annotated[Int32, Field(ge=0)] | None = None  # int32 since v1.7 (uint16 before)
 
 
 class HTTPExternalAuthFilter(Model):
@@ -197,20 +197,67 @@ class HTTPRouteTimeouts(Model):
 
 
 class HTTPRouteRetry(Model):
-    codes: tuple[Annotated[int, Field(ge=400, le=599)], ...] = ()
-    attempts: Annotated[Int64, Field(ge=1)] | None = None
+    codes: tuple[Annotated[Int32, Field(ge=400, le=599)], ...] = ()
+    # Retries after the first try. v1.7 defaults it to 1 and lets 0 turn retries off (v1.6
+    # had no default and a minimum of 1: an absent value then meant "implementation default",
+    # which was 1 here too).
+    attempts: Annotated[Int64, Field(ge=0)] = 1
     backoff: Duration | None = None
 
 
-class CookieConfig(Model):
+class SessionCookie(Model):
+    """`sessionPersistence.cookie` (v1.7)."""
+
+    lifetime_type: Literal["Permanent", "Session"] = "Session"
+    name: HeaderName | None = None
+    path: Annotated[str, StringConstraints(max_length=1024)] = "/"
+
+
+class SessionHeader(Model):
+    """`sessionPersistence.header` (v1.7)."""
+
+    name: HeaderName
+
+
+class LegacyCookieConfig(Model):
+    """`sessionPersistence.cookieConfig` of Gateway API v1.6 (renamed `cookie` in v1.7)."""
+
     lifetime_type: Literal["Permanent", "Session"] = "Session"
 
 
 class SessionPersistence(Model):
-    session_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    """Session persistence of a route rule or an XBackend.
+
+    v1.7 spells the session's name `cookie.name` / `header.name`. A cluster may still run the
+    v1.6 CRDs, whose objects say `sessionName` and `cookieConfig`: those are read too (not
+    both spellings at once, see rules.py), so v1.6 inputs keep working.
+    """
+
     absolute_timeout: Duration | None = None
     type: Literal["Cookie", "Header"] = "Cookie"
-    cookie_config: CookieConfig | None = None
+    cookie: SessionCookie | None = None
+    header: SessionHeader | None = None
+    session_name: Annotated[str, StringConstraints(max_length=128)] | None = None  # v1.6
+    cookie_config: LegacyCookieConfig | None = None  # v1.6
+
+    @property
+    def legacy(self) -> bool:
+        """Written in the v1.6 shape (neither `cookie` nor `header`)."""
+        return self.cookie is None and self.header is None
+
+    @property
+    def name(self) -> str | None:
+        """The cookie or header name, whichever spelling states it (None: our default)."""
+        if self.cookie is not None:
+            return self.cookie.name
+        if self.header is not None:
+            return self.header.name
+        return self.session_name
+
+    @property
+    def permanent(self) -> bool:
+        lifetime = self.cookie or self.cookie_config
+        return lifetime is not None and lifetime.lifetime_type == "Permanent"
 
 
 def _default_matches() -> tuple[HTTPRouteMatch, ...]:

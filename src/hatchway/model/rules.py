@@ -20,14 +20,16 @@ from pydantic import BaseModel
 from hatchway.model.core import EndpointSlice
 from hatchway.model.durations import duration_millis
 from hatchway.model.gateway import (
+    FrontendTLSValidation,
     Gateway,
     GatewayInfrastructure,
     Listener,
+    ListenerFilter,
     ListenerSet,
     ListenerTLSConfig,
 )
 from hatchway.model.meta import BackendObjectReference, ParentReference
-from hatchway.model.policy import BackendTLSPolicy
+from hatchway.model.policy import BackendTLSPolicy, BackendTLSPolicyValidation
 from hatchway.model.routes import (
     GRPCRoute,
     GRPCRouteFilter,
@@ -46,6 +48,7 @@ from hatchway.model.routes import (
     UDPRoute,
 )
 from hatchway.model.shown import quoted
+from hatchway.model.xbackend import XBACKEND_GROUP, XBACKEND_KIND, XBackend
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,13 @@ def _listeners(path: str, listeners: Sequence[Listener], owner: str) -> Found:
             )
         if listener.tls is not None:
             yield from _listener_tls(f"{at}.tls", listener.tls)
+        if listener.filters is not None:
+            if listener.protocol not in ("HTTP", "HTTPS"):
+                yield Violation(
+                    f"{at}.filters", "filters may only be set when protocol is HTTP or HTTPS"
+                )
+            for j, f in enumerate(listener.filters.requests):
+                yield from _listener_filter(f"{at}.filters.requests[{j}]", f)
     for v in _duplicates(path, [listener.name for listener in listeners]):
         yield Violation(f"{v.field}.name", f"Listener name must be unique within the {owner}")
     triples = [(lst.port, lst.protocol, lst.hostname or "") for lst in listeners]
@@ -128,6 +138,24 @@ def _listeners(path: str, listeners: Sequence[Listener], owner: str) -> Found:
             v.field,
             "Combination of port, protocol and hostname must be unique for each listener",
         )
+
+
+def _listener_filter(path: str, f: ListenerFilter) -> Found:
+    for ftype, spelled, present in (
+        ("ExternalAuth", "externalAuth", f.external_auth is not None),
+        ("ExtensionRef", "extensionRef", f.extension_ref is not None),
+    ):
+        if present and f.type != ftype:
+            yield Violation(
+                f"{path}.{spelled}",
+                f"filter.{spelled} must be nil if the filter.type is not {ftype}",
+            )
+        if not present and f.type == ftype:
+            yield Violation(
+                f"{path}.{spelled}", f"filter.{spelled} must be specified for {ftype} filter.type"
+            )
+    if f.external_auth is not None:
+        yield from _external_auth(f"{path}.externalAuth", f.external_auth)
 
 
 def _listener_tls(path: str, tls: ListenerTLSConfig) -> Found:
@@ -170,6 +198,13 @@ def _gateway(gw: Gateway) -> Found:
                 "Hostname value must be empty or contain only valid characters (matching "
                 r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)",
             )
+    for i, address in enumerate(spec.addresses):
+        if not routability_valid(address.routability):
+            yield Violation(
+                f"spec.addresses[{i}].routability",
+                "Routability must be empty, Cluster, or an implementation-specific prefixed "
+                "path; k8s.io and its subdomains are reserved",
+            )
     for kind in ("IPAddress", "Hostname"):
         values = [a.value for a in spec.addresses if a.type == kind and a.value is not None]
         for v in _duplicates("spec.addresses", values):
@@ -177,11 +212,44 @@ def _gateway(gw: Gateway) -> Found:
     if spec.infrastructure is not None:
         yield from _infrastructure("spec.infrastructure", spec.infrastructure)
     if spec.tls is not None and spec.tls.frontend is not None:
+        frontend = spec.tls.frontend
+        yield from _trust_bundle_refs(
+            "spec.tls.frontend.default.validation.caCertificateRefs", frontend.default.validation
+        )
+        for i, per_port in enumerate(frontend.per_port):
+            yield from _trust_bundle_refs(
+                f"spec.tls.frontend.perPort[{i}].tls.validation.caCertificateRefs",
+                per_port.tls.validation,
+            )
         ports = [p.port for p in spec.tls.frontend.per_port]
         for v in _duplicates("spec.tls.frontend.perPort", ports):
             yield Violation(
                 f"{v.field}.port", "Port for TLS configuration must be unique within the Gateway"
             )
+
+
+def routability_valid(value: str) -> bool:
+    """GEP-5093: empty, `Cluster`, or `prefix/path` with a DNS-subdomain prefix that is not
+    `k8s.io` or under it."""
+    if value in ("", "Cluster"):
+        return True
+    prefix, slash, rest = value.partition("/")
+    return (
+        bool(slash and rest)
+        and len(prefix) <= 253
+        and bool(_PRECISE_HOSTNAME.match(prefix))
+        and prefix != "k8s.io"
+        and not prefix.endswith(".k8s.io")
+    )
+
+
+def _trust_bundle_refs(path: str, validation: FrontendTLSValidation | None) -> Found:
+    refs = validation.ca_certificate_refs if validation is not None else ()
+    if any(
+        (r.group, r.kind) == ("certificates.k8s.io", "ClusterTrustBundle") and r.namespace
+        for r in refs
+    ):
+        yield Violation(path, "ClusterTrustBundle references must not specify namespace")
 
 
 def _listener_set(ls: ListenerSet) -> Found:
@@ -220,6 +288,8 @@ def _parent_refs(path: str, refs: Sequence[ParentReference]) -> Found:
 def _backend_port(path: str, ref: BackendObjectReference) -> Found:
     if ref.group == "" and ref.kind == "Service" and ref.port is None:
         yield Violation(f"{path}.port", "Must have port for Service reference")
+    if (ref.group, ref.kind) == (XBACKEND_GROUP, XBACKEND_KIND) and ref.port is not None:
+        yield Violation(f"{path}.port", "Must not have port for Backend reference")
 
 
 def _rule_names(path: str, names: Sequence[str | None]) -> Found:
@@ -258,16 +328,26 @@ def _mirror(path: str, m: HTTPRequestMirrorFilter) -> Found:
 
 
 def _session_persistence(path: str, sp: SessionPersistence) -> Found:
-    if (
-        sp.cookie_config is not None
-        and sp.cookie_config.lifetime_type == "Permanent"
-        and sp.absolute_timeout is None
-    ):
+    if sp.permanent and sp.absolute_timeout is None:
         yield Violation(
             path, "AbsoluteTimeout must be specified when cookie lifetimeType is Permanent"
         )
-    if sp.cookie_config is not None and sp.type != "Cookie":
-        yield Violation(path, "cookieConfig can only be set with type Cookie")
+    if sp.legacy:  # the Gateway API v1.6 spelling: its own rules
+        if sp.cookie_config is not None and sp.type != "Cookie":
+            yield Violation(path, "cookieConfig can only be set with type Cookie")
+        return
+    if sp.session_name is not None or sp.cookie_config is not None:
+        yield Violation(
+            path,
+            "sessionName and cookieConfig (Gateway API v1.6) cannot be combined with cookie "
+            "and header (v1.7): use cookie.name or header.name",
+        )
+    for member, type_ in (("cookie", "Cookie"), ("header", "Header")):
+        present = getattr(sp, member) is not None
+        if present and sp.type != type_:
+            yield Violation(path, f"{member} must be nil if type is not {type_}")
+        if not present and sp.type == type_:
+            yield Violation(path, f"{member} must be specified for {type_} type")
 
 
 # The filter member each `type` names (YAML spelling, attribute name).
@@ -601,19 +681,19 @@ def _backend_tls_policy(policy: BackendTLSPolicy) -> Found:
                     "to the same target",
                 )
                 break
-    v = spec.validation
-    has_refs = bool(v.ca_certificate_refs)
-    has_known = bool(v.well_known_ca_certificates)
-    if has_refs and has_known:
+    yield from _tls_validation("spec.validation", spec.validation)
+
+
+def _tls_validation(path: str, v: BackendTLSPolicyValidation) -> Found:
+    # An empty caCertificateRefs counts as absent: v1.6 allowed it next to
+    # wellKnownCACertificates (v1.7 asks for at least one item).
+    if bool(v.ca_certificate_refs) == bool(v.well_known_ca_certificates):
         yield Violation(
-            "spec.validation", "must not contain both CACertificateRefs and WellKnownCACertificates"
-        )
-    if not has_refs and not has_known:
-        yield Violation(
-            "spec.validation", "must specify either CACertificateRefs or WellKnownCACertificates"
+            path,
+            "exactly one of the fields in [caCertificateRefs wellKnownCACertificates] must be set",
         )
     for i, san in enumerate(v.subject_alt_names):
-        at = f"spec.validation.subjectAltNames[{i}]"
+        at = f"{path}.subjectAltNames[{i}]"
         if san.type == "Hostname" and not san.hostname:
             yield Violation(
                 at, "SubjectAltName element must contain Hostname, if Type is set to Hostname"
@@ -629,6 +709,69 @@ def _backend_tls_policy(policy: BackendTLSPolicy) -> Found:
             yield Violation(
                 at, "SubjectAltName element must not contain URI, if Type is not set to URI"
             )
+
+
+# --- XBackend -----------------------------------------------------------------------------------
+
+
+def _xbackend(backend: XBackend) -> Found:
+    spec = backend.spec
+    port = spec.port
+    if (port.number is None) == (port.port is None):
+        yield Violation(
+            "spec.port", "exactly one of number (v1.7) and port (v1.6) must be specified"
+        )
+    for member, type_, present in (
+        ("externalHostname", "ExternalHostname", spec.external_hostname is not None),
+        ("endpointSelector", "EndpointSelector", spec.endpoint_selector is not None),
+    ):
+        if present != (spec.type == type_):
+            yield Violation(
+                f"spec.{member}",
+                f"{member} must be set when type is {type_} and must be unset otherwise",
+            )
+    if spec.endpoint_selector is not None:
+        yield from _key_map(
+            "spec.endpointSelector.matchLabels", spec.endpoint_selector.match_labels, "Label"
+        )
+    tls_on = spec.tls.mode != "None"
+    if spec.protocol == "H2C" and tls_on:
+        yield Violation(
+            "spec.tls",
+            "tls must be disabled when protocol is H2C, use protocol HTTP2 for HTTP/2 with tls",
+        )
+    if spec.protocol == "HTTP2" and not tls_on:
+        yield Violation(
+            "spec.tls",
+            "tls must be enabled when protocol is HTTP2, use protocol H2C for HTTP/2 without tls",
+        )
+    if spec.protocol == "WSS" and not tls_on:
+        yield Violation("spec.tls", "tls must be enabled when protocol is WSS")
+    if spec.session_persistence is not None:
+        if spec.type != "EndpointSelector":
+            yield Violation(
+                "spec.sessionPersistence",
+                "sessionPersistence can only be set when type is EndpointSelector",
+            )
+        yield from _session_persistence("spec.sessionPersistence", spec.session_persistence)
+    tls = spec.tls
+    if (tls.mode == "ClientAndServer") != (tls.client_certificate_ref is not None):
+        yield Violation(
+            "spec.tls", "clientCertificateRef must be set if and only if mode is ClientAndServer"
+        )
+    if (tls.mode == "None") == (tls.validation is not None):
+        yield Violation(
+            "spec.tls",
+            "validation must be set if and only if mode is either ClientAndServer or ServerOnly",
+        )
+    if tls.validation is not None:
+        yield from _tls_validation("spec.tls.validation", tls.validation)
+    external = spec.external_hostname
+    if external is not None and external.hostname.endswith(".cluster.local"):
+        yield Violation(
+            "spec.externalHostname.hostname",
+            "hostname must not be an IP address or end with .cluster.local",
+        )
 
 
 # --- EndpointSlice ------------------------------------------------------------------------------
@@ -661,5 +804,6 @@ _CHECKS: dict[type[BaseModel], Callable[[Any], Found]] = {
     TCPRoute: _l4_route,
     UDPRoute: _l4_route,
     BackendTLSPolicy: _backend_tls_policy,
+    XBackend: _xbackend,
     EndpointSlice: _endpoint_slice,
 }

@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from hatchway.model.core import ConfigMap, EndpointSlice, Namespace, Secret, Service
+from hatchway.model.core import (
+    ClusterTrustBundle,
+    ConfigMap,
+    EndpointSlice,
+    Namespace,
+    Pod,
+    Secret,
+    Service,
+)
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.params import GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.xbackend import XBackend
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,9 @@ class Snapshot:
     config_maps: tuple[ConfigMap, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
     gateway_parameters: tuple[GatewayParameters, ...] = ()
+    xbackends: tuple[XBackend, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    cluster_trust_bundles: tuple[ClusterTrustBundle, ...] = ()
     # When the edge read these objects (UTC), for what depends on time: a certificate that has
     # expired. None: unknown, nothing is judged by time. Not an object field (see KIND_FIELDS).
     observed_at: datetime | None = None

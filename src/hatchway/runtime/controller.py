@@ -15,6 +15,7 @@ runtime with it (`Loaded.settings`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -24,10 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lightkube import AsyncClient, KubeConfig
+import httpx2
+from lightkube import ApiError, AsyncClient, KubeConfig
+from lightkube.resources.networking_v1 import ServiceCIDR
 
 from hatchway.model.inputs import InputError
 from hatchway.model.snapshot import Snapshot
+from hatchway.provision.names import base_name
 from hatchway.runtime.address_pool import (
     AddressPool,
     Request,
@@ -168,6 +172,7 @@ class Controller:
             client, identity, settings.lease_namespace, settings.lease_name
         )
         self.specs: dict[str, tuple[KindSpec, str]] = {}
+        self.service_cidrs: tuple[str, ...] = ()
         self.informers: list[Informer] = []
         self._informer_tasks: list[asyncio.Task[None]] = []
         self._answer_watch: tuple[int, asyncio.Task[None]] | None = None
@@ -199,6 +204,8 @@ class Controller:
 
     async def start_informers(self) -> None:
         for spec in (*WATCHED, PROXY_DEPLOYMENTS) if self.provisioned else WATCHED:
+            if spec.only_with is not None and spec.only_with not in self.specs:
+                continue
             version = await discover(self.client, spec)
             if version is None:
                 log.warning("%s is not served by the API server; not watched", spec.kind)
@@ -230,7 +237,17 @@ class Controller:
         (its Service's load balancer; or the addresses the pool assigned and which requested
         addresses this host can bind)."""
         if self.plane is not None:
-            return self.plane.settings_for(snapshot, self.cache.get)
+            base = self.plane.settings_for(snapshot, self.cache.get)
+            # Each Gateway's own Service: its ClusterIPs are its `routability: Cluster` ones.
+            return dataclasses.replace(
+                base,
+                cluster_trust_bundles="ClusterTrustBundle" in self.specs,
+                service_cidrs=self.service_cidrs,
+                cluster_ips={
+                    (ns, name): self._cluster_ips(ns, base_name(ns, name))
+                    for ns, name in base.gateway_addresses
+                },
+            )
         ours = {
             gc.metadata.name
             for gc in snapshot.gateway_classes
@@ -255,14 +272,46 @@ class Controller:
                 ),
                 reserved=requested,
             )
+        cluster_ips = self._envoy_cluster_ips()
         return TranslateSettings(
             bind_address=self.settings.bind_address,
             assigned_addresses=assigned,
             usable_addresses=tuple(usable),
+            cluster_trust_bundles="ClusterTrustBundle" in self.specs,
+            service_cidrs=self.service_cidrs if cluster_ips else (),
+            cluster_ips={(g.metadata.namespace, g.metadata.name): cluster_ips for g in gateways},
         )
+
+    def _envoy_cluster_ips(self) -> tuple[str, ...]:
+        """The ClusterIPs of the Service in front of Envoy (`--envoy-service`): what a
+        Gateway address with `routability: Cluster` is (GEP-5093)."""
+        if not self.settings.envoy_service:
+            return ()
+        ns, _, name = self.settings.envoy_service.partition("/")
+        return self._cluster_ips(ns, name)
+
+    def _cluster_ips(self, namespace: str, name: str) -> tuple[str, ...]:
+        spec = (self.cache.get("Service", namespace, name) or {}).get("spec") or {}
+        ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+        return tuple(ip for ip in ips if ip and ip != "None")
+
+    async def read_service_cidrs(self) -> None:
+        """The cluster's ServiceCIDRs (networking.k8s.io/v1); where they cannot be read, the
+        Service's ClusterIPs stand for them (the API server allocated them inside)."""
+        try:
+            found: list[str] = []
+            async for obj in self.client.list(ServiceCIDR):
+                found += list(obj.spec.cidrs or []) if obj.spec else []
+            self.service_cidrs = tuple(found)
+        except (ApiError, httpx2.HTTPError) as exc:
+            ips = self._envoy_cluster_ips()
+            self.service_cidrs = tuple(f"{ip}/{128 if ':' in ip else 32}" for ip in ips)
+            log.info("ServiceCIDRs not readable (%s): ClusterIPs used as they are", exc)
 
     async def run(self, stop: asyncio.Event) -> int:
         await self.start_informers()
+        if self.settings.envoy_service or self.provisioned:
+            await self.read_service_cidrs()
         if self.provisioned:
             self.plane = await self._provisioned_plane()
         await self.refresh_snapshot()
@@ -276,6 +325,7 @@ class Controller:
             asyncio.create_task(self.elector.run(), name="leader-election"),
             asyncio.create_task(self._rebuild_loop(), name="rebuild"),
             asyncio.create_task(self._status_loop(), name="status"),
+            asyncio.create_task(self._discovery_loop(), name="discovery"),
         ]
         try:
             return await serving
@@ -287,6 +337,42 @@ class Controller:
             if stop_webhook is not None:
                 await stop_webhook()
             await self.elector.release()
+
+    async def _discovery_loop(self, every_s: float = 30.0) -> None:
+        """Kinds the API server did not serve at start (CRDs installed later, an API such
+        as ClusterTrustBundle enabled later) are looked for again now and then, and watched
+        once they are: what depends on them (e.g. the ClusterTrustBundle feature) follows."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.watch_new_kinds()
+            except (ApiError, httpx2.HTTPError, OSError) as exc:
+                log.warning("looking for newly served kinds failed: %s", exc)
+
+    async def watch_new_kinds(self) -> list[str]:
+        """Start informers for watched kinds now served; their names."""
+        found: list[str] = []
+        for spec in WATCHED:
+            if spec.kind in self.specs:
+                continue
+            if spec.only_with is not None and spec.only_with not in self.specs:
+                continue
+            version = await discover(self.client, spec)
+            if version is None:
+                continue
+            log.info("%s is now served (%s): watching it", spec.kind, version)
+            self.specs[spec.kind] = (spec, version)
+            informer = Informer(self.client, spec, version, self.cache)
+            self.informers.append(informer)
+            self._informer_tasks.append(
+                asyncio.create_task(informer.run(), name=f"informer-{spec.kind}")
+            )
+            await informer.synced.wait()
+            found.append(spec.kind)
+        if found:
+            self._changes += 1
+            self._rebuild.set()
+        return found
 
     async def _provisioned_plane(self) -> ProvisionedPlane:
         s = self.settings
@@ -459,8 +545,12 @@ class Controller:
                 values += [v for v in (ing.get("ip"), ing.get("hostname")) if v]
             if not values:
                 spec = svc.get("spec") or {}
-                values = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
-        return [{"type": _address_type(v), "value": v} for v in values]
+                cluster = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
+                # ClusterIPs of the Service: they carry the Cluster guarantee (GEP-5093).
+                return [
+                    {"type": "IPAddress", "value": v, "routability": "Cluster"} for v in cluster
+                ]
+        return [{"type": _address_type(v), "value": v, "routability": ""} for v in values]
 
     def _set_addresses(self, resources: list[dict[str, Any]]) -> None:
         addresses = self._addresses()

@@ -31,6 +31,7 @@ from lightkube.models import meta_v1
 from hatchway.model.inputs import Document
 from hatchway.model.meta import EPOCH, GATEWAY_GROUP
 from hatchway.model.parse import ObjectKey, ParseMemo, ParseResult, parse_documents
+from hatchway.model.xbackend import XBACKEND_GROUP
 from hatchway.sources.files import observed
 
 log = logging.getLogger("hatchway.kube")
@@ -49,6 +50,8 @@ class KindSpec:
     versions: tuple[str, ...]
     plural: str
     namespaced: bool = True
+    # Watched only when this kind is served too (Pods matter only to XBackend selectors).
+    only_with: str | None = None
     # A field selector the API server applies to the list and the watch: what it leaves
     # out never reaches this process.
     fields: tuple[tuple[str, str], ...] = ()
@@ -88,6 +91,17 @@ WATCHED: tuple[KindSpec, ...] = (
     KindSpec("Secret", "", ("v1",), "secrets", fields=(("type", "kubernetes.io/tls"),)),
     KindSpec("ConfigMap", "", ("v1",), "configmaps"),
     KindSpec("Namespace", "", ("v1",), "namespaces", namespaced=False),
+    # Gateway API v1.7 experimental: XBackend, whose endpointSelector picks Pods.
+    KindSpec("XBackend", XBACKEND_GROUP, ("v1alpha1",), "xbackends"),
+    KindSpec("Pod", "", ("v1",), "pods", only_with="XBackend"),
+    # CA bundles for caCertificateRefs (GA in Kubernetes 1.37, beta before).
+    KindSpec(
+        "ClusterTrustBundle",
+        "certificates.k8s.io",
+        ("v1", "v1beta1"),
+        "clustertrustbundles",
+        namespaced=False,
+    ),
 )
 
 
@@ -137,7 +151,24 @@ def _plain(obj: Any, api_version: str, kind: str) -> dict[str, Any]:
     meta.pop("managedFields", None)
     body.setdefault("apiVersion", api_version)
     body.setdefault("kind", kind)
+    if kind == "Pod":
+        body = _pod_essentials(body)
     return body
+
+
+_POD_STATUS = ("phase", "podIP", "podIPs", "conditions")
+
+
+def _pod_essentials(body: dict[str, Any]) -> dict[str, Any]:
+    """What XBackend selectors read of a Pod (labels, addresses, readiness): Pods are many
+    and their specs large, and a spec change that keeps these is no change to us."""
+    status = body.get("status") or {}
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": "Pod",
+        "metadata": body.get("metadata") or {},
+        "status": {k: status[k] for k in _POD_STATUS if k in status},
+    }
 
 
 class ObjectCache:
@@ -237,9 +268,11 @@ def _same_spec(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _without_status(body: dict[str, Any]) -> dict[str, Any]:
-    """What translation reads: everything but status and the bookkeeping metadata."""
+    """What translation reads: everything but the bookkeeping metadata and, except for Pods
+    (whose addresses and readiness are status), the status."""
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in ("resourceVersion",)}
-    return {**{k: v for k, v in body.items() if k != "status"}, "metadata": meta}
+    keep_status = body.get("kind") == "Pod"
+    return {**{k: v for k, v in body.items() if keep_status or k != "status"}, "metadata": meta}
 
 
 def _versions(objects: dict[ObjKey, dict[str, Any]]) -> dict[ObjKey, Any]:

@@ -5,6 +5,9 @@ Pure functions (no I/O), so the rules are unit-tested without a cluster:
   entries whose `controllerName` is ours; other controllers' entries are kept as they are.
 - Gateways, ListenerSets and GatewayClasses of our class are ours as a whole.
 - `lastTransitionTime` is kept from the observed condition when its status did not change.
+- Conditions of a domain-prefixed type we do not write (`example.com/Foo`) belong to another
+  controller: kept as they are, wherever we write conditions. Gateway API's own types carry no
+  prefix, and Hatchway writes only those, so a prefixed type is never one we left behind.
 - Nothing is written when the observed status already says what we want. The comparison lets
   the observed side have extra keys, because the API server fills in CRD defaults (e.g. a
   parentRef's group and kind) that our rendering may omit.
@@ -49,14 +52,25 @@ def carry_transition_times(
     return out
 
 
+def foreign_conditions(
+    desired: list[dict[str, Any]], observed: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Observed conditions another controller owns: a prefixed type that we do not write."""
+    ours = {c.get("type") for c in desired}
+    return [
+        c for c in observed or [] if "/" in str(c.get("type") or "") and c.get("type") not in ours
+    ]
+
+
 def _merge_conditions_in(
     desired: dict[str, Any], observed: dict[str, Any] | None, now: str
 ) -> dict[str, Any]:
     out = dict(desired)
     if "conditions" in desired:
+        before = (observed or {}).get("conditions")
         out["conditions"] = carry_transition_times(
-            desired["conditions"], (observed or {}).get("conditions"), now
-        )
+            desired["conditions"], before, now
+        ) + foreign_conditions(desired["conditions"], before)
     return out
 
 
@@ -115,11 +129,17 @@ def merged_status(
     return None if matches(want, observed) else want
 
 
+# Status fields a CRD may not have, whose empty value means the same as absence: the
+# standard-channel Gateway CRD prunes an address's `routability` (GEP-5093: unset = "").
+_EMPTY_MEANS_ABSENT = frozenset({"routability"})
+
+
 def matches(want: Any, have: Any) -> bool:
     """`have` says everything `want` says (it may hold extra, defaulted keys)."""
     if isinstance(want, dict):
         return isinstance(have, dict) and all(
-            k in have and matches(v, have[k]) for k, v in want.items()
+            matches(v, have[k]) if k in have else (k in _EMPTY_MEANS_ABSENT and v == "")
+            for k, v in want.items()
         )
     if isinstance(want, list):
         return (

@@ -1,4 +1,4 @@
-"""Condition types and reasons, named exactly as Gateway API v1.6.1 names them.
+"""Condition types and reasons, named exactly as Gateway API v1.7.0 names them.
 
 Conditions here carry no `lastTransitionTime`: the core is pure and has no clock. The edge
 that writes status (runtime/sources) adds it when it merges with what is already stored.
@@ -35,6 +35,7 @@ class GatewayConditionType(StrEnum):
     PROGRAMMED = "Programmed"
     RESOLVED_REFS = "ResolvedRefs"
     INSECURE_FRONTEND_VALIDATION_MODE = "InsecureFrontendValidationMode"
+    ADDRESSES_ASSIGNED = "AddressesAssigned"  # GEP-5093
 
 
 class GatewayConditionReason(StrEnum):
@@ -53,6 +54,9 @@ class GatewayConditionReason(StrEnum):
     INVALID_CLIENT_CERTIFICATE_REF = "InvalidClientCertificateRef"
     LISTENERS_NOT_RESOLVED = "ListenersNotResolved"
     CONFIGURATION_CHANGED = "ConfigurationChanged"
+    ADDRESSES_ASSIGNED = "AddressesAssigned"
+    PARTIALLY_ASSIGNED = "PartiallyAssigned"
+    NOT_ASSIGNED = "NotAssigned"
 
 
 class ListenerConditionType(StrEnum):
@@ -84,6 +88,10 @@ class ListenerConditionReason(StrEnum):
     PENDING = "Pending"
     OVERLAPPING_HOSTNAMES = "OverlappingHostnames"
     OVERLAPPING_CERTIFICATES = "OverlappingCertificates"
+    # GEP-5224 pre-routing filters
+    INVALID_LISTENER_FILTER = "InvalidListenerFilter"
+    INVALID_LISTENER_FILTER_ORDER = "InvalidListenerFilterOrder"
+    INVALID_LISTENER_FILTER_REF = "InvalidListenerFilterRef"
 
 
 class ListenerSetConditionType(StrEnum):

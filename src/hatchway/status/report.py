@@ -29,6 +29,7 @@ class ListenerStatus:
 class GatewayAddress:
     type: str
     value: str
+    routability: str | None = None  # GEP-5093; "" = the default (no portable guarantee)
 
 
 @dataclass(frozen=True)

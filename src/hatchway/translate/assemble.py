@@ -25,7 +25,7 @@ from hatchway.ir import (
 from hatchway.status import ListenerConditionReason, ReportWarning
 from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
-from hatchway.translate.hostnames import ANY
+from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
 from hatchway.translate.listeners import GatewayCtx, ListenerCtx
 from hatchway.translate.vhosts import (
     Entry,
@@ -105,6 +105,10 @@ class _Builder:
         return hs.virtual_hosts()
 
     def http(self, sock: Socket) -> tuple[FilterChain, ...]:
+        for lc in sock.listeners:  # the services of its pre-routing filters
+            for auth in lc.external_auth:
+                if auth.cluster is not None:
+                    self.cluster_gateways[auth.cluster].add((lc.gateway.namespace, lc.gateway.name))
         if sock.protocol == "HTTP":
             vhosts = self._virtual_hosts(sock)
             return (
@@ -154,13 +158,17 @@ class _Builder:
             if owner is None:
                 continue
             rank = {p: i for i, p in enumerate(patterns)}
-            best: tuple[tuple[int, tuple[object, ...]], Attachment, ListenerCtx] | None = None
+            best: tuple[tuple[object, ...], Attachment, ListenerCtx] | None = None
             for lc in owner:
                 for att in self.attachments.get(id(lc), ()):
-                    covering = [rank[h] for h in att.hostnames if h in rank]
+                    covering = sorted((rank[h], h) for h in att.hostnames if h in rank)
                     if not covering:
                         continue
-                    key = (min(covering), att.route.order)
+                    # The most specific effective hostname, then the route's own hostname it
+                    # came from (GatewayRouteHostnameIntersectionPrecedence), then age.
+                    closest, effective = covering[0]
+                    own = route_hostname_rank(original_hostname(att.route.hostnames, effective))
+                    key = (closest, own, att.route.order)
                     if best is None or key < best[0]:
                         best = (key, att, lc)
             if best is None:

@@ -11,12 +11,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hatchway.ir import AppProtocol, Endpoint, Origin
+from hatchway.ir import AppProtocol, Endpoint, Origin, SessionPersistence, WeightedBackend
 from hatchway.model.core import EndpointSlice, Service, ServicePort
 from hatchway.model.meta import GATEWAY_GROUP, BackendObjectReference
 from hatchway.status import ReportWarning, RouteConditionReason
 from hatchway.status.findings import Finding
 from hatchway.translate.index import Index
+from hatchway.translate.xbackends import (
+    XBACKEND_GROUP,
+    XBACKEND_KIND,
+    XBackend,
+    find_xbackend,
+    selected_endpoints,
+    xbackend_cluster_name,
+    xbackend_protocol,
+    xbackend_session,
+)
 
 Problem = tuple[str, str]  # (reason, message)
 
@@ -27,6 +37,8 @@ _APP_PROTOCOLS = {
     "kubernetes.io/h2c": AppProtocol.H2C,
     "h2c": AppProtocol.H2C,
     "kubernetes.io/ws": AppProtocol.WS,
+    # WebSocket over TLS (GEP-1911): the TLS comes from a BackendTLSPolicy, required.
+    "kubernetes.io/wss": AppProtocol.WSS,
     # TLS to the backend comes from a BackendTLSPolicy; what runs inside it is HTTP/1.1.
     "https": AppProtocol.HTTP1,
     "HTTPS": AppProtocol.HTTP1,
@@ -35,17 +47,31 @@ _APP_PROTOCOLS = {
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """What a cluster name stands for, until the cluster is materialized."""
+    """What a cluster name stands for, until the cluster is materialized: a Service port, or
+    an XBackend (then `service` and `port` are None)."""
 
     name: str
-    service: Service
-    port: ServicePort
+    service: Service | None
+    port: ServicePort | None
     protocol: AppProtocol
+    xbackend: XBackend | None = None
 
     @property
     def origin(self) -> Origin:
+        if self.xbackend is not None:
+            m = self.xbackend.metadata
+            return Origin("XBackend", m.namespace, m.name)
+        assert self.service is not None and self.port is not None
         meta = self.service.metadata
         return Origin("Service", meta.namespace, meta.name, section=self.port.name)
+
+    @property
+    def number(self) -> int:
+        """The port the cluster's name gives: the Service port, or the XBackend's."""
+        if self.xbackend is not None:
+            return self.xbackend.spec.port.value
+        assert self.port is not None
+        return self.port.port
 
 
 def cluster_name(namespace: str, service: str, port: int, protocol: AppProtocol) -> str:
@@ -98,6 +124,8 @@ class Backends:
         ns = ref.namespace or route_namespace
         what = f"backendRef {ns}/{ref.name}"
         R = RouteConditionReason
+        if (ref.group, ref.kind) == (XBACKEND_GROUP, XBACKEND_KIND):
+            return self._resolve_xbackend(route_namespace, ref, forced)
         if ref.group != "" or ref.kind != "Service":
             return None, (
                 R.INVALID_KIND,
@@ -121,14 +149,60 @@ class Backends:
         if port is None:
             return None, (R.BACKEND_NOT_FOUND, f"{what}: Service has no port {ref.port}")
         protocol, problem = _protocol_for(port, forced)
+        if protocol is AppProtocol.WSS and not self._has_tls_policy(ns, ref.name, port.name):
+            problem = (
+                "appProtocol kubernetes.io/wss is WebSocket over TLS: it needs a "
+                "BackendTLSPolicy for this Service port (never sent in plaintext)"
+            )
         if problem is not None:
             return None, (R.UNSUPPORTED_PROTOCOL, f"{what}: {problem}")
         name = cluster_name(ns, ref.name, ref.port, protocol)
         self.specs.setdefault(name, ClusterSpec(name, service, port, protocol))
         return name, None
 
+    def _resolve_xbackend(
+        self, route_namespace: str, ref: BackendObjectReference, forced: AppProtocol | None
+    ) -> tuple[str | None, Problem | None]:
+        xb, problem = find_xbackend(self.index, route_namespace, ref)
+        if xb is None:
+            return None, problem
+        protocol, why = xbackend_protocol(xb, forced)
+        if why is not None:
+            return None, (RouteConditionReason.UNSUPPORTED_PROTOCOL, why)
+        m = xb.metadata
+        name = xbackend_cluster_name(m.namespace, m.name, xb.spec.port.value, protocol)
+        self.specs.setdefault(name, ClusterSpec(name, None, None, protocol, xbackend=xb))
+        return name, None
+
+    def session_of(self, weighted: Iterable[WeightedBackend]) -> SessionPersistence | None:
+        """The session persistence of the first live XBackend among `weighted` that has one
+        (GEP-1619 v1.7: it belongs on the backend)."""
+        for b in weighted:
+            spec = self.specs.get(b.cluster) if b.cluster is not None else None
+            if spec is not None and spec.xbackend is not None and b.weight > 0:
+                found = xbackend_session(spec.xbackend)
+                if found is not None:
+                    return found
+        return None
+
+    def _has_tls_policy(self, namespace: str, service: str, port_name: str | None) -> bool:
+        """Whether a BackendTLSPolicy targets the Service (or this port of it)."""
+        for policy in self.index.snapshot.backend_tls_policies:
+            if policy.metadata.namespace != namespace:
+                continue
+            for t in policy.spec.target_refs:
+                if (t.group, t.kind, t.name) == ("", "Service", service) and (
+                    t.section_name is None or t.section_name == port_name
+                ):
+                    return True
+        return False
+
     def endpoints(self, spec: ClusterSpec) -> tuple[Endpoint, ...]:
-        """Ready endpoints of the Service port, matched by port *name* across its slices."""
+        """Ready endpoints of the Service port, matched by port *name* across its slices (of
+        an XBackend: its Pods')."""
+        if spec.xbackend is not None:
+            return selected_endpoints(self.index, spec.xbackend)
+        assert spec.service is not None and spec.port is not None
         meta = spec.service.metadata
         want = spec.port.name or ""
         out: set[Endpoint] = set()

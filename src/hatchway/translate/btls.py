@@ -21,6 +21,7 @@ from hatchway.status import (
 from hatchway.translate.backends import ClusterSpec
 from hatchway.translate.index import Index
 from hatchway.translate.pem import check_ca_bundle
+from hatchway.translate.trust import KIND, is_trust_bundle, trust_bundle
 
 R = PolicyConditionReason
 T = PolicyConditionType
@@ -61,7 +62,8 @@ class PolicyCtx:
         ]
 
 
-def _validate(index: Index, pc: PolicyCtx) -> None:
+def _validate(index: Index, pc: PolicyCtx, bundles: bool) -> None:
+    """`bundles`: whether ClusterTrustBundles exist here (Settings.cluster_trust_bundles)."""
     ns = pc.namespace
     v = pc.obj.spec.validation
     for t in pc.obj.spec.target_refs:
@@ -92,10 +94,21 @@ def _validate(index: Index, pc: PolicyCtx) -> None:
         return
     cas: list[str] = []
     for ref in v.ca_certificate_refs:
+        if is_trust_bundle(ref.group, ref.kind):
+            pem, err = trust_bundle(index, ref.name, bundles)
+            if err is not None:
+                kind, message = err
+                reason = R.INVALID_KIND if kind == KIND else R.INVALID_CA_CERTIFICATE_REF
+                pc.resolved = pc.resolved or (reason, message)
+            else:
+                assert pem is not None
+                cas.append(pem)
+            continue
         if (ref.group, ref.kind) != ("", "ConfigMap"):
             pc.resolved = pc.resolved or (
                 R.INVALID_KIND,
-                f"caCertificateRef {ref.name}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap",
+                f"caCertificateRef {ref.name}: {ref.group or 'core'}/{ref.kind} is not a "
+                "ConfigMap or ClusterTrustBundle",
             )
             continue
         cm = index.config_maps.get((ns, ref.name))
@@ -115,14 +128,14 @@ def _validate(index: Index, pc: PolicyCtx) -> None:
 
 
 class Policies:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, bundles: bool = True) -> None:
         self.policies = sorted(
             (PolicyCtx(p, []) for p in index.snapshot.backend_tls_policies),
             key=lambda p: p.order,
         )
         self.winners: dict[TargetKey, PolicyCtx] = {}
         for pc in self.policies:
-            _validate(index, pc)
+            _validate(index, pc, bundles)
             if pc.target_not_found:
                 continue
             lost = [t for t in pc.targets if t in self.winners]
@@ -135,6 +148,8 @@ class Policies:
                 )
 
     def for_cluster(self, spec: ClusterSpec) -> PolicyCtx | None:
+        if spec.service is None or spec.port is None:
+            return None  # an XBackend: its own TLS
         meta = spec.service.metadata
         if spec.port.name:
             found = self.winners.get((meta.namespace, meta.name, spec.port.name))

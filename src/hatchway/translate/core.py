@@ -49,6 +49,7 @@ from hatchway.translate.rules import (
 )
 from hatchway.translate.settings import Settings, Translation
 from hatchway.translate.vhosts import ClusterUse, HttpSocket
+from hatchway.translate.xbackends import xbackend_tls
 
 
 def _referenced_services(
@@ -75,11 +76,21 @@ def _referenced_services(
 
 
 def _gateways(
-    index: Index, snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+    index: Index,
+    snapshot: Snapshot,
+    settings: Settings,
+    memo: TranslateMemo,
+    *,
+    backends: Backends,
+    same_backends: bool,
 ) -> tuple[list[ResourceStatus], list[GatewayCtx], Parents]:
     """GatewayClasses, Gateways and listeners: those of the last translation when built from
-    the very same objects, with what a translation changes on them put back."""
+    the very same objects (and backend inputs: listener filters name Services), with what a
+    translation changes on them put back."""
     reused = memo.reusable_parents(snapshot, settings)
+    if not same_backends:
+        reused = None
+        memo.parents_reused = False
     if reused is not None:
         class_status, gateways, parents, initial = reused
         for lc, accepted in initial:
@@ -87,7 +98,7 @@ def _gateways(
             lc.attached = 0
         return class_status, gateways, parents
     classes, class_status = class_statuses(snapshot, settings)
-    gateways = build_gateways(index, classes, settings)
+    gateways = build_gateways(index, classes, settings, backends)
     parents = Parents(gateways)
     initial = [
         (lc, lc.accepted)
@@ -209,13 +220,18 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     warnings: list[ReportWarning] = []
     statuses: list[ResourceStatus] = []
 
-    class_status, gateways, parents = _gateways(index, snapshot, settings, memo)
+    # What resolving a backendRef reads (a kubernetes.io/wss port needs a BackendTLSPolicy).
+    same_backends = memo.backends_unchanged(
+        (*snapshot.services, *snapshot.reference_grants, *snapshot.backend_tls_policies)
+    )
+    backends = Backends(index, memo.resolved, memo.specs)
+    class_status, gateways, parents = _gateways(
+        index, snapshot, settings, memo, backends=backends, same_backends=same_backends
+    )
     statuses += class_status
     memo.expiry_warnings = tuple(certificate_warnings(gateways, snapshot.observed_at))
     warnings += memo.expiry_warnings
     memo.hits = 0
-    memo.backends_unchanged((*snapshot.services, *snapshot.reference_grants))
-    backends = Backends(index, memo.resolved, memo.specs)
 
     all_routes: list[AnyRoute] = [
         *snapshot.http_routes,
@@ -297,27 +313,36 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
     warnings += assembly.warnings
 
-    policies = Policies(index)
+    policies = Policies(index, settings.cluster_trust_bundles)
     gateway_by_key = {(g.namespace, g.name): g for g in gateways}
     clusters: list[Cluster] = []
     service_gateways: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for name in sorted(assembly.cluster_gateways):
         spec = backends.specs[name]
         gws = assembly.cluster_gateways[name]
-        meta = spec.service.metadata
-        service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
-        client_cert = next(
-            (gateway_by_key[g].client_cert for g in sorted(gws) if gateway_by_key[g].client_cert),
-            None,
-        )
+        if spec.xbackend is not None:  # its own TLS (never a BackendTLSPolicy's)
+            tls = xbackend_tls(index, spec.xbackend, settings.cluster_trust_bundles)
+        else:
+            assert spec.service is not None
+            meta = spec.service.metadata
+            service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
+            client_cert = next(
+                (
+                    gateway_by_key[g].client_cert
+                    for g in sorted(gws)
+                    if gateway_by_key[g].client_cert
+                ),
+                None,
+            )
+            tls = policies.upstream_tls(spec, client_cert)
         clusters.append(
             Cluster(
                 name=name,
                 service=spec.origin,
-                port=spec.port.port,
+                port=spec.number,
                 protocol=spec.protocol,
                 endpoints=backends.endpoints(spec),
-                tls=policies.upstream_tls(spec, client_cert),
+                tls=tls,
             )
         )
     referenced = _referenced_services(route_objs) if policies.any_target_not_found else None

@@ -94,6 +94,13 @@ def route_hostname_rank(hostname: str) -> tuple[int, int]:
     return (-exact_len, -len(hostname if hostname != ANY else ""))
 
 
+def original_hostname(route: Iterable[str], effective: str) -> str:
+    """The most specific of a route's own hostnames that yields `effective` on a listener
+    (itself, or a wider one narrowed to the listener's); `*` for a route without hostnames."""
+    found = [h for h in route if h == effective or covers(h, effective)]
+    return min(found, key=route_hostname_rank, default=ANY)
+
+
 def overlaps(a: str | None, b: str | None) -> bool:
     """Whether two listener hostnames (None = any) can both match some host."""
     return intersect(a or ANY, b or ANY) is not None

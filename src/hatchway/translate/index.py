@@ -6,12 +6,15 @@ from collections import defaultdict
 
 from hatchway.model.core import (
     NAMESPACE_NAME_LABEL,
+    ClusterTrustBundle,
     ConfigMap,
     EndpointSlice,
+    Pod,
     Secret,
     Service,
 )
 from hatchway.model.snapshot import Snapshot
+from hatchway.model.xbackend import XBackend
 from hatchway.translate.grants import Grants
 
 NsName = tuple[str, str]
@@ -42,6 +45,15 @@ class Index:
             if svc:
                 self.slices[(sl.metadata.namespace, svc)].append(sl)
         self.grants = Grants(snapshot.reference_grants)
+        self.xbackends: dict[NsName, XBackend] = {
+            (x.metadata.namespace, x.metadata.name): x for x in snapshot.xbackends
+        }
+        self.pods: dict[str, list[Pod]] = defaultdict(list)  # by namespace
+        for pod in snapshot.pods:
+            self.pods[pod.metadata.namespace].append(pod)
+        self.trust_bundles: dict[str, ClusterTrustBundle] = {
+            b.metadata.name: b for b in snapshot.cluster_trust_bundles
+        }
 
     def labels_of(self, namespace: str) -> dict[str, str]:
         """Labels of a namespace; one without a Namespace object still has its name label."""

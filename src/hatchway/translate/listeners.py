@@ -6,11 +6,10 @@ route attachment then increments `attached`, and `gateway_statuses` writes the s
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hatchway.ir import ClientValidation, Origin, TLSCertificate
+from hatchway.ir import ClientValidation, ExternalAuth, Origin, TLSCertificate
 from hatchway.model.gateway import Gateway, Listener, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP, ObjectReference, SecretObjectReference
 from hatchway.model.snapshot import Snapshot
@@ -33,17 +32,22 @@ from hatchway.status import (
     ReportWarning,
     ResourceKey,
     ResourceStatus,
+    RouteConditionReason,
     RouteGroupKind,
     condition,
 )
 from hatchway.status.findings import Finding
-from hatchway.translate.features import DATA_PLANE_FEATURES, SUPPORTED_FEATURES
+from hatchway.translate.addresses import Addresses, assign_addresses, known_addresses
+from hatchway.translate.backends import Backends
+from hatchway.translate.extauth import external_auth
+from hatchway.translate.features import supported_features
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
 from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches, selector_problem
 from hatchway.translate.settings import GatewayAddresses, Settings
+from hatchway.translate.trust import KIND, is_trust_bundle, trust_bundle
 
 GW_API = f"{GATEWAY_GROUP}/v1"
 TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
@@ -79,6 +83,7 @@ class ListenerCtx:
     # (Secret namespace/name, window) of each usable certificate: expiry is judged per snapshot.
     validity: list[tuple[str, Validity]] = field(default_factory=list)
     client_validation: ClientValidation | None = None
+    external_auth: tuple[ExternalAuth, ...] = ()  # its pre-routing filters, in order
     attached: int = 0
 
     @property
@@ -151,9 +156,6 @@ class ListenerSetCtx:
 class GatewayCtx:
     obj: Gateway
     addresses: tuple[str, ...] = ()  # where its listeners bind
-    # status.addresses when the edge says where the Gateway is reached (provisioned data
-    # plane: its Service's load balancer); None: the addresses it binds.
-    reported: tuple[GatewayAddress, ...] | None = None
     listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
     listener_sets: list[ListenerSetCtx] = field(default_factory=list)
     accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
@@ -161,6 +163,7 @@ class GatewayCtx:
     resolved: tuple[str, str] | None = None
     insecure_frontend: bool = False
     client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
+    address_outcome: Addresses | None = None
     client_cert_validity: tuple[str, Validity] | None = None
 
     @property
@@ -192,12 +195,6 @@ class GatewayCtx:
 
 
 # --- GatewayClass -------------------------------------------------------------------------------
-
-
-def _features(settings: Settings) -> tuple[str, ...]:
-    if not settings.per_gateway_sockets:
-        return SUPPORTED_FEATURES
-    return tuple(sorted({*SUPPORTED_FEATURES, *DATA_PLANE_FEATURES}))
 
 
 def class_statuses(
@@ -232,7 +229,7 @@ def class_statuses(
             ResourceStatus(
                 ResourceKey(GW_API, "GatewayClass", None, gc.metadata.name),
                 gen,
-                GatewayClassStatus((cond,), _features(settings)),
+                GatewayClassStatus((cond,), supported_features(settings)),
             )
         )
     return ours, out
@@ -344,14 +341,24 @@ def _check_certificates(index: Index, lc: ListenerCtx) -> None:
 
 
 def _resolve_ca(
-    index: Index, lc: ListenerCtx, ref: ObjectReference
+    index: Index, lc: ListenerCtx, ref: ObjectReference, settings: Settings
 ) -> tuple[str | None, tuple[str, str] | None]:
     ns = ref.namespace or lc.gateway.namespace
     what = f"caCertificateRef {ns}/{ref.name}"
+    if is_trust_bundle(ref.group, ref.kind):
+        pem, err = trust_bundle(index, ref.name, settings.cluster_trust_bundles)
+        if err is None:
+            return pem, None
+        kind, message = err
+        R = ListenerConditionReason
+        return None, (
+            R.INVALID_CA_CERTIFICATE_KIND if kind == KIND else R.INVALID_CA_CERTIFICATE_REF,
+            message,
+        )
     if ref.group != "" or ref.kind != "ConfigMap":
         return None, (
             ListenerConditionReason.INVALID_CA_CERTIFICATE_KIND,
-            f"{what}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap",
+            f"{what}: {ref.group or 'core'}/{ref.kind} is not a ConfigMap or ClusterTrustBundle",
         )
     if not index.grants.permitted(
         (GATEWAY_GROUP, "Gateway", lc.gateway.namespace), ("", "ConfigMap", ns, ref.name)
@@ -368,7 +375,7 @@ def _resolve_ca(
     return ca if ca.endswith("\n") else ca + "\n", None  # bundles are concatenated
 
 
-def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
+def _check_frontend_validation(index: Index, lc: ListenerCtx, settings: Settings) -> None:
     tls = lc.gateway.obj.spec.tls
     if lc.protocol != "HTTPS" or tls is None or tls.frontend is None:
         return
@@ -382,7 +389,7 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
     cas: list[str] = []
     problem: tuple[str, str] | None = None
     for ref in validation.ca_certificate_refs:
-        ca, err = _resolve_ca(index, lc, ref)
+        ca, err = _resolve_ca(index, lc, ref, settings)
         if ca is not None:
             cas.append(ca)
         elif problem is None:
@@ -398,6 +405,40 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx) -> None:
         lc.programmed = (ListenerConditionReason.INVALID, msg)
         return
     lc.client_validation = ClientValidation("".join(cas), allow_insecure_fallback=insecure)
+
+
+def _check_filters(lc: ListenerCtx, backends: Backends) -> None:
+    """Pre-routing filters (GEP-5224): each one runs, in order, or the listener is not
+    accepted (never a filter silently left out). An ExternalAuth whose service cannot be
+    resolved still runs, failing closed: ResolvedRefs=False, and its requests get 500."""
+    filters = lc.spec.filters
+    if filters is None:
+        return
+    R = ListenerConditionReason
+    chain: list[ExternalAuth] = []
+    for i, f in enumerate(filters.requests):
+        at = f"filters.requests[{i}]"
+        if f.external_auth is None:
+            ref = f.extension_ref
+            what = f"{ref.group or 'core'}/{ref.kind} {ref.name}" if ref else "?"
+            lc.accepted = (
+                R.UNSUPPORTED_VALUE,
+                f"{at}: ExtensionRef {what} is not supported (Hatchway has no listener "
+                "filter extensions)",
+            )
+            return
+        auth, problem = external_auth(
+            backends, lc.owner.kind, lc.namespace, f.external_auth, pre_routing=True
+        )
+        chain.append(auth)
+        if problem is not None and lc.resolved is None:
+            reason = (
+                R.REF_NOT_PERMITTED
+                if problem[0] == RouteConditionReason.REF_NOT_PERMITTED
+                else R.INVALID_LISTENER_FILTER_REF
+            )
+            lc.resolved = (reason, f"{at}: ExternalAuth {problem[1]}")
+    lc.external_auth = tuple(chain)
 
 
 def _conflict(a: ListenerCtx, b: ListenerCtx, mixed_tls: bool) -> str | None:
@@ -465,58 +506,30 @@ def _mark_overlaps(merged: list[ListenerCtx]) -> None:
 # --- Gateways -----------------------------------------------------------------------------------
 
 
-def _usable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, usable: tuple[str, ...]) -> bool:
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in usable)
-
-
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
     known = settings.gateway_addresses.get((gw.namespace, gw.name))
     if known is not None:
-        _known_addresses(gw, known)
+        _known_addresses(gw, known, settings)
         return
-    default = settings.assigned_addresses.get((gw.namespace, gw.name), settings.bind_address)
-    addresses: list[str] = []
-    unusable: list[str] = []
-    for addr in gw.obj.spec.addresses:
-        if addr.type != "IPAddress":
-            gw.accepted = (
-                GatewayConditionReason.UNSUPPORTED_ADDRESS,
-                f"address type {addr.type!r} is not supported (only IPAddress)",
-            )
-            continue
-        if not addr.value:
-            addresses.append(default)
-            continue
-        try:
-            ip = ipaddress.ip_address(addr.value)
-        except ValueError:
-            unusable.append(f"address {addr.value!r} is not an IP address")
-            continue
-        if settings.usable_addresses is not None and not _usable(ip, settings.usable_addresses):
-            unusable.append(f"address {addr.value} is not an address of this host")
-            continue
-        addresses.append(str(ip))
-    if unusable:
-        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(unusable))
-        # Requested addresses that all fail are not replaced by the default: the Gateway
-        # would be reachable somewhere it did not ask for.
-        if not addresses:
-            gw.addresses = ()
-            return
-    gw.addresses = tuple(dict.fromkeys(addresses)) or (default,)
+    out = assign_addresses(gw.obj, settings)
+    gw.address_outcome = out
+    gw.addresses = out.binds
+    if out.unsupported_type is not None:
+        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
+    if out.unusable:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(out.unusable))
+    elif not out.assigned:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, "; ".join(out.unsatisfied))
 
 
-def _known_addresses(gw: GatewayCtx, known: GatewayAddresses) -> None:
+def _known_addresses(gw: GatewayCtx, known: GatewayAddresses, settings: Settings) -> None:
     """Addresses the edge reports (a provisioned data plane: bound in its Pods, reached at its
     Service's load balancer). Only IPAddress and Hostname types can be requested there."""
-    for addr in gw.obj.spec.addresses:
-        if addr.type not in ("IPAddress", "Hostname"):
-            gw.accepted = (
-                GatewayConditionReason.UNSUPPORTED_ADDRESS,
-                f"address type {addr.type!r} is not supported (IPAddress, Hostname)",
-            )
+    out = known_addresses(gw.obj, known, settings)
+    gw.address_outcome = out
+    if out.unsupported_type is not None:
+        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
     gw.addresses = known.bind
-    gw.reported = tuple(GatewayAddress(t, v) for t, v in known.reported)
     if known.unusable:
         listed = ", ".join(known.unusable)
         gw.programmed = (
@@ -525,6 +538,8 @@ def _known_addresses(gw: GatewayCtx, known: GatewayAddresses) -> None:
         )
     elif known.pending is not None:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
+    elif out.requested and not out.assigned:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, "; ".join(out.unsatisfied))
     elif known.not_ready is not None:
         gw.programmed = (GatewayConditionReason.PENDING, known.not_ready)
 
@@ -584,8 +599,12 @@ def _listener_set_allowed(index: Index, gw: GatewayCtx, ls: ListenerSet) -> bool
     return False
 
 
-def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -> list[GatewayCtx]:
-    """Our Gateways (sorted by namespace/name) with their listeners and ListenerSets checked."""
+def build_gateways(
+    index: Index, classes: dict[str, bool], settings: Settings, backends: Backends | None = None
+) -> list[GatewayCtx]:
+    """Our Gateways (sorted by namespace/name) with their listeners and ListenerSets checked.
+    `backends` resolves the services of listener filters (a fresh one when not given)."""
+    backends = backends if backends is not None else Backends(index)
     gateways: dict[tuple[str, str], GatewayCtx] = {}
     for obj in index.snapshot.gateways:
         if obj.spec.gateway_class_name not in classes:
@@ -637,8 +656,10 @@ def build_gateways(index: Index, classes: dict[str, bool], settings: Settings) -
         for lc in merged:
             _check_kinds(lc)
             if lc.accepted is None:
+                _check_filters(lc, backends)
+            if lc.accepted is None:
                 _check_certificates(index, lc)
-                _check_frontend_validation(index, lc)
+                _check_frontend_validation(index, lc, settings)
                 _check_allowed_namespaces(lc)
         _mark_conflicts(merged, settings)
         _mark_overlaps(merged)
@@ -800,10 +821,11 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         attached_sets = None
         if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
             attached_sets = sum(1 for s in gw.listener_sets if _final_rejection(s) is None)
-        addresses = (
-            gw.reported
-            if gw.reported is not None
-            else tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
+        if gw.address_outcome is not None:
+            conds.append(_addresses_assigned(gw.address_outcome, gen))
+        addresses = tuple(
+            GatewayAddress(a.type, a.value, a.routability)
+            for a in (gw.address_outcome.assigned if gw.address_outcome else ())
         )
         out.append(
             ResourceStatus(
@@ -820,6 +842,18 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         for lsc in gw.listener_sets:
             out.append(_listener_set_status(lsc))
     return out
+
+
+def _addresses_assigned(out: Addresses, gen: int) -> Condition:
+    """GEP-5093 `AddressesAssigned`: every entry satisfied, some, or none."""
+    T, R = GatewayConditionType, GatewayConditionReason
+    if not out.unsatisfied:
+        return condition(
+            T.ADDRESSES_ASSIGNED, True, R.ADDRESSES_ASSIGNED, "All addresses assigned", gen
+        )
+    # One message per unsatisfied entry; a load balancer's own addresses do not count.
+    reason = R.PARTIALLY_ASSIGNED if out.requested > len(out.unsatisfied) else R.NOT_ASSIGNED
+    return condition(T.ADDRESSES_ASSIGNED, False, reason, "; ".join(out.unsatisfied), gen)
 
 
 def _final_rejection(lsc: ListenerSetCtx) -> tuple[str, str] | None:

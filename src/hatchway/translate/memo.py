@@ -26,7 +26,7 @@ from hatchway.translate.rules import CompiledRoute
 from hatchway.translate.settings import Settings, Translation
 
 # Read only to place endpoints in clusters: a change to nothing else needs no translation.
-_ENDPOINT_FIELDS = frozenset({"endpoint_slices"})
+_ENDPOINT_FIELDS = frozenset({"endpoint_slices", "pods"})  # Pods: XBackend endpoints
 _OTHER_FIELDS = tuple(f for f in KIND_FIELDS if f not in _ENDPOINT_FIELDS)
 
 # A route status depends on the route (generation, compiled rules), the controller name and
@@ -81,6 +81,7 @@ _PARENT_FIELDS = (
     "config_maps",
     "reference_grants",
     "gateway_parameters",
+    "cluster_trust_bundles",  # frontend TLS validation's CA certificates
 )
 
 

@@ -1,8 +1,9 @@
 """Sort keys for HTTPRoute (spec §4.2) and GRPCRoute (§5) rule-match precedence.
 
 Keys sort ascending: the first element of a sorted list wins. The full order of IR routes in
-a virtual host is `RouteOrderKey`: hostname specificity, then the per-match key, then
-route age, `namespace/name`, rule index and match index.
+a virtual host is `RouteOrderKey`: hostname specificity (of the effective hostname, then of
+the route's own hostname: v1.7, feature GatewayRouteHostnameIntersectionPrecedence), then
+the per-match key, then route age, `namespace/name`, rule index and match index.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class RouteOrderKey(NamedTuple):
     """
 
     hostname: tuple[int, int]  # `route_hostname_rank` of the effective hostname
+    # ...then of the route hostname it came from: routes whose hostnames intersect a listener's
+    # to the same one are ranked by what they asked for (`*.example.com` narrowed to
+    # `abc.example.com` loses to `abc.example.com`), before their matches are compared.
+    original: tuple[int, int]
     match: MatchKey
     created: datetime
     namespace: str

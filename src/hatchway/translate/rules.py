@@ -16,6 +16,7 @@ from hatchway.ir import (
     CORS,
     AppProtocol,
     DirectResponse,
+    ExternalAuth,
     Forward,
     HeaderMatch,
     HeaderModifier,
@@ -53,12 +54,14 @@ from hatchway.status import RouteConditionReason
 from hatchway.translate import refusals
 from hatchway.translate.backends import Backends, Problem
 from hatchway.translate.durations import duration_ms
+from hatchway.translate.extauth import external_auth
 from hatchway.translate.precedence import (
     MatchKey,
     RouteOrderKey,
     grpc_match_key,
     http_match_key,
 )
+from hatchway.translate.sessions import session_persistence
 
 R = RouteConditionReason
 _R = TypeVar("_R", HTTPRoute, GRPCRoute)
@@ -107,6 +110,7 @@ class CompiledRule:
     backend_timeout_ms: int | None = None
     retry: Retry | None = None
     session: SessionPersistence | None = None
+    external_auth: ExternalAuth | None = None
     grpc: bool = False
     # The IR routes built from this rule per (effective hostname, listener port), kept for as
     # long as the rule is (see `TranslateMemo`): the same rule yields the same IR routes.
@@ -193,14 +197,7 @@ def _mirror(
 
 
 def _session(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
-    if sp is None:
-        return None
-    return SessionPersistence(
-        type=sp.type,
-        name=sp.session_name,
-        absolute_timeout_ms=duration_ms(sp.absolute_timeout) if sp.absolute_timeout else None,
-        permanent=sp.cookie_config is not None and sp.cookie_config.lifetime_type == "Permanent",
-    )
+    return session_persistence(sp)
 
 
 def _refuse(found: refusals.Refusal | None) -> None:
@@ -265,8 +262,10 @@ def _compile_http_rule(
         raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect and URLRewrite are exclusive")
     if "RequestRedirect" in types and rule.backend_refs:
         raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect cannot have backendRefs")
-    if "ExternalAuth" in types:
-        raise RuleInvalid(R.UNSUPPORTED_VALUE, "the ExternalAuth filter is not supported")
+    if types.count("ExternalAuth") > 1:
+        raise RuleInvalid(
+            R.UNSUPPORTED_VALUE, "more than one ExternalAuth filter in a rule is not supported"
+        )
     prefix: str | None = None
     uses_prefix = any(
         (
@@ -313,9 +312,25 @@ def _compile_http_rule(
                 expose_headers=c.expose_headers,
                 max_age_s=c.max_age,
             )
+        elif f.type == "ExternalAuth" and f.external_auth is not None:
+            auth, problem = external_auth(backends, "HTTPRoute", ns, f.external_auth)
+            compiled.external_auth = auth
+            if problem is not None:
+                # Never forward unchecked: without its service the rule answers 500.
+                out.unresolved = out.unresolved or problem
+                compiled.direct = DirectResponse(500)
         elif f.type == "ExtensionRef":
             _unknown_extension(compiled, f.extension_ref, out)
-    compiled.backends = _weighted_backends("HTTPRoute", ns, rule.backend_refs, backends, out)
+    single_prefix = len(rule.matches) == 1 and rule.matches[0].path.type == "PathPrefix"
+    compiled.backends = _weighted_backends(
+        "HTTPRoute",
+        ns,
+        rule.backend_refs,
+        backends,
+        out,
+        prefix=rule.matches[0].path.value if single_prefix else None,
+    )
+    _with_backend_rewrites(compiled)
     if rule.timeouts is not None:
         t = rule.timeouts
         compiled.request_timeout_ms = duration_ms(t.request) if t.request else None
@@ -327,7 +342,7 @@ def _compile_http_rule(
             attempts=r.attempts,
             backoff_ms=duration_ms(r.backoff) if r.backoff else None,
         )
-    compiled.session = _session(rule.session_persistence)
+    compiled.session = _session(rule.session_persistence) or backends.session_of(compiled.backends)
     return compiled
 
 
@@ -358,15 +373,17 @@ def _weighted_backends(
     out: CompiledRoute,
     *,
     forced: AppProtocol | None = None,
+    prefix: str | None = None,
 ) -> tuple[WeightedBackend, ...]:
     """A rule's backendRefs, resolved; an unresolvable one keeps its weight with no cluster
-    (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False."""
+    (its share of traffic gets 500 / UNAVAILABLE) and makes the route's ResolvedRefs False.
+    `prefix`: the rule's single PathPrefix match, what a backend's ReplacePrefixMatch replaces."""
     weighted: list[WeightedBackend] = []
     for ref in refs:
         if ref.filters:
             btypes = [f.type for f in ref.filters]
             _check_filter_counts(btypes, f"backendRef {ref.name} filters")
-            unsupported = set(btypes) - {"RequestHeaderModifier", "ResponseHeaderModifier"}
+            unsupported = set(btypes) - _PER_BACKEND[kind]
             if unsupported:
                 raise RuleInvalid(
                     R.UNSUPPORTED_VALUE,
@@ -386,9 +403,44 @@ def _weighted_backends(
                 response_headers=_backend_filter(ref.filters, "ResponseHeaderModifier")
                 if ref.filters
                 else None,
+                rewrite=_backend_rewrite(ref.filters, prefix) if ref.filters else None,
             )
         )
     return tuple(weighted)
+
+
+# Filters a backendRef may carry (URLRewrite: feature HTTPRouteBackendURLRewrite, v1.7).
+_PER_BACKEND = {
+    "HTTPRoute": {"RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite"},
+    "GRPCRoute": {"RequestHeaderModifier", "ResponseHeaderModifier"},
+}
+
+
+def _backend_rewrite(filters: tuple[object, ...], prefix: str | None) -> URLRewrite | None:
+    for f in filters:
+        rewrite = getattr(f, "url_rewrite", None)
+        if getattr(f, "type", None) == "URLRewrite" and rewrite is not None:
+            return URLRewrite(rewrite.hostname, _path_modifier(rewrite.path, prefix))
+    return None
+
+
+def _with_backend_rewrites(compiled: CompiledRule) -> None:
+    """A backend's URLRewrite path goes on the route when every backend that takes traffic
+    asks for the same one (the data plane rewrites the path before it picks a backend;
+    hostnames it rewrites per backend). Different paths per backend: the rule cannot be
+    implemented, and says so."""
+    live = [b for b in compiled.backends if b.weight > 0 and b.cluster is not None]
+    paths = {b.rewrite.path if b.rewrite is not None else None for b in live}
+    if len(paths) > 1:
+        raise RuleInvalid(
+            R.UNSUPPORTED_VALUE,
+            "backendRefs with different URLRewrite paths are not supported (Hatchway rewrites "
+            "the path before choosing a backend): give them the same path rewrite",
+        )
+    path = next(iter(paths), None)
+    if path is not None:
+        hostname = compiled.rewrite.hostname if compiled.rewrite is not None else None
+        compiled.rewrite = URLRewrite(hostname=hostname, path=path)
 
 
 def _backend_filter(
@@ -499,7 +551,7 @@ def _compile_grpc_rule(
     compiled.backends = _weighted_backends(
         "GRPCRoute", ns, rule.backend_refs, backends, out, forced=AppProtocol.H2C
     )
-    compiled.session = _session(rule.session_persistence)
+    compiled.session = _session(rule.session_persistence) or backends.session_of(compiled.backends)
     return compiled
 
 

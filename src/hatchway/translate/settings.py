@@ -39,6 +39,14 @@ class Settings:
     # - the IPs / CIDRs listeners can bind here: a `spec.addresses` value outside them gives
     #   the Gateway Programmed=False/AddressNotUsable and is not bound. None: no check.
     usable_addresses: tuple[str, ...] | None = None
+    # - the cluster's ServiceCIDRs and, per Gateway, the ClusterIPs it holds (its Service's):
+    #   what a `routability: Cluster` address can be (GEP-5093). Empty in standalone mode.
+    service_cidrs: tuple[str, ...] = ()
+    cluster_ips: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # - whether ClusterTrustBundles exist here (the API server serves certificates.k8s.io
+    #   ClusterTrustBundle; standalone reads them from files): references to them resolve,
+    #   and the feature ClusterTrustBundle is claimed, only then (GEP-5075).
+    cluster_trust_bundles: bool = True
     # Routes the data plane refused (Envoy rejected what they produced), as
     # (kind, namespace, name) -> Envoy's message: Accepted=False/UnsupportedValue on every
     # parent, and nothing of them is served (the runtime's quarantine).

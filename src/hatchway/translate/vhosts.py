@@ -18,7 +18,7 @@ from hatchway.ir import Origin, Route, VirtualHost
 from hatchway.status import ReportWarning
 from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
-from hatchway.translate.hostnames import ANY, route_hostname_rank
+from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
 from hatchway.translate.listeners import ListenerCtx
 from hatchway.translate.precedence import RouteOrderKey
 from hatchway.translate.rules import CompiledRule, IRRouteEntry
@@ -256,6 +256,7 @@ class HttpSocket:
             domain=vs.domain,
             listener=vs.owner[0].owner,
             routes=tuple(vs.routes),
+            external_auth=vs.owner[0].external_auth,
         )
         return vs.vhost
 
@@ -280,6 +281,8 @@ def _add_routes(
                     clusters.add((b.cluster, gateway))
         for mirror in rule.mirrors:
             clusters.add((mirror.cluster, gateway))
+        if rule.external_auth is not None and rule.external_auth.cluster is not None:
+            clusters.add((rule.external_auth.cluster, gateway))
         built = rule.ir_routes.get((host, port))
         if built is None:
             built = rule.ir_routes[(host, port)] = ir_routes(route, rule, host, port)
@@ -294,6 +297,7 @@ def ir_routes(
     """One IR route per match of `rule`, served under `host` on a listener at `port`."""
     ref = route.ref
     host_rank = route_hostname_rank(host)
+    original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
     action = rule.action(port)
     out: list[IRRouteEntry] = []
     for cm in rule.matches:
@@ -306,7 +310,14 @@ def ir_routes(
             rule_name=rule.name,
         )
         order = RouteOrderKey(
-            host_rank, cm.key, route.created, route.namespace, route.name, rule.index, cm.index
+            host_rank,
+            original_rank,
+            cm.key,
+            route.created,
+            route.namespace,
+            route.name,
+            rule.index,
+            cm.index,
         )
         ir_route = Route(
             name=f"{ref}/rule/{rule.index}/match/{cm.index}",
@@ -323,6 +334,7 @@ def ir_routes(
             backend_timeout_ms=rule.backend_timeout_ms,
             retry=rule.retry,
             session_persistence=rule.session,
+            external_auth=rule.external_auth,
             hostname=host,
         )
         out.append(((ref, rule.index, cm.index), order, ir_route))

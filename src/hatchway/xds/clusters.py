@@ -42,7 +42,9 @@ def build_cluster(
         c.typed_extension_protocol_options[_HTTP_OPTIONS].Pack(opts)
     fail_closed = cluster.tls is not None and cluster.tls.invalid is not None
     if cluster.tls is not None and not fail_closed:
-        _fill_upstream_tls(c.transport_socket, cluster.tls, settings)
+        # HTTP/2 over TLS offers ALPN h2: gRPC servers (grpc-go) refuse a handshake without it.
+        alpn = ("h2",) if cluster.protocol is AppProtocol.H2C else ()
+        _fill_upstream_tls(c.transport_socket, cluster.tls, settings, alpn)
     origins = (cluster.service, *users)
     out.add(CLUSTER, cluster.name, c, origins)
 
@@ -59,11 +61,14 @@ def build_cluster(
     out.add(ENDPOINT, cluster.name, cla, origins)
 
 
-def _fill_upstream_tls(ts: Any, tls: UpstreamTLS, settings: XdsSettings) -> None:
+def _fill_upstream_tls(
+    ts: Any, tls: UpstreamTLS, settings: XdsSettings, alpn: tuple[str, ...] = ()
+) -> None:
     """Inline (not SDS): a cluster update replaces the context; CA bundles rarely change."""
     ctx = tls_pb2.UpstreamTlsContext()
     ctx.sni = tls.sni
     common = ctx.common_tls_context
+    common.alpn_protocols.extend(alpn)
     vc = common.validation_context
     if tls.ca_pem:
         vc.trusted_ca.inline_string = tls.ca_pem

@@ -23,11 +23,18 @@ def message_to_dict(message: Any, show_secrets: bool = False) -> dict[str, Any]:
     return result
 
 
+# Protobuf map fields: their JSON keys come in the map's own order, which may differ from
+# one process to the next; sorted, the output is stable.
+_MAPS = frozenset({"typed_per_filter_config", "typed_extension_protocol_options"})
+
+
 def _plain(value: Any, show_secrets: bool) -> Any:
     """Packed `Any` fields come back as OrderedDicts; YAML/JSON writers want plain dicts."""
     if isinstance(value, dict):
         return {
-            k: _redacted(v) if k == "private_key" and not show_secrets else _plain(v, show_secrets)
+            k: _redacted(v)
+            if k == "private_key" and not show_secrets
+            else _plain(dict(sorted(v.items())) if k in _MAPS else v, show_secrets)
             for k, v in value.items()
         }
     if isinstance(value, list):

@@ -21,6 +21,7 @@ _REDIRECT_CODES = {
     308: rc.RedirectAction.PERMANENT_REDIRECT,
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_SAFE_RETRY_ON = ("connect-failure", "refused-stream", "reset-before-request")
 
 # gRPC clients see HTTP errors as grpc-status through Envoy's local-reply conversion:
 # 503 -> 14 UNAVAILABLE (what the spec asks for invalid gRPC backends), 500 -> 13 INTERNAL.
@@ -138,6 +139,8 @@ def fill_forward(out: Any, route: Route, forward: Forward) -> None:
             cw = out.weighted_clusters.clusters.add()
             cw.name = b.cluster
             cw.weight.value = b.weight
+            if b.rewrite is not None and b.rewrite.hostname is not None:
+                cw.host_rewrite_literal = b.rewrite.hostname
             fill_headers(cw.request_headers_to_add, cw.request_headers_to_remove, b.request_headers)
             fill_headers(
                 cw.response_headers_to_add, cw.response_headers_to_remove, b.response_headers
@@ -155,8 +158,11 @@ def fill_forward(out: Any, route: Route, forward: Forward) -> None:
                 else rc.RouteAction.INTERNAL_SERVER_ERROR
             )
     rewrite = route.rewrite
+    own = valid[0].rewrite if simple else None  # one backend: its hostname rewrite wins
+    if own is not None and own.hostname is not None:
+        out.host_rewrite_literal = own.hostname
     if rewrite is not None:
-        if rewrite.hostname is not None:
+        if rewrite.hostname is not None and not out.host_rewrite_literal:
             out.host_rewrite_literal = rewrite.hostname
         if rewrite.path is not None:
             pr = path_rewrite(rewrite.path)
@@ -211,17 +217,23 @@ def _fill_timeouts_and_retry(out: Any, route: Route) -> None:
     if retry is None and not backend_ms:
         return
     policy = out.retry_policy
-    if retry is not None:
-        conditions = ["connect-failure", "reset"]
+    if retry is not None and retry.attempts > 0:
+        # Only requests the backend did not process are retried (GEP-1731, v1.7): no
+        # connection, a refused stream, a reset before anything was sent, or a listed code.
+        conditions = list(_SAFE_RETRY_ON)
+        if backend_ms:
+            # An attempt that outlives `timeouts.backendRequest` is retried too (GEP-1731);
+            # Envoy counts a per-try timeout as a reset (which then also covers resets after
+            # the request was sent: the user asked for attempts bounded and retried).
+            conditions.append("reset")
         if retry.codes:
             conditions.insert(0, "retriable-status-codes")
             policy.retriable_status_codes.extend(retry.codes)
         policy.retry_on = ",".join(conditions)
-        if retry.attempts is not None:
-            policy.num_retries.value = retry.attempts
+        policy.num_retries.value = retry.attempts
         if retry.backoff_ms:
             _set_ms(policy.retry_back_off.base_interval, retry.backoff_ms)
     else:
-        policy.num_retries.value = 0  # only here to carry per_try_timeout
+        policy.num_retries.value = 0  # no retries: here to carry per_try_timeout
     if backend_ms:
         _set_ms(policy.per_try_timeout, backend_ms)

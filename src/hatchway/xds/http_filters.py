@@ -4,6 +4,7 @@ per-route configs those filters read (CORS policy, session persistence)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from envoy.config.route.v3 import route_components_pb2
@@ -14,6 +15,7 @@ from envoy.extensions.http.stateful_session.cookie.v3 import cookie_pb2
 from envoy.extensions.http.stateful_session.header.v3 import header_pb2
 
 from hatchway.ir import CORS, PathMatchType, Route, SessionPersistence
+from hatchway.xds import ext_authz
 from hatchway.xds.settings import XdsSettings
 
 CORS_FILTER = "envoy.filters.http.cors"
@@ -38,12 +40,20 @@ HTTP_FILTERS: tuple[tuple[str, Any, bool], ...] = (
 )
 
 
-def fill_http_filters(filters: Any) -> None:
+def fill_http_filters(filters: Any, auth: Sequence[tuple[str, Any]] = ()) -> None:
+    """The table above; `auth`: the ext_authz instances (name, config) the chain's routes
+    and listeners use, disabled here, run right after CORS (see `xds.ext_authz`)."""
     for name, cls, disabled in HTTP_FILTERS:
         f = filters.add()
         f.name = name
         f.typed_config.Pack(cls())
         f.disabled = disabled
+        if name == CORS_FILTER:
+            for auth_name, auth_config in auth:
+                a = filters.add()
+                a.name = auth_name
+                a.typed_config.Pack(auth_config)
+                a.disabled = True
 
 
 def fill_per_route_filters(per_filter: Any, route: Route, settings: XdsSettings) -> None:
@@ -53,6 +63,8 @@ def fill_per_route_filters(per_filter: Any, route: Route, settings: XdsSettings)
         per_filter[CORS_FILTER].Pack(_enabled(cors_policy(route.cors)))
     if route.session_persistence is not None:
         per_filter[SESSION_FILTER].Pack(_enabled(session_per_route(route, settings)))
+    if route.external_auth is not None:
+        per_filter[ext_authz.filter_name(route.external_auth)].Pack(ext_authz.enabled())
 
 
 def _enabled(config: Any) -> Any:
@@ -135,7 +147,7 @@ def session_per_route(route: Route, settings: XdsSettings) -> Any:
         state.name = "envoy.http.stateful_session.cookie"
         c = cookie_pb2.CookieBasedSessionState()
         c.cookie.name = sp.name or settings.default_session_cookie
-        c.cookie.path = _cookie_path(route)
+        c.cookie.path = sp.cookie_path if sp.cookie_path is not None else _cookie_path(route)
         if sp.permanent and sp.absolute_timeout_ms:
             seconds, ms = divmod(sp.absolute_timeout_ms, 1000)
             c.cookie.ttl.seconds = seconds
@@ -146,7 +158,8 @@ def session_per_route(route: Route, settings: XdsSettings) -> Any:
 
 
 def _cookie_path(route: Route) -> str:
-    """The cookie is sent back only for paths this route serves (GEP-1619 guidance)."""
+    """Gateway API v1.6 (input without `cookie.path`): the cookie is sent back only for paths
+    this route serves. v1.7 states the path (default `/`)."""
     path = route.match.path
     if path.type is PathMatchType.REGEX:
         return "/"

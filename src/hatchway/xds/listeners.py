@@ -18,7 +18,7 @@ from envoy.extensions.filters.udp.udp_proxy.v3 import udp_proxy_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from hatchway.ir import FilterChain, Listener, Origin, Protocol, WeightedBackend
-from hatchway.xds import names
+from hatchway.xds import ext_authz, names
 from hatchway.xds.hardening import Hardening
 from hatchway.xds.http_filters import fill_http_filters
 from hatchway.xds.resources import LISTENER, ResourceSet
@@ -79,7 +79,8 @@ def _fill_chain(
     _fill_connection_limit(fc.filters.add(), prefix, hard)
     if chain.virtual_hosts is not None:
         rc_name = names.route_config_name(listener, chain)
-        _fill_hcm(fc.filters.add(), prefix, rc_name, hard)
+        auth = ext_authz.chain_filters(chain.virtual_hosts)
+        _fill_hcm(fc.filters.add(), prefix, rc_name, hard, auth)
         build_route_config(rc_name, listener, chain, out, settings)
     else:
         backends = chain.l4.backends if chain.l4 is not None else ()
@@ -94,7 +95,9 @@ def _fill_connection_limit(f: Any, prefix: str, hard: Hardening) -> None:
     f.typed_config.Pack(cl)
 
 
-def _fill_hcm(f: Any, prefix: str, rc_name: str, hard: Hardening) -> None:
+def _fill_hcm(
+    f: Any, prefix: str, rc_name: str, hard: Hardening, auth: list[tuple[str, Any]]
+) -> None:
     f.name = "envoy.filters.network.http_connection_manager"
     h = hcm_pb2.HttpConnectionManager()
     # AUTO: HTTP/1.1, and HTTP/2 by ALPN or by prior knowledge (h2c preface) on cleartext,
@@ -104,7 +107,7 @@ def _fill_hcm(f: Any, prefix: str, rc_name: str, hard: Hardening) -> None:
     h.rds.route_config_name = rc_name
     h.rds.config_source.ads.SetInParent()
     h.rds.config_source.resource_api_version = _ADS_V3
-    fill_http_filters(h.http_filters)
+    fill_http_filters(h.http_filters, auth)
     h.upgrade_configs.add().upgrade_type = "websocket"
     _harden_hcm(h, hard)
     f.typed_config.Pack(h)

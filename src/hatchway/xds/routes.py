@@ -12,6 +12,7 @@ from envoy.config.route.v3 import route_components_pb2, route_pb2
 
 from hatchway.ir import FilterChain, Forward, Listener, Origin, Route, VirtualHost
 from hatchway.ir.re2 import re2_problem
+from hatchway.xds import ext_authz
 from hatchway.xds.headers import fill_headers
 from hatchway.xds.http_actions import (
     fill_action,
@@ -54,19 +55,25 @@ def build_route_config(
     vhosts = chain.virtual_hosts or ()
     # Each virtual host's share or, when misdirected, what its 421 stand-in is made of.
     shares: list[BuiltVirtualHost | tuple[str, str, Origin]] = []
+    tails: list[bytes] = []  # per share: what the vhost's own filters add after its routes
     for vh in vhosts:
         if is_misdirected(listener, chain, vh):
             shares.append((vh.name, vh.domain, vh.listener))
+            tails.append(b"")
         else:
             share = _virtual_host(name, listener, vh, settings, cache)
             shares.append(share)
+            tails.append(_vhost_tail(vh))
             out.vhost_users[id(share.routes)] = (share.routes, share.users)
     patterns = listener_host_patterns(listener, chain, vhosts)
-    # The same shares (compared by identity) and patterns make the same RouteConfiguration.
-    signature = (chain.listener, *shares, *patterns)
+    # The same shares (compared by identity), tails and patterns make the same
+    # RouteConfiguration.
+    signature = (chain.listener, *shares, *tails, *patterns)
     built = cache.last_config(name) if cache is not None else None
     if built is None or built.signature != signature:
-        built = _route_config(name, chain, shares, patterns, signature)
+        built = _route_config(
+            name, chain, list(zip(shares, tails, strict=True)), patterns, signature
+        )
     if cache is not None:
         cache.keep_config(name, built)
     out.add_parts(built.parts)
@@ -78,7 +85,7 @@ def build_route_config(
 def _route_config(
     name: str,
     chain: FilterChain,
-    shares: list[BuiltVirtualHost | tuple[str, str, Origin]],
+    shares: list[tuple[BuiltVirtualHost | tuple[str, str, Origin], bytes]],
     patterns: list[tuple[str, bool]],
     signature: tuple[object, ...],
 ) -> BuiltRouteConfig:
@@ -89,9 +96,10 @@ def _route_config(
     parts: dict[PartKey, tuple[Origin, ...]] = {}
     facts: list[RouteFacts] = []
     data = [_config_head(name)]
-    for share in shares:
+    for share, tail in shares:
         if isinstance(share, BuiltVirtualHost):
-            data += _field(_CONFIG_VHOSTS, _vhost_head(share.name, share.domain), share.framed)
+            head = _vhost_head(share.name, share.domain)
+            data += _field(_CONFIG_VHOSTS, head, share.framed, tail)
             merge_parts(parts, share.parts)
             facts.extend(share.facts)
             origins += (_one(share.listener), share.route_origins)
@@ -142,6 +150,27 @@ def _vhost_head(name: str, domain: str, *, misdirected: bool = False) -> bytes:
         fill_misdirected_route(v.routes.add())
     data: bytes = v.SerializeToString(deterministic=True)
     return data
+
+
+def _vhost_tail(vh: VirtualHost) -> bytes:
+    """A virtual host's fields after its routes: for a listener's pre-routing filters, a
+    last catch-all route (404, as when nothing matches) so that they run for requests no
+    route takes too, and the per-filter configs turning them on for the whole host."""
+    if not vh.external_auth:
+        return b""
+    v = route_components_pb2.VirtualHost()
+    last = v.routes.add()
+    last.name = NOT_FOUND_ROUTE
+    last.match.prefix = "/"
+    last.direct_response.status = 404
+    for i, auth in enumerate(vh.external_auth):
+        v.typed_per_filter_config[ext_authz.filter_name(auth, i)].Pack(ext_authz.enabled())
+    # Routes (field 3) and typed_per_filter_config (15) follow the head and the other routes.
+    data: bytes = v.SerializeToString(deterministic=True)
+    return data
+
+
+NOT_FOUND_ROUTE = "not-found"
 
 
 def _field(number: int, *payload: bytes) -> tuple[bytes, ...]:

@@ -117,3 +117,34 @@ def test_path_prefix_is_element_wise(prefix: str, path: str, ok: bool) -> None:
 )
 def test_paths_normalised_like_envoy(raw: str, norm: str) -> None:
     assert normalize_path(raw) == norm
+
+
+def test_external_auth_is_named_in_the_outcome() -> None:
+    """explain cannot know what an authorization service answers: it says the outcome
+    depends on the listener's pre-routing services and the route's own."""
+    import dataclasses
+
+    auth = ir.ExternalAuth("HTTP", "default/auth:80", pre_routing=True)
+    base = model()
+    chain = base.listeners[0].chains[0]
+    assert chain.virtual_hosts is not None
+    any_vh, wild = chain.virtual_hosts
+    checked = dataclasses.replace(
+        wild,
+        external_auth=(auth,),
+        routes=(
+            dataclasses.replace(
+                wild.routes[2], external_auth=dataclasses.replace(auth, pre_routing=False)
+            ),
+        ),
+    )
+    listener = dataclasses.replace(
+        base.listeners[0], chains=(dataclasses.replace(chain, virtual_hosts=(any_vh, checked)),)
+    )
+    m = ir.IR(listeners=(listener,))
+    t = explain(m, StatusReport(), Request.from_url("http://a.example.com/api/x"))
+    assert t.outcome == "forwarded, if 2 ExternalAuth service(s) allow it (else their answer)"
+    t = explain(m, StatusReport(), Request.from_url("http://a.example.com/other"))
+    assert t.outcome.startswith("404") and "1 ExternalAuth service(s)" in t.outcome
+    plain = explain(m, StatusReport(), Request.from_url("http://other.test/"))
+    assert plain.outcome == "forwarded"

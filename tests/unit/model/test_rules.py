@@ -318,3 +318,182 @@ def test_backend_tls_policy() -> None:
     assert "spec.validation.subjectAltNames[0]" in errors_of(btp(san))
     t = {"group": "", "kind": "Service", "name": "s"}
     assert errors_of(btp(ca, t, {**t, "sectionName": "p"})) == ["spec.targetRefs[1]"]
+
+
+# --- Gateway API v1.7 ---------------------------------------------------------------------------
+
+AUTH = {"protocol": "HTTP", "backendRef": BACKEND, "http": {}}
+
+
+def test_listener_filters() -> None:
+    ok = {"requests": [{"type": "ExternalAuth", "externalAuth": AUTH}]}
+    assert errors_of(gateway(lst("a", 80, "HTTP", filters=ok))) == []
+    assert errors_of(gateway(lst("a", 443, "HTTPS", tls=CERT, filters=ok))) == []
+    # Only HTTP and HTTPS listeners take filters.
+    tcp = gateway(lst("a", 9000, "TCP", filters=ok))
+    assert errors_of(tcp) == ["spec.listeners[0].filters"]
+    # The member named by `type`, and only it.
+    wrong = {"requests": [{"type": "ExtensionRef", "externalAuth": AUTH}]}
+    assert errors_of(gateway(lst("a", 80, "HTTP", filters=wrong))) == [
+        "spec.listeners[0].filters.requests[0].externalAuth",
+        "spec.listeners[0].filters.requests[0].extensionRef",
+    ]
+    # The ExternalAuth payload is checked as on a route.
+    grpc_on_http = {"requests": [{"type": "ExternalAuth", "externalAuth": {**AUTH, "grpc": {}}}]}
+    assert errors_of(gateway(lst("a", 80, "HTTP", filters=grpc_on_http))) == [
+        "spec.listeners[0].filters.requests[0].externalAuth"
+    ]
+    too_many = {"requests": [{"type": "ExternalAuth", "externalAuth": AUTH}] * 17}
+    assert errors_of(gateway(lst("a", 80, "HTTP", filters=too_many))) == [
+        "spec.listeners[0].filters.requests"
+    ]
+
+
+def test_listener_set_listeners_take_filters() -> None:
+    ls = {
+        "apiVersion": GW,
+        "kind": "ListenerSet",
+        "metadata": {"name": "s"},
+        "spec": {
+            "parentRef": {"name": "g"},
+            "listeners": [lst("a", 9000, "TCP", filters={"requests": []})],
+        },
+    }
+    assert errors_of(ls) == ["spec.listeners[0].filters"]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        ("Cluster", True),
+        ("testing.x-k8s.io/sentinel", True),
+        ("example.com/CorpWan", True),
+        ("Public", False),
+        ("example.com/", False),
+        ("Example.com/x", False),
+        ("k8s.io/value", False),
+        ("gateway.networking.k8s.io/value", False),
+    ],
+)
+def test_address_routability(value: str, valid: bool) -> None:
+    gw = gateway(lst("a", 80, "HTTP"), addresses=[{"type": "IPAddress", "routability": value}])
+    assert errors_of(gw) == ([] if valid else ["spec.addresses[0].routability"])
+
+
+def test_cluster_trust_bundle_refs_have_no_namespace() -> None:
+    ctb = {"group": "certificates.k8s.io", "kind": "ClusterTrustBundle", "name": "b"}
+    tls = {"frontend": {"default": {"validation": {"caCertificateRefs": [ctb]}}}}
+    assert errors_of(gateway(lst("a", 80, "HTTP"), tls=tls)) == []
+    bad = {
+        "frontend": {"default": {"validation": {"caCertificateRefs": [{**ctb, "namespace": "x"}]}}}
+    }
+    assert errors_of(gateway(lst("a", 80, "HTTP"), tls=bad)) == [
+        "spec.tls.frontend.default.validation.caCertificateRefs"
+    ]
+
+
+def test_retry_attempts_default_and_minimum() -> None:
+    assert errors_of(http(retry={"attempts": 0})) == []
+    assert errors_of(http(retry={"attempts": -1})) == ["spec.rules[0].retry.attempts"]
+    (route,) = parse_documents(
+        [Document("t", 0, http(retry={"codes": [500]}))]
+    ).snapshot.http_routes
+    retry = route.spec.rules[0].retry
+    assert retry is not None and retry.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("session", "field"),
+    [
+        ({"cookie": {"name": "s"}}, None),
+        ({"type": "Header", "header": {"name": "x-s"}}, None),
+        ({"sessionName": "s", "cookieConfig": {"lifetimeType": "Session"}}, None),  # v1.6
+        ({"type": "Header", "sessionName": "x-s"}, None),  # v1.6
+        ({"type": "Header", "cookie": {}}, "spec.rules[0].sessionPersistence"),
+        ({"header": {"name": "x"}}, "spec.rules[0].sessionPersistence"),
+        ({"cookie": {"lifetimeType": "Permanent"}}, "spec.rules[0].sessionPersistence"),
+        ({"sessionName": "s", "cookie": {}}, "spec.rules[0].sessionPersistence"),
+        ({"type": "Header", "header": {}}, "spec.rules[0].sessionPersistence.header.name"),
+    ],
+)
+def test_session_persistence(session: dict[str, Any], field: str | None) -> None:
+    errors = errors_of(http(sessionPersistence=session, backendRefs=[BACKEND]))
+    assert set(errors) == (set() if field is None else {field})
+
+
+def test_no_port_on_an_xbackend_reference() -> None:
+    ref = {"group": "gateway.networking.x-k8s.io", "kind": "XBackend", "name": "b"}
+    assert errors_of(http(backendRefs=[ref])) == []
+    assert errors_of(http(backendRefs=[{**ref, "port": 80}])) == [
+        "spec.rules[0].backendRefs[0].port"
+    ]
+
+
+def xbackend(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.x-k8s.io/v1alpha1",
+        "kind": "XBackend",
+        "metadata": {"name": "b"},
+        "spec": {"port": {"number": 8443}, **spec},
+    }
+
+
+SELECT = {"type": "EndpointSelector", "endpointSelector": {"matchLabels": {"app": "x"}}}
+SERVER_TLS = {
+    "mode": "ServerOnly",
+    "validation": {"hostname": "a.example", "wellKnownCACertificates": "System"},
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "fields"),
+    [
+        (SELECT, []),
+        ({"type": "ExternalHostname", "externalHostname": {"hostname": "api.example.com"}}, []),
+        ({"type": "EndpointSelector"}, ["spec.endpointSelector"]),
+        ({**SELECT, "externalHostname": {"hostname": "a.example"}}, ["spec.externalHostname"]),
+        ({**SELECT, "protocol": "WSS"}, ["spec.tls"]),
+        ({**SELECT, "protocol": "WSS", "tls": SERVER_TLS}, []),
+        ({**SELECT, "protocol": "HTTP2"}, ["spec.tls"]),
+        ({**SELECT, "protocol": "H2C", "tls": SERVER_TLS}, ["spec.tls"]),
+        ({**SELECT, "tls": {"mode": "ServerOnly"}}, ["spec.tls"]),
+        (
+            {**SELECT, "tls": {"mode": "ClientAndServer", "validation": SERVER_TLS["validation"]}},
+            ["spec.tls"],
+        ),
+        ({**SELECT, "sessionPersistence": {"cookie": {}}}, []),
+        (
+            {
+                "type": "ExternalHostname",
+                "externalHostname": {"hostname": "a.example"},
+                "sessionPersistence": {"cookie": {}},
+            },
+            ["spec.sessionPersistence"],
+        ),
+        (
+            {"type": "ExternalHostname", "externalHostname": {"hostname": "svc.cluster.local"}},
+            ["spec.externalHostname.hostname"],
+        ),
+        (
+            {**SELECT, "endpointSelector": {"matchLabels": {"-bad": "x"}}},
+            ["spec.endpointSelector.matchLabels[-bad]"],
+        ),
+        (
+            {**SELECT, "endpointSelector": {"matchLabels": {}}},
+            ["spec.endpointSelector.matchLabels"],
+        ),
+    ],
+)
+def test_xbackend(spec: dict[str, Any], fields: list[str]) -> None:
+    assert errors_of(xbackend(**spec)) == fields
+
+
+def test_xbackend_of_gateway_api_v1_6_still_loads() -> None:
+    """v1.6: no `type` (external hostnames only), the port as `port.port`."""
+    v16 = xbackend(externalHostname={"hostname": "api.example.com"})
+    v16["spec"]["port"] = {"port": 443, "name": "https"}
+    assert errors_of(v16) == []
+    both = xbackend(**SELECT)
+    both["spec"]["port"] = {"port": 443, "number": 443}
+    assert errors_of(both) == ["spec.port"]
