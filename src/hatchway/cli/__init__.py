@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Envoy's heap budget (e.g. 512Mi, 2Gi): past 95%% it frees memory, past 98%% it "
         "refuses new requests (503); default 3/4 of the memory limit",
     )
+    p.add_argument(
+        "--access-log",
+        type=serve.parse_access_log,
+        default="",
+        metavar="PATH|off",
+        help="Envoy's access log: one line per request or connection (default: stdout)",
+    )
+    p.add_argument(
+        "--access-log-format",
+        default="json",
+        choices=["json", "text"],
+        help="access log lines as JSON objects (default) or text",
+    )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.

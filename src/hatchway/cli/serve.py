@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 
 
 def parse_host_port(value: str) -> tuple[str, int]:
@@ -26,9 +27,17 @@ def parse_size(value: str) -> int:
     return int(number) * _UNITS[unit]
 
 
+def parse_access_log(value: str) -> str | None:
+    """`off` -> None (no access log), `-` -> stdout (""), else a file path."""
+    if value == "off":
+        return None
+    return "" if value in ("", "-", "stdout") else os.path.abspath(value)
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for grpc and the runtime.
     from hatchway.runtime import serve as runtime_serve
+    from hatchway.xds.telemetry import AccessLog
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
@@ -48,5 +57,8 @@ def run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_heap_bytes=args.max_heap,
         envoy_log_level="warn" if args.envoy_log_level == "warning" else args.envoy_log_level,
+        access_log=None
+        if args.access_log is None
+        else AccessLog(args.access_log or None, args.access_log_format),
     )
     return asyncio.run(runtime_serve.serve(settings))

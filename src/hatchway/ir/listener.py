@@ -79,6 +79,9 @@ class Listener:
     protocol: Protocol
     chains: tuple[FilterChain, ...]
     gateways: tuple[Origin, ...]  # Gateways (and ListenerSets) contributing to this socket
+    # (ListenerSet, its parent Gateway) for each ListenerSet among `gateways`: telemetry
+    # names a ListenerSet's listener under the Gateway it extends.
+    listener_sets: tuple[tuple[Origin, Origin], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from hatchway.status.problems import Problem, problems
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import TranslateMemo, translate
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
+from hatchway.xds.telemetry import AccessLog
 
 log = logging.getLogger("hatchway.serve")
 
@@ -81,6 +82,8 @@ class ServeSettings:
     # Envoy's heap budget for its overload actions; None: from the memory limit
     # (`runtime.memory`).
     max_heap_bytes: int | None = None
+    # Envoy's access log (None: off); by default JSON lines on serve's stdout.
+    access_log: AccessLog | None = dataclasses.field(default_factory=AccessLog)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class GatewayRuntime:
         self._translate_memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
         self._xds_cache = xds.BuildCache()
+        self._xds_settings = xds.XdsSettings(access_log=settings.access_log)
 
     @property
     def generation(self) -> int:
@@ -305,7 +309,7 @@ class GatewayRuntime:
             )
             translation = translate(model, settings, self._translate_memo)
             lap("translate")
-            resources = xds.build(translation.ir, cache=self._xds_cache)
+            resources = xds.build(translation.ir, self._xds_settings, self._xds_cache)
             lap("xds")
             problems = xds.validate(resources)
             lap("validate")

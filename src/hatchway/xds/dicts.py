@@ -23,15 +23,30 @@ def message_to_dict(message: Any, show_secrets: bool = False) -> dict[str, Any]:
     return result
 
 
+# Fields holding a protobuf Struct or map, whose order the JSON mapping does not keep: shown
+# sorted by key (Envoy prints a JSON access log's keys sorted too).
+_SORTED = frozenset({"json_format", "filter_metadata"})
+
+
 def _plain(value: Any, show_secrets: bool) -> Any:
     """Packed `Any` fields come back as OrderedDicts; YAML/JSON writers want plain dicts."""
     if isinstance(value, dict):
         return {
-            k: _redacted(v) if k == "private_key" and not show_secrets else _plain(v, show_secrets)
+            k: _redacted(v)
+            if k == "private_key" and not show_secrets
+            else _sorted(v)
+            if k in _SORTED
+            else _plain(v, show_secrets)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_plain(v, show_secrets) for v in value]
+    return value
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
     return value
 
 

@@ -43,6 +43,7 @@ from hatchway.xds.resources import (
     union_origins,
 )
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.telemetry import fill_metadata, route_identity, vhost_identity
 
 
 def build_route_config(
@@ -63,10 +64,10 @@ def build_route_config(
             out.vhost_users[id(share.routes)] = (share.routes, share.users)
     patterns = listener_host_patterns(listener, chain, vhosts)
     # The same shares (compared by identity) and patterns make the same RouteConfiguration.
-    signature = (chain.listener, *shares, *patterns)
+    signature = (chain.listener, listener.listener_sets, *shares, *patterns)
     built = cache.last_config(name) if cache is not None else None
     if built is None or built.signature != signature:
-        built = _route_config(name, chain, shares, patterns, signature)
+        built = _route_config(name, listener, chain, shares, patterns, signature=signature)
     if cache is not None:
         cache.keep_config(name, built)
     out.add_parts(built.parts)
@@ -77,9 +78,11 @@ def build_route_config(
 
 def _route_config(
     name: str,
+    listener: Listener,
     chain: FilterChain,
     shares: list[BuiltVirtualHost | tuple[str, str, Origin]],
     patterns: list[tuple[str, bool]],
+    *,
     signature: tuple[object, ...],
 ) -> BuiltRouteConfig:
     """The RouteConfiguration, serialized by joining the virtual hosts' bytes (deterministic
@@ -91,17 +94,21 @@ def _route_config(
     data = [_config_head(name)]
     for share in shares:
         if isinstance(share, BuiltVirtualHost):
-            data += _field(_CONFIG_VHOSTS, _vhost_head(share.name, share.domain), share.framed)
+            tail = _vhost_tail(vhost_identity(listener, share.listener))
+            data += _field(
+                _CONFIG_VHOSTS, _vhost_head(share.name, share.domain), share.framed, tail
+            )
             merge_parts(parts, share.parts)
             facts.extend(share.facts)
             origins += (_one(share.listener), share.route_origins)
         else:
             vh_name, domain, vh_listener = share
-            data += _field(_CONFIG_VHOSTS, _vhost_head(vh_name, domain, misdirected=True))
+            head = _vhost_head(vh_name, domain, misdirected=True)
+            data += _field(_CONFIG_VHOSTS, head, _vhost_tail(vhost_identity(listener, vh_listener)))
             add_part(parts, (ROUTE, name, vh_name), (vh_listener,))
     for pattern, misdirected in patterns:
         head = _vhost_head(f"{chain.name}/listener/{pattern}", pattern, misdirected=misdirected)
-        data += _field(_CONFIG_VHOSTS, head)
+        data += _field(_CONFIG_VHOSTS, head, _vhost_tail(vhost_identity(listener, chain.listener)))
     data.append(_CONFIG_TAIL)
     serialized = b"".join(data)
     message = route_pb2.RouteConfiguration.FromString(serialized)
@@ -142,6 +149,15 @@ def _vhost_head(name: str, domain: str, *, misdirected: bool = False) -> bytes:
         fill_misdirected_route(v.routes.add())
     data: bytes = v.SerializeToString(deterministic=True)
     return data
+
+
+def _vhost_tail(identity: dict[str, object]) -> bytes:
+    """A VirtualHost's fields after its routes: its metadata, the Gateway listener it serves
+    (for logs and stats)."""
+    v = route_components_pb2.VirtualHost()
+    fill_metadata(v.metadata, identity)
+    tail: bytes = v.SerializeToString(deterministic=True)
+    return tail
 
 
 def _field(number: int, *payload: bytes) -> tuple[bytes, ...]:
@@ -381,6 +397,8 @@ _ROUTES_TAG = _varint(
 _CONFIG_VHOSTS = route_pb2.RouteConfiguration.DESCRIPTOR.fields_by_name["virtual_hosts"].number
 _CONFIG_TAIL = _config_tail()
 assert _varint(3 << 3 | 2) == _ROUTES_TAG  # routes follow name (1) and domains (2)
+# ... and precede every field `_vhost_tail` writes.
+assert route_components_pb2.VirtualHost.DESCRIPTOR.fields_by_name["metadata"].number > 3
 
 
 def build_route(route: Route, listener: Listener, domain: str, settings: XdsSettings) -> BuiltRoute:
@@ -404,6 +422,7 @@ def build_route(route: Route, listener: Listener, domain: str, settings: XdsSett
             r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
         )
         fill_per_route_filters(r.typed_per_filter_config, route, settings)
+        fill_metadata(r.metadata, route_identity(route.origin))
         data = r.SerializeToString(deterministic=True)
         framed += (_ROUTES_TAG, _varint(len(data)), data)
         clusters.update(dict.fromkeys(route_clusters(r)))
