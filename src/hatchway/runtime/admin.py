@@ -1,5 +1,5 @@
 """The admin HTTP API (docs/reference.md, "Admin API"): health, readiness, status, errors,
-config, metrics. Loopback by default; read-only.
+config, metrics (ours, and Envoy's own on `/metrics/envoy`). Loopback by default; read-only.
 
 A second, scrape-only server (`--metrics-address`) serves just `/metrics`, `/healthz` and
 `/readyz`: what a Prometheus scraper and the kubelet's probes need from outside the pod,
@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from aiohttp import web
 
 log = logging.getLogger("hatchway.admin")
+
+_PROMETHEUS = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,11 @@ class AdminView(Protocol):
 
     def config(self) -> dict[str, Any]: ...
 
-    def metrics(self) -> bytes: ...
+    async def metrics(self) -> bytes: ...
+
+    async def envoy_metrics(self) -> bytes:
+        """Envoy's own stats, Prometheus text (`/metrics/envoy`)."""
+        ...
 
 
 def make_app(view: AdminView, scrape_only: bool = False) -> web.Application:
@@ -64,15 +70,16 @@ def make_app(view: AdminView, scrape_only: bool = False) -> web.Application:
         return web.json_response(view.config())
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(
-            body=view.metrics(),
-            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-        )
+        return web.Response(body=await view.metrics(), headers=_PROMETHEUS)
+
+    async def envoy_metrics(_: web.Request) -> web.Response:
+        return web.Response(body=await view.envoy_metrics(), headers=_PROMETHEUS)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics/envoy", envoy_metrics)
     if not scrape_only:
         app.router.add_get("/status", status)
         app.router.add_get("/errors", errors)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
+
 from hatchway import render, xds
 from hatchway.ir import Origin
 from hatchway.model import gcpause
@@ -43,6 +45,7 @@ from hatchway.runtime.programmed import (
 from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined, culprits
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
+from hatchway.runtime.route_metrics import envoy_text
 from hatchway.runtime.state_dir import StateDir
 from hatchway.runtime.xds_server import XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
@@ -59,6 +62,8 @@ log = logging.getLogger("hatchway.serve")
 # Each stops the gateway cleanly (drain, remove the state directory); SIGHUP is what a
 # closing terminal sends.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# A scrape waits this long for Envoy's stats (then shows the last ones read).
+_ENVOY_STATS_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
 @dataclass(frozen=True)
@@ -351,6 +356,7 @@ class GatewayRuntime:
         published = self._published
         if outcome.state is AckState.ACKED:
             self.stats.acked_generation.set(generation)
+            self.stats.ack_seconds.observe(ms / 1000)
             if published is not None and published.snapshot.generation == generation:
                 self._accepted_model = published.model
             log.info("Envoy runs generation %d (%.1f ms after publish)", generation, ms)
@@ -521,10 +527,23 @@ class GatewayRuntime:
             self._config_cache = (gen, xds.to_dicts(self._published.resources))
         return self._config_cache[1]
 
-    def metrics(self) -> bytes:
-        if self.envoy is not None and self.envoy.admin_url:
-            self.stats.envoy_stats_url = f"{self.envoy.admin_url}/stats/prometheus"
+    async def metrics(self) -> bytes:
+        """Control-plane metrics and, read from Envoy now, per-route and per-backend ones."""
+        admin = self.envoy.admin_url if self.envoy is not None else None
+        if admin is not None:
+            async with aiohttp.ClientSession(timeout=_ENVOY_STATS_TIMEOUT) as http:
+                await self.stats.dataplane.refresh(http, admin)
         return self.stats.render()
+
+    async def envoy_metrics(self) -> bytes:
+        admin = self.envoy.admin_url if self.envoy is not None else None
+        if admin is None:
+            return b"# Envoy is not running\n"
+        async with aiohttp.ClientSession(timeout=_ENVOY_STATS_TIMEOUT) as http:
+            try:
+                return (await envoy_text(http, admin, ours=False)).encode()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return f"# Envoy's stats not read: {exc}\n".encode()
 
     # --- lifecycle --------------------------------------------------------------------------
 

@@ -36,30 +36,17 @@ ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 # Names of the stats the stats access logger makes (under `STATS_PREFIX`), and their tags.
 STATS_PREFIX = "hatchway"
 REQUESTS_STAT = "route_requests"
-DURATION_STAT = "route_duration_us"
+DURATION_STAT = "route_duration_ms"
 ROUTE_TAGS = ("gateway", "listener", "route", "route_kind", "rule")
 CODE_TAG = "code"
-# Duration histogram buckets, in microseconds (Envoy records integers of the unit).
-DURATION_BUCKETS_US = (
-    250,
-    500,
-    1_000,
-    2_500,
-    5_000,
-    10_000,
-    25_000,
-    50_000,
-    100_000,
-    250_000,
-    500_000,
-    1_000_000,
-    2_500_000,
-    5_000_000,
-    10_000_000,
-    30_000_000,
-)
+# Duration histogram buckets, in milliseconds: the stats logger takes only numbers, and
+# `%DURATION%` is the duration operator that gives one (whole milliseconds).
+DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000)
 # What Envoy needs beside the xDS config: histogram buckets for our stats (bootstrap).
-HISTOGRAM_BUCKETS = {"prefix": f"{STATS_PREFIX}.{DURATION_STAT}", "buckets": DURATION_BUCKETS_US}
+HISTOGRAM_BUCKETS: dict[str, Any] = {
+    "prefix": f"{STATS_PREFIX}.{DURATION_STAT}",
+    "buckets": DURATION_BUCKETS_MS,
+}
 
 
 @dataclass(frozen=True)
@@ -254,8 +241,8 @@ def _route_stats() -> Any:
     hist = cfg.histograms.add()
     hist.stat.name = DURATION_STAT
     _tags(hist.stat, ROUTE_TAGS)
-    hist.unit = stats_pb2.Config.Histogram.Microseconds
-    hist.value_format = "%COMMON_DURATION(START_TIME:LAST_DOWNSTREAM_TX_BYTE_SENT:us)%"
+    hist.unit = stats_pb2.Config.Histogram.Milliseconds
+    hist.value_format = "%DURATION%"
     # Deprecated in favour of `stats_scope`, which the protos we build with do not have yet
     # (Envoy warns on each load; `runtime.envoy_log` keeps that warning at debug level).
     cfg.stat_prefix = STATS_PREFIX
