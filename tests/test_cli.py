@@ -314,7 +314,15 @@ def _free_port() -> int:
 def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     """No kubeconfig, or an API server nobody listens on: one line, exit 1, no traceback."""
     admin = f"127.0.0.1:{_free_port()}"
-    missing = _cli("controller", "--kubeconfig", str(tmp_path / "nope"), "--admin-address", admin)
+    missing = _cli(
+        "controller",
+        "--kubeconfig",
+        str(tmp_path / "nope"),
+        "--admin-address",
+        admin,
+        "--data-plane",
+        "embedded",
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         f"hatchway controller: cannot load the kubeconfig: Configuration file "
@@ -324,7 +332,15 @@ def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
     port = _free_port()
     config.write_text(UNREACHABLE_KUBECONFIG % port)
-    down = _cli("controller", "--kubeconfig", str(config), "--admin-address", admin)
+    down = _cli(
+        "controller",
+        "--kubeconfig",
+        str(config),
+        "--admin-address",
+        admin,
+        "--data-plane",
+        "embedded",
+    )
     assert down.returncode == 1
     (line,) = [x for x in down.stderr.splitlines() if "hatchway controller:" in x]
     assert line.startswith(
@@ -332,7 +348,15 @@ def test_controller_failures_are_one_actionable_line(tmp_path: Path) -> None:
     )
     assert "Traceback" not in down.stderr
     debug = _cli(
-        "controller", "--kubeconfig", str(config), "--admin-address", admin, "--log-level", "debug"
+        "controller",
+        "--kubeconfig",
+        str(config),
+        "--admin-address",
+        admin,
+        "--log-level",
+        "debug",
+        "--data-plane",
+        "embedded",
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 

@@ -16,7 +16,9 @@ from hatchway.translate.params import effective
 
 CASES = Path(__file__).parent / "golden" / "provision"
 SETTINGS = ProvisionSettings(
-    image="registry.example.com/hatchway:0.1.0", xds_address="hatchway.hatchway-system.svc:18000"
+    image="registry.example.com/hatchway:0.1.0",
+    xds_address="hatchway.hatchway-system.svc:18000",
+    xds_ca_pem="-----BEGIN CERTIFICATE-----\n(the controller's CA)\n-----END CERTIFICATE-----\n",
 )
 
 

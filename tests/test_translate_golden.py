@@ -2,8 +2,10 @@
 
 An optional settings.yaml holds what a runtime would pass in `Settings` (`bind_address`,
 `usable_addresses`, `assigned_addresses` as a list of {namespace, name, address},
-`refused_routes` as a list of {kind, namespace, name, message}), and `observed_at`: when the
-edge read the objects (`Snapshot.observed_at`, what certificate expiry is judged against)."""
+`refused_routes` as a list of {kind, namespace, name, message}, `per_gateway_sockets`,
+`gateway_addresses` as a list of {namespace, name, bind, reported: [{type, value}], unusable,
+pending}), and `observed_at`: when the edge read the objects (`Snapshot.observed_at`, what
+certificate expiry is judged against)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from conftest import check_golden
 from hatchway.model.parse import Document, parse_documents
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import Settings, translate
+from hatchway.translate.settings import GatewayAddresses
 
 CASES = Path(__file__).parent / "golden" / "translate"
 
@@ -45,7 +48,17 @@ def load_settings(path: Path) -> Settings:
     refused = {
         (r["kind"], r["namespace"], r["name"]): r["message"] for r in raw.pop("refused_routes", [])
     }
+    known = {
+        (g["namespace"], g["name"]): GatewayAddresses(
+            bind=tuple(g["bind"]),
+            reported=tuple((a["type"], a["value"]) for a in g.get("reported", [])),
+            unusable=tuple(g.get("unusable", [])),
+            pending=g.get("pending"),
+        )
+        for g in raw.pop("gateway_addresses", [])
+    }
     return Settings(
+        gateway_addresses=known,
         assigned_addresses=assigned,
         refused_routes=refused,
         usable_addresses=None if usable is None else tuple(usable),

@@ -73,7 +73,7 @@ curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" 
 # The suite reaches each Gateway at its first status address and many Gateways share ports
 # (80, 443): each gets a loopback address of its own from the pool.
 setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
-  --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 \
+  --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 --data-plane embedded \
   --gateway-address-pool 127.10.0.0/16 \
   > "$state/logs/controller.log" 2>&1 < /dev/null &
 pids+=($!)

@@ -90,6 +90,8 @@ class ControllerProcess:
                 self.admin,
                 "--bind-address",
                 "127.0.0.1",
+                "--data-plane",
+                "embedded",
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

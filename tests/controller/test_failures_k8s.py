@@ -34,6 +34,8 @@ def run_controller(kubeconfig: Path, *extra: str) -> subprocess.CompletedProcess
             str(kubeconfig),
             "--admin-address",
             f"127.0.0.1:{free_port()}",
+            "--data-plane",
+            "embedded",
             *extra,
         ],
         capture_output=True,

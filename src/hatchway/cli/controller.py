@@ -48,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
     )
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    if args.data_plane == "provisioned" and not (args.xds_service and args.proxy_image):
+        raise SystemExit(
+            "hatchway controller: --data-plane provisioned (the default) needs --xds-service "
+            "(how proxies reach this controller) and --proxy-image (the image they run); "
+            "--data-plane embedded runs one Envoy here instead"
+        )
     admin_host, admin_port = _host_port(args.admin_address)
     metrics = _host_port(args.metrics_address) if args.metrics_address else None
     addresses = args.gateway_address or [
@@ -65,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
             args.gateway_address_pool or os.environ.get("HATCHWAY_GATEWAY_ADDRESS_POOL")
         ),
         envoy_service=args.envoy_service or os.environ.get("HATCHWAY_ENVOY_SERVICE") or None,
+        data_plane=args.data_plane,
+        xds_listen=_host_port(args.xds_listen),
+        xds_service=_host_port(args.xds_service) if args.xds_service else None,
+        proxy_image=args.proxy_image,
+        ca_secret=args.ca_secret,
     )
 
     async def main() -> int:
@@ -113,6 +124,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAMESPACE/NAME",
         help="Service fronting Envoy, whose addresses go to Gateway status.addresses",
+    )
+    p.add_argument(
+        "--data-plane",
+        default=os.environ.get("HATCHWAY_DATA_PLANE", "provisioned"),
+        choices=["provisioned", "embedded"],
+        help="provisioned (default): every Gateway gets its own Envoy Deployment and Service; "
+        "embedded: one Envoy in this process serves every Gateway",
+    )
+    p.add_argument(
+        "--xds-listen",
+        default="0.0.0.0:18000",
+        metavar="HOST:PORT",
+        help="where the proxies get xDS (mutual TLS) and, on PORT+1, their certificates",
+    )
+    p.add_argument(
+        "--xds-service",
+        default=os.environ.get("HATCHWAY_XDS_SERVICE"),
+        metavar="HOST:PORT",
+        help="this controller's Service as proxies dial it (hatchway.hatchway-system.svc:18000)",
+    )
+    p.add_argument(
+        "--proxy-image",
+        default=os.environ.get("HATCHWAY_PROXY_IMAGE"),
+        metavar="IMAGE",
+        help="the image the proxies run (this image: `hatchway proxy`)",
+    )
+    p.add_argument(
+        "--ca-secret",
+        default="hatchway-xds-ca",
+        metavar="NAME",
+        help="the Secret (in POD_NAMESPACE) holding the xDS certificate authority",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

@@ -1,6 +1,7 @@
 """`hatchway proxy`: run one Envoy of a Gateway's data plane (in a provisioned Pod).
 
-Environment: POD_NAME and POD_NAMESPACE name the node for the control plane.
+Environment: POD_NAME names the node for the control plane; HATCHWAY_XDS_CA holds the
+controller's CA certificate (PEM) unless `--xds-ca-file` names a file.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gateway", metavar="NAMESPACE/NAME", help="the Gateway this proxy serves")
     p.add_argument("--xds-address", metavar="HOST:PORT", help="the controller's xDS Service")
     p.add_argument(
-        "--xds-tls-dir",
-        metavar="DIR",
-        help="ca.crt, tls.crt and tls.key for mutual TLS with the controller (watched)",
+        "--token-file",
+        default="/var/run/secrets/hatchway/token",
+        metavar="FILE",
+        help="the Pod's ServiceAccount token for the controller (audience hatchway.dev/xds)",
     )
+    p.add_argument("--xds-ca-file", default=None, metavar="FILE", help="the controller's CA")
     p.add_argument("--state-dir", default="/tmp/hatchway-proxy", metavar="DIR")
     p.add_argument(
         "--metrics-address",
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
     if args.drain:
         return asyncio.run(proxy.drain(state, args.drain_seconds))
-    missing = [f for f in ("gateway", "xds_address", "xds_tls_dir") if not getattr(args, f)]
+    missing = [f for f in ("gateway", "xds_address") if not getattr(args, f)]
     if missing:
         flags = ", ".join("--" + f.replace("_", "-") for f in missing)
         raise SystemExit(f"hatchway proxy: {flags} required")
@@ -60,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if not sep or not namespace or not name:
         raise SystemExit(f"hatchway proxy: --gateway wants NAMESPACE/NAME, got {args.gateway!r}")
     xds_host, xds_port = parse_host_port(args.xds_address)
+    ca = Path(args.xds_ca_file).read_bytes() if args.xds_ca_file else None
+    ca = ca or os.environ.get("HATCHWAY_XDS_CA", "").encode()
+    if b"BEGIN CERTIFICATE" not in ca:
+        raise SystemExit("hatchway proxy: the controller's CA is needed (HATCHWAY_XDS_CA)")
     metrics_host, metrics_port = parse_host_port(args.metrics_address)
     pod = os.environ.get("POD_NAME") or socket.gethostname()
     settings = proxy.ProxySettings(
@@ -67,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         node_id=f"{args.gateway}/{pod}",
         xds_host=xds_host,
         xds_port=xds_port,
-        xds_tls_dir=args.xds_tls_dir,
+        xds_ca_pem=ca,
+        token_file=Path(args.token_file),
         state_dir=state,
         metrics_host=metrics_host,
         metrics_port=metrics_port,

@@ -82,6 +82,9 @@ class Listener:
     # (ListenerSet, its parent Gateway) for each ListenerSet among `gateways`: telemetry
     # names a ListenerSet's listener under the Gateway it extends.
     listener_sets: tuple[tuple[Origin, Origin], ...] = ()
+    # The Gateway (namespace, name) whose own data plane binds this socket (each Gateway
+    # provisioned its own proxies); None: one data plane serves every Gateway.
+    owner: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

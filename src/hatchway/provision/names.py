@@ -41,12 +41,6 @@ def base_name(namespace: str, name: str) -> str:
     )
 
 
-def xds_secret_name(namespace: str, name: str) -> str:
-    """The Secret holding the proxies' xDS client certificate (made by the controller's CA)."""
-    base = base_name(namespace, name)
-    return f"{base[: MAX_NAME - 4].rstrip('-')}-xds"
-
-
 def label_value(value: str) -> str:
     """A label value for `value`: itself when valid, else cut short with a hash."""
     if len(value) <= MAX_NAME and re.match(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$", value):

@@ -16,8 +16,10 @@ from hatchway.model.params import GatewayParametersSpec
 from hatchway.provision import names
 from hatchway.provision.ports import METRICS_PORT, ListenerPort, container_ports
 
-XDS_TLS_DIR = "/etc/hatchway/xds"
 STATE_DIR = "/tmp/hatchway-proxy"  # an emptyDir: the root filesystem is read-only
+TOKEN_DIR = "/var/run/secrets/hatchway"
+TOKEN_AUDIENCE = "hatchway.dev/xds"  # what the controller's TokenReview asks for
+TOKEN_SECONDS = 3600  # the kubelet refreshes it at 80% of this
 PROXY_UID = 65532
 
 
@@ -25,6 +27,8 @@ PROXY_UID = 65532
 class ProvisionSettings:
     image: str  # the Hatchway image; the proxies run its entrypoint `hatchway proxy …`
     xds_address: str  # HOST:PORT of the controller's xDS Service
+    # The controller's CA certificate (public): the proxies trust the controller with it.
+    xds_ca_pem: str = ""
     image_pull_policy: str | None = None
     replicas: int = 2
     service_type: str = "LoadBalancer"
@@ -140,9 +144,21 @@ def _deployment(
         },
         "containers": [_container(g, params, mapped, settings, drain)],
         "volumes": [
+            # The proof of identity the proxy sends for its xDS certificate: a short-lived
+            # token for the controller only (no API permissions: its ServiceAccount has none).
             {
-                "name": "xds-tls",
-                "secret": {"secretName": names.xds_secret_name(g.namespace, g.name)},
+                "name": "token",
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "audience": TOKEN_AUDIENCE,
+                                "expirationSeconds": TOKEN_SECONDS,
+                                "path": "token",
+                            }
+                        }
+                    ]
+                },
             },
             {"name": "state", "emptyDir": {}},
         ],
@@ -187,8 +203,8 @@ def _container(
         f"{g.namespace}/{g.name}",
         "--xds-address",
         settings.xds_address,
-        "--xds-tls-dir",
-        XDS_TLS_DIR,
+        "--token-file",
+        f"{TOKEN_DIR}/token",
         "--state-dir",
         STATE_DIR,
         "--metrics-address",
@@ -216,6 +232,7 @@ def _container(
                 "name": "POD_NAMESPACE",
                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
             },
+            {"name": "HATCHWAY_XDS_CA", "value": settings.xds_ca_pem},
         ],
         "ports": ports,
         # Ready once Envoy runs the configuration the controller sent (not merely started).
@@ -243,7 +260,7 @@ def _container(
             "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [
-            {"name": "xds-tls", "mountPath": XDS_TLS_DIR, "readOnly": True},
+            {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
             {"name": "state", "mountPath": STATE_DIR},
         ],
     }

@@ -35,9 +35,14 @@ from hatchway.runtime.address_pool import (
     reported_addresses,
     requested_ips,
 )
+from hatchway.runtime.admin import AdminServer
 from hatchway.runtime.delta import AckState
+from hatchway.runtime.engine import Engine
 from hatchway.runtime.inputs import Loaded
+from hatchway.runtime.metrics import Metrics
+from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
+from hatchway.sources import ca_store
 from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
@@ -84,6 +89,13 @@ class ControllerSettings:
     envoy_service: str | None = None  # "namespace/name"
     envoy_concurrency: int | None = None
     envoy_log_level: str = "warning"
+    # "embedded": one Envoy in this process serves every Gateway; "provisioned": every
+    # Gateway gets its own proxies (Deployment, Service…), configured over mutual TLS.
+    data_plane: str = "embedded"
+    xds_listen: tuple[str, int] = ("0.0.0.0", 18000)
+    xds_service: tuple[str, int] | None = None  # how proxies reach us (a Service name)
+    proxy_image: str | None = None
+    ca_secret: str = "hatchway-xds-ca"  # in `lease_namespace`
 
 
 class ClusterSource:
@@ -111,19 +123,27 @@ class Controller:
         self.settings = settings
         self.client = client
         self.feed = ClusterSource(TranslateSettings(bind_address=settings.bind_address))
-        self.runtime = GatewayRuntime(
-            ServeSettings(
-                paths=(),
-                admin_host=settings.admin_host,
-                admin_port=settings.admin_port,
-                metrics_address=settings.metrics_address,
-                bind_address=settings.bind_address,
-                watch=False,
-                envoy_concurrency=settings.envoy_concurrency,
-                envoy_log_level=settings.envoy_log_level,
-            ),
-            self.feed,
+        self.provisioned = settings.data_plane == "provisioned"
+        # The embedded data plane: the engine and one local Envoy (`serve` without files).
+        self.runtime = (
+            None
+            if self.provisioned
+            else GatewayRuntime(
+                ServeSettings(
+                    paths=(),
+                    admin_host=settings.admin_host,
+                    admin_port=settings.admin_port,
+                    metrics_address=settings.metrics_address,
+                    bind_address=settings.bind_address,
+                    watch=False,
+                    envoy_concurrency=settings.envoy_concurrency,
+                    envoy_log_level=settings.envoy_log_level,
+                ),
+                self.feed,
+            )
         )
+        self.plane: ProvisionedPlane | None = None  # made in run(): its CA is in the cluster
+        self.stats = self.runtime.stats if self.runtime is not None else Metrics()
         self.pool = (
             AddressPool(settings.gateway_address_pool) if settings.gateway_address_pool else None
         )
@@ -144,9 +164,17 @@ class Controller:
         self.syncs = 0
         self.last_sync_clean = asyncio.Event()
 
+    @property
+    def engine(self) -> Engine:
+        if self.runtime is not None:
+            return self.runtime.engine
+        assert self.plane is not None, "the provisioned data plane starts in run()"
+        return self.plane.engine
+
     def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
-        if spec_changed:
+        # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
+        if spec_changed or (self.provisioned and kind == "Service"):
             self._pending_kinds.add(kind)
             self._rebuild.set()
         self._resync.set()
@@ -178,8 +206,13 @@ class Controller:
         self.feed.errors = result.errors
 
     def _settings_for(self, snapshot: Snapshot) -> TranslateSettings:
-        """Translation settings with what only this process can know: the addresses the
-        pool assigned and which requested addresses this host can bind."""
+        """Translation settings with what only this process can know: where each Gateway is
+        (its Service's load balancer; or the addresses the pool assigned and which requested
+        addresses this host can bind)."""
+        if self.plane is not None:
+            return self.plane.settings_for(
+                snapshot, lambda ns, name: self.cache.get("Service", ns, name)
+            )
         ours = {
             gc.metadata.name
             for gc in snapshot.gateway_classes
@@ -212,9 +245,14 @@ class Controller:
 
     async def run(self, stop: asyncio.Event) -> int:
         await self.start_informers()
+        if self.provisioned:
+            self.plane = await self._provisioned_plane()
         await self.refresh_snapshot()
         self._rebuild.clear()
-        serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
+        if self.runtime is not None:
+            serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
+        else:
+            serving = asyncio.create_task(self._serve_provisioned(stop), name="data-planes")
         tasks = [
             asyncio.create_task(self.elector.run(), name="leader-election"),
             asyncio.create_task(self._rebuild_loop(), name="rebuild"),
@@ -229,6 +267,44 @@ class Controller:
                 t.cancel()
             await self.elector.release()
 
+    async def _provisioned_plane(self) -> ProvisionedPlane:
+        s = self.settings
+        if s.xds_service is None or not s.proxy_image:
+            raise ValueError(
+                "--data-plane provisioned needs --xds-service (how proxies reach this "
+                "controller) and --proxy-image (the image they run)"
+            )
+        authority = await ca_store.load_or_create(self.client, s.lease_namespace, s.ca_secret)
+        settings = ProvisionedSettings(s.xds_listen, s.xds_service, s.proxy_image, CONTROLLER_NAME)
+        return ProvisionedPlane(self.client, settings, authority, self.feed, self.stats)
+
+    async def _serve_provisioned(self, stop: asyncio.Event) -> int:
+        """xDS and certificates for every Gateway's proxies, and the admin API, until stop."""
+        assert self.plane is not None
+        s = self.settings
+        admin = AdminServer(self.plane, s.admin_host, s.admin_port)
+        scrape = (
+            AdminServer(self.plane, *s.metrics_address, scrape_only=True)
+            if s.metrics_address
+            else None
+        )
+        try:
+            await self.plane.start()
+            await self.engine.reload()
+            await admin.start()
+            if scrape is not None:
+                await scrape.start()
+            log.info(
+                "serving %d data planes; admin API on %s", len(self.plane.xds.tenants()), admin.port
+            )
+            await stop.wait()
+            return 0
+        finally:
+            await admin.stop()
+            if scrape is not None:
+                await scrape.stop()
+            await self.plane.stop()
+
     async def _rebuild_loop(self) -> None:
         while True:
             await self._rebuild.wait()
@@ -241,11 +317,11 @@ class Controller:
             self._rebuild.clear()
             try:
                 await self.refresh_snapshot()
-                await self.runtime.reload()
+                await self.engine.reload()
                 self.rebuilds += 1
             except Exception as exc:  # one bad rebuild must not stop the controller
                 # Reported like a failed reload (`/errors`, `/readyz`) until one succeeds.
-                self.runtime.reload_failed("rebuild", exc)
+                self.engine.reload_failed("rebuild", exc)
             self._resync.set()
 
     async def _status_loop(self) -> None:
@@ -270,21 +346,22 @@ class Controller:
 
     async def sync_status(self) -> bool:
         """Write the statuses that differ from the API server's; True when none failed."""
-        gen = self.runtime.generation
+        gen = self.engine.generation
         if gen == 0:
             return True
-        outcome = self.runtime.xds.outcome(gen)
-        if outcome.state is AckState.PENDING:
-            # Programmed is only known once Envoy answered: writing now would mean two writes.
+        if not self._answered(gen):
+            # Programmed is only known once the data planes answered: writing now would mean
+            # two writes (a provisioned Gateway's proxies may take a while to start: then its
+            # status says Pending, and is written again when they answer).
             try:
-                await asyncio.wait_for(
-                    self.runtime.xds.wait_acked(gen), self.settings.ack_timeout_s
-                )
+                await asyncio.wait_for(self._answers(gen), self.settings.ack_timeout_s)
             except TimeoutError:
-                log.warning("Envoy has not answered generation %d; writing status anyway", gen)
+                log.info("data planes have not answered generation %d; writing status", gen)
                 self._resync_when_answered(gen)
-        resources = list(self.runtime.status().get("resources", []))  # shared: copied to change
-        self._set_addresses(resources)
+        status = self.runtime.status() if self.runtime is not None else self.engine.status()
+        resources = list(status.get("resources", []))  # shared: copied to change
+        if self.runtime is not None:
+            self._set_addresses(resources)
         started = time.perf_counter()
         writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, _now())
         failed = await self.writer.write_all(writes) if writes else 0
@@ -292,6 +369,8 @@ class Controller:
         if "GatewayClass" in self.specs:
             spec, version = self.specs["GatewayClass"]
             await self.writer.sync_finalizers(self.cache, spec, version, owned)
+        if self.plane is not None:
+            failed += len(await self.plane.provision_all())
         self.syncs += 1
         log.info(
             "status synced for generation %d: %d written, %d to retry (%.0f ms)",
@@ -301,6 +380,19 @@ class Controller:
             (time.perf_counter() - started) * 1000,
         )
         return failed == 0
+
+    def _answered(self, gen: int) -> bool:
+        published = self.engine.published
+        tenants = published.snapshots if published is not None else {}
+        publisher = self.engine.publisher
+        return all(publisher.outcome(t, gen).state is not AckState.PENDING for t in tenants)
+
+    async def _answers(self, gen: int) -> None:
+        """Until every data plane answered `gen` (ACK or NACK)."""
+        published = self.engine.published
+        server = self.engine.publisher.server
+        for tenant in published.snapshots if published is not None else {}:
+            await server.wait_acked(gen, tenant)
 
     def _resync_when_answered(self, gen: int) -> None:
         """Status went out with Programmed=Pending: sync again once Envoy answers `gen` (or a
@@ -312,7 +404,7 @@ class Controller:
             task.cancel()
 
         async def watch() -> None:
-            await self.runtime.xds.wait_acked(gen)
+            await self._answers(gen)
             self._resync.set()
 
         self._answer_watch = (gen, asyncio.create_task(watch(), name=f"answer-{gen}"))

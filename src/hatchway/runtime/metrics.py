@@ -76,13 +76,16 @@ class Metrics:
         )
         self.ack_seconds = Histogram(
             "hatchway_xds_ack_seconds",
-            "Time from publishing a configuration generation to Envoy acknowledging it",
+            "From publishing a generation to a data plane acknowledging it",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
         register_common(r)
         self.dataplane = DataPlaneMetrics()
         r.register(self.dataplane)
+
+    def observe_ack(self, seconds: float) -> None:
+        self.ack_seconds.observe(seconds)
 
     def set_warnings(self, warnings: Iterable[dict[str, Any]]) -> None:
         tally = Tally((str(w["code"]), str(w["severity"])) for w in warnings)

@@ -9,7 +9,7 @@ lead to the Gateways they attach to.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from hatchway.ir import Origin
@@ -99,16 +99,20 @@ def _set_programmed(conditions: list[dict[str, Any]], reason: str, message: str)
 
 
 def apply_outcome(
-    resources: list[dict[str, Any]], outcome: Outcome, origins: Origins
+    resources: list[dict[str, Any]],
+    outcome: Outcome,
+    origins: Origins,
+    served: Callable[[ObjKey], bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """A copy of the status dicts with Programmed reflecting Envoy's state."""
+    """A copy of the status dicts with Programmed reflecting Envoy's state, for the Gateways
+    (and ListenerSets) the data plane that gave `outcome` serves (`served`; default: all)."""
     if outcome.state is AckState.ACKED:
         return resources
     out = copy.deepcopy(resources)
     if outcome.state is AckState.PENDING:
         message = f"Waiting for Envoy: {outcome.reason}"
         for res in out:
-            if res.get("kind") in GATEWAY_KINDS:
+            if res.get("kind") in GATEWAY_KINDS and (served is None or served(_key(res))):
                 st = res.get("status", {})
                 _pending(st.get("conditions", []), message)
                 for ls in st.get("listeners", []):

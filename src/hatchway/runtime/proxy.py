@@ -11,6 +11,8 @@ waits, so clients move to the other replicas before Kubernetes sends SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry, generate_latest
 
+from hatchway.runtime import cert_client
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.envoy import Envoy, EnvoySettings, open_connections
 from hatchway.runtime.memory import default_max_heap
@@ -37,7 +40,8 @@ class ProxySettings:
     node_id: str  # unique per Pod: namespace/name/pod
     xds_host: str
     xds_port: int
-    xds_tls_dir: str
+    xds_ca_pem: bytes  # the controller's CA: whom to trust for xDS and certificates
+    token_file: Path  # the Pod's projected ServiceAccount token (audience hatchway.dev/xds)
     state_dir: Path
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 19001
@@ -52,10 +56,10 @@ class ProxyView:
     metrics by Gateway API names (`runtime.route_metrics`, as under serve), this process's
     metrics, and Envoy's own stats on `/metrics/envoy`."""
 
-    def __init__(self, settings: ProxySettings, envoy: Envoy) -> None:
+    def __init__(self, settings: ProxySettings, envoy: Envoy | None) -> None:
         self.settings = settings
-        self.envoy = envoy
-        self._readiness = Readiness(False, "Envoy is starting", 0)
+        self.envoy = envoy  # None until the proxy has its certificate and starts Envoy
+        self._readiness = Readiness(False, "waiting for an xDS certificate", 0)
         self.registry = CollectorRegistry(auto_describe=True)
         register_common(self.registry)
         self.dataplane = DataPlaneMetrics()
@@ -65,22 +69,25 @@ class ProxyView:
         """Refresh readiness from Envoy's admin (loopback) once a second."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while True:
-                self._readiness = await self._check(http)
+                if self.envoy is None:
+                    await asyncio.sleep(0.2)
+                    continue
+                self._readiness = await self._check(http, self.envoy)
                 await asyncio.sleep(1)
 
-    async def _check(self, http: aiohttp.ClientSession) -> Readiness:
+    async def _check(self, http: aiohttp.ClientSession, envoy: Envoy) -> Readiness:
         if (self.settings.state_dir / DRAINING_MARKER).exists():
             return Readiness(False, "draining", 0)
-        if not self.envoy.running or not self.envoy.admin_url:
+        if not envoy.running or not envoy.admin_url:
             return Readiness(False, "Envoy is not running", 0)
         try:
-            async with http.get(f"{self.envoy.admin_url}/ready") as r:
+            async with http.get(f"{envoy.admin_url}/ready") as r:
                 if r.status != 200:
                     return Readiness(False, f"Envoy is {(await r.text()).strip()}", 0)
             # Ready only once a configuration from the controller arrived: an Envoy that gave
             # up waiting for its first one is LIVE with no listeners.
             query = "/stats?filter=^listener_manager.lds.update_success$"
-            async with http.get(f"{self.envoy.admin_url}{query}") as r:
+            async with http.get(f"{envoy.admin_url}{query}") as r:
                 text = await r.text()
         except (aiohttp.ClientError, TimeoutError) as exc:
             return Readiness(False, f"Envoy's admin does not answer: {exc}", 0)
@@ -94,11 +101,11 @@ class ProxyView:
 
     async def metrics(self) -> bytes:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-            await self.dataplane.refresh(http, self.envoy.admin_url)
+            await self.dataplane.refresh(http, self.envoy.admin_url if self.envoy else None)
         return bytes(generate_latest(self.registry))
 
     async def envoy_metrics(self) -> bytes:
-        admin = self.envoy.admin_url
+        admin = self.envoy.admin_url if self.envoy is not None else None
         if admin is None:
             return b"# Envoy is not running\n"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
@@ -124,14 +131,62 @@ def proxy_bootstrap(s: ProxySettings) -> dict[str, Any]:
             node_cluster=s.gateway,
             max_downstream_connections=s.max_connections,
             max_heap_bytes=default_max_heap(),
-            xds_remote=XdsRemote(s.xds_host, s.xds_port, s.xds_tls_dir, s.xds_host),
+            xds_remote=XdsRemote(s.xds_host, s.xds_port, str(tls_dir(s)), s.xds_host),
         )
     )
+
+
+def tls_dir(s: ProxySettings) -> Path:
+    return s.state_dir / "xds-tls"
+
+
+def cert_source(s: ProxySettings) -> cert_client.CertSource:
+    """The controller's certificate endpoint: its xDS port + 1, same name and CA."""
+    return cert_client.CertSource(
+        url=f"https://{s.xds_host}:{s.xds_port + 1}/v1/certificates",
+        ca_pem=s.xds_ca_pem,
+        token_file=s.token_file,
+        gateway=s.gateway,
+        server_name=s.xds_host,
+    )
+
+
+async def first_certificate(s: ProxySettings, stop: asyncio.Event) -> dt.datetime | None:
+    """Obtain the xDS certificate, retrying while the controller is away (None: stopped)."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            return await cert_client.fetch(cert_source(s), tls_dir(s))
+        except (OSError, aiohttp.ClientError, TimeoutError, cert_client.CertificateRefused) as exc:
+            log.warning("no xDS certificate yet (%s); retrying in %.1fs", exc, backoff)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), backoff)
+        backoff = min(backoff * 2, 30)
+    return None
 
 
 async def run_proxy(s: ProxySettings, stop: asyncio.Event) -> int:
     s.state_dir.mkdir(parents=True, exist_ok=True)
     (s.state_dir / DRAINING_MARKER).unlink(missing_ok=True)
+    view_only = ProxyView(s, None)
+    scrape = AdminServer(view_only, s.metrics_host, s.metrics_port, scrape_only=True)
+    await scrape.start()
+    try:
+        expiry = await first_certificate(s, stop)
+        if expiry is None:
+            return 0
+        renew = asyncio.create_task(
+            cert_client.keep_fresh(cert_source(s), tls_dir(s), expiry), name="renew"
+        )
+        try:
+            return await _serve(s, stop, view_only)
+        finally:
+            renew.cancel()
+    finally:
+        await scrape.stop()
+
+
+async def _serve(s: ProxySettings, stop: asyncio.Event, view: ProxyView) -> int:
     envoy = Envoy(
         proxy_bootstrap(s),
         s.state_dir,
@@ -143,9 +198,7 @@ async def run_proxy(s: ProxySettings, stop: asyncio.Event) -> int:
             ready_timeout_s=3600.0,
         ),
     )
-    view = ProxyView(s, envoy)
-    scrape = AdminServer(view, s.metrics_host, s.metrics_port, scrape_only=True)
-    await scrape.start()
+    view.envoy = envoy
     poller = asyncio.create_task(view.poll(), name="proxy-poll")
     try:
         await envoy.start(wait_ready=False)
@@ -157,7 +210,6 @@ async def run_proxy(s: ProxySettings, stop: asyncio.Event) -> int:
         return 0
     finally:
         poller.cancel()
-        await scrape.stop()
 
 
 async def drain(state_dir: Path, seconds: int) -> int:

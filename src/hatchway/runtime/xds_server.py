@@ -1,16 +1,21 @@
 """The ADS gRPC server Envoy connects to (delta protocol), and the snapshot cache it serves.
 
-`publish(snapshot)` makes a generation current; every connected stream works towards it in
-make-before-break order (see `hatchway.runtime.delta`). `wait_acked(generation)` resolves once
-Envoy runs that generation (or a newer one) or has rejected part of it.
+`publish(generation, snapshots)` makes a generation current for every data plane it serves
+(its *tenants*); every connected stream works towards its tenant's snapshot in
+make-before-break order (see `hatchway.runtime.delta`). `wait_acked(generation, tenant)`
+resolves once a proxy of that tenant runs that generation (or a newer one) or rejected part
+of it.
 
-Only our own Envoy may talk to this server: its resources include the listeners' private keys,
-and its ACKs and NACKs drive readiness, status and quarantine. So it listens on a Unix socket
-in a directory only our user can enter (never on TCP: gRPC's insecure port has no
-authentication), and it accepts a stream only when the node id of its first request is one of
-the proxies it serves (a random id per run, known only to the bootstrap it wrote); any other
-stream is refused with PERMISSION_DENIED before a single resource is sent. Sessions are kept
-per node id, so an ACK or NACK is always attributed to the proxy that sent it.
+Only our own proxies may talk to this server: their resources include the listeners' private
+keys, and their ACKs and NACKs drive readiness, status and quarantine. `admit` decides, from
+the node id of a stream's first request and the stream's TLS peer, which tenant a stream
+belongs to; any other stream is refused with PERMISSION_DENIED before a single resource is
+sent. Two ways in:
+- a Unix socket in a directory only our user can enter (`serve`, the controller's embedded
+  Envoy): one tenant, `SHARED`, admitted by the run's random node id;
+- TCP with mutual TLS (the proxies a controller provisioned): a proxy's client certificate
+  names its Gateway, which is its tenant, and it receives that Gateway's resources only.
+Sessions are kept per node id, so an ACK or NACK is always attributed to the proxy that sent it.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import logging
 import os
 import stat
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
@@ -42,14 +48,32 @@ _LOGGED_MESSAGE_LIMIT = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux, the terminating NUL included.
 MAX_SOCKET_PATH = 107
 
+Tenant = str  # "" (SHARED): the one data plane of serve; "namespace/name": a Gateway's own
+SHARED: Tenant = ""
+# (node id of the first request, the stream's TLS peer properties) -> its tenant, or None
+Admit = Callable[[str, Mapping[str, list[bytes]]], Tenant | None]
 EventHook = Callable[[XdsEvent], None]
 PushHook = Callable[[discovery_pb2.DeltaDiscoveryResponse], None]
+
+
+def single_node(node_id: str) -> Admit:
+    """Admit exactly one node (the run's own Envoy) as the shared tenant."""
+
+    def admit(node: str, _: Mapping[str, list[bytes]]) -> Tenant | None:
+        return SHARED if node == node_id else None
+
+    return admit
+
+
+def _empty(generation: int) -> XdsSnapshot:
+    return XdsSnapshot(generation, EMPTY.entries)
 
 
 @dataclass(eq=False)
 class _Stream:
     """One accepted ADS stream: the proxy's session and what wakes its sender."""
 
+    tenant: Tenant
     session: DeltaSession
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     superseded: bool = False  # a newer stream of the same node took over
@@ -58,24 +82,23 @@ class _Stream:
 class XdsServer:
     def __init__(
         self,
-        node_id: str,
+        admit: Admit,
         *,
         on_event: EventHook | None = None,
         on_push: PushHook | None = None,
         first_request_timeout_s: float = 10.0,
     ) -> None:
-        """`node_id`: the proxy this server configures; streams of other nodes are refused."""
-        self.node_id = node_id
+        self._admit = admit
         # A client must name its node at once; one that says nothing holds no stream long.
         self.first_request_timeout_s = first_request_timeout_s
         self.socket_path: Path | None = None
+        self.port: int | None = None
         self._on_event = on_event
         self._on_push = on_push
-        self._server: grpc.aio.Server | None = None
-        self._snapshots: OrderedDict[int, XdsSnapshot] = OrderedDict({0: EMPTY})
-        # node id -> its live stream. One proxy today; per-node resources (several proxies
-        # of one control plane) would key their snapshots the same way.
-        self._streams: dict[str, _Stream] = {}
+        self._servers: list[grpc.aio.Server] = []
+        self.generation = 0
+        self._snapshots: dict[Tenant, OrderedDict[int, XdsSnapshot]] = {}
+        self._streams: dict[str, _Stream] = {}  # node id -> its live stream
         self._change = asyncio.Event()
         self.events: deque[XdsEvent] = deque(maxlen=256)
         self.streams_opened = 0
@@ -83,10 +106,7 @@ class XdsServer:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def start(self, socket_path: Path) -> None:
-        """Listen on `socket_path`, a new socket in a directory only we can enter."""
-        check_socket_path(socket_path)
-        socket_path.unlink(missing_ok=True)  # left by a run that was killed
+    def _new_server(self) -> grpc.aio.Server:
         server = grpc.aio.server(
             options=[
                 ("grpc.max_send_message_length", _MAX_MESSAGE),
@@ -94,68 +114,103 @@ class XdsServer:
             ]
         )
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(_Servicer(self), server)
+        return server
+
+    async def start(self, socket_path: Path) -> None:
+        """Listen on `socket_path`, a new socket in a directory only we can enter."""
+        check_socket_path(socket_path)
+        socket_path.unlink(missing_ok=True)  # left by a run that was killed
+        server = self._new_server()
         # "Insecure" means no TLS: the private directory is what keeps others out.
         server.add_insecure_port(f"unix:{socket_path}")
         await server.start()
-        self._server = server
+        self._servers.append(server)
         self.socket_path = socket_path
-        log.info("xDS server listening on %s (node %s)", socket_path, self.node_id)
+        log.info("xDS server listening on %s", socket_path)
+
+    async def start_tls(self, host: str, port: int, credentials: grpc.ServerCredentials) -> int:
+        """Listen on TCP `host:port` with mutual TLS (`credentials` require a client
+        certificate); returns the bound port."""
+        server = self._new_server()
+        bound = int(server.add_secure_port(f"{host}:{port}", credentials))
+        await server.start()
+        self._servers.append(server)
+        self.port = bound
+        log.info("xDS server listening on %s:%d (mutual TLS)", host, bound)
+        return bound
 
     async def stop(self, grace: float = 0.5) -> None:
-        if self._server is not None:
-            await self._server.stop(grace)
-            self._server = None
+        for server in self._servers:
+            await server.stop(grace)
+        self._servers = []
         if self.socket_path is not None:
             self.socket_path.unlink(missing_ok=True)
 
     # --- snapshots --------------------------------------------------------------------------
 
-    @property
-    def snapshot(self) -> XdsSnapshot:
-        return next(reversed(self._snapshots.values()))
+    def snapshot(self, tenant: Tenant = SHARED) -> XdsSnapshot:
+        """The tenant's newest snapshot (empty, at the current generation, if it has none)."""
+        history = self._snapshots.get(tenant)
+        if not history:
+            return _empty(self.generation)
+        return next(reversed(history.values()))
 
-    def snapshot_for(self, generation: int) -> XdsSnapshot | None:
-        return self._snapshots.get(generation)
+    def snapshot_for(self, generation: int, tenant: Tenant = SHARED) -> XdsSnapshot | None:
+        return self._snapshots.get(tenant, OrderedDict()).get(generation)
 
-    def publish(self, snapshot: XdsSnapshot) -> None:
-        if snapshot.generation <= self.snapshot.generation:
-            raise ValueError(
-                f"generation {snapshot.generation} is not newer than {self.snapshot.generation}"
-            )
-        self._snapshots[snapshot.generation] = snapshot
-        while len(self._snapshots) > _KEEP_SNAPSHOTS:
-            self._snapshots.popitem(last=False)
+    def tenants(self) -> list[Tenant]:
+        return list(self._snapshots)
+
+    def publish(self, generation: int, snapshots: Mapping[Tenant, XdsSnapshot]) -> None:
+        """Make `generation` current: each tenant gets its snapshot; a tenant published
+        before and not named now gets an empty one (its proxies drop everything)."""
+        if generation <= self.generation:
+            raise ValueError(f"generation {generation} is not newer than {self.generation}")
+        self.generation = generation
+        for tenant in [*snapshots, *(t for t in self._snapshots if t not in snapshots)]:
+            snap = snapshots.get(tenant) or _empty(generation)
+            history = self._snapshots.setdefault(tenant, OrderedDict())
+            history[generation] = snap
+            while len(history) > _KEEP_SNAPSHOTS:
+                history.popitem(last=False)
         for stream in self._streams.values():
             stream.wake.set()
         self._notify()
 
     # --- acknowledgement --------------------------------------------------------------------
 
-    @property
-    def connected(self) -> bool:
-        return self.node_id in self._streams
+    def connected(self, tenant: Tenant = SHARED) -> int:
+        """How many proxies of the tenant have a stream."""
+        return sum(1 for s in self._streams.values() if s.tenant == tenant)
 
-    def outcome(self, generation: int | None = None) -> Outcome:
-        """Where our Envoy stands with `generation` (default: the newest)."""
-        gen = self.snapshot.generation if generation is None else generation
-        stream = self._streams.get(self.node_id)
-        if stream is None:
-            return Outcome(AckState.PENDING, gen, reason="Envoy is not connected")
-        session = stream.session
-        if session.acked_generation >= gen:
-            return Outcome(AckState.ACKED, gen)
-        current = session.outcome()
-        if current.state is AckState.NACKED and current.generation >= gen:
-            return current
-        if current.state is AckState.ACKED and current.generation >= gen:
-            return current
-        return Outcome(AckState.PENDING, gen, current.rejected, current.reason)
+    def outcome(self, generation: int | None = None, tenant: Tenant = SHARED) -> Outcome:
+        """Where the tenant's proxies stand with `generation` (default: the newest): ACKED
+        once one of them runs it; NACKED when one rejected part of it; else PENDING."""
+        gen = self.generation if generation is None else generation
+        streams = [s for s in self._streams.values() if s.tenant == tenant]
+        if not streams:
+            who = "Envoy is" if tenant == SHARED else "no proxy of this Gateway is"
+            return Outcome(AckState.PENDING, gen, reason=f"{who} not connected")
+        pending: Outcome | None = None
+        nacked: Outcome | None = None
+        for stream in streams:
+            result = _stream_outcome(stream.session, gen)
+            if result.state is AckState.ACKED:
+                return result
+            if result.state is AckState.NACKED:
+                nacked = nacked or result
+            else:
+                pending = pending or result
+        assert nacked is not None or pending is not None
+        return nacked or pending  # type: ignore[return-value]
 
-    async def wait_acked(self, generation: int, timeout: float | None = None) -> Outcome:
-        """Wait until Envoy ACKed `generation` (or newer) or rejected part of it."""
+    async def wait_acked(
+        self, generation: int, tenant: Tenant = SHARED, timeout: float | None = None
+    ) -> Outcome:
+        """Wait until a proxy of the tenant ACKed `generation` (or newer) or rejected part."""
         async with asyncio.timeout(timeout):
             while True:
-                result = self.outcome(generation)
+                result = self.outcome(generation, tenant)
                 if result.state is not AckState.PENDING:
                     return result
                 await self._change.wait()
@@ -171,9 +226,9 @@ class XdsServer:
         requests: AsyncIterator[discovery_pb2.DeltaDiscoveryRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[discovery_pb2.DeltaDiscoveryResponse]:
-        first = await self._first_request(requests, context)
+        first, tenant = await self._first_request(requests, context)
         node = first.node.id
-        stream = _Stream(DeltaSession(self.snapshot))
+        stream = _Stream(tenant, DeltaSession(self.snapshot(tenant)))
         for event in stream.session.on_request(first):
             self._record(event)
         # After an Envoy restart its old stream may linger a moment: the new one counts.
@@ -182,12 +237,12 @@ class XdsServer:
             old.wake.set()
         self._streams[node] = stream
         self.streams_opened += 1
-        log.info("Envoy %s connected (delta ADS)", node)
+        log.info("Envoy %s connected (delta ADS)", node[:200])
         reader = asyncio.create_task(self._read(requests, node, stream))
         try:
             while not reader.done() and not stream.superseded:
                 stream.wake.clear()
-                stream.session.set_target(self.snapshot)
+                stream.session.set_target(self.snapshot(stream.tenant))
                 for resp in stream.session.responses():
                     if self._on_push is not None:
                         self._on_push(resp)
@@ -214,20 +269,23 @@ class XdsServer:
         self,
         requests: AsyncIterator[discovery_pb2.DeltaDiscoveryRequest],
         context: grpc.aio.ServicerContext,
-    ) -> discovery_pb2.DeltaDiscoveryRequest:
-        """The stream's first request, if it comes from a node we serve; else the stream is
-        ended (PERMISSION_DENIED) before anything is sent on it."""
+    ) -> tuple[discovery_pb2.DeltaDiscoveryRequest, Tenant]:
+        """The stream's first request and its tenant, if it comes from a node we serve; else
+        the stream is ended (PERMISSION_DENIED) before anything is sent on it."""
         first: discovery_pb2.DeltaDiscoveryRequest | None = None
         with contextlib.suppress(StopAsyncIteration, TimeoutError):
             first = await asyncio.wait_for(anext(requests), self.first_request_timeout_s)
-        if first is None or first.node.id != self.node_id:
+        tenant = None
+        if first is not None:
+            tenant = self._admit(first.node.id, _peer(context))
+        if first is None or tenant is None:
             self.streams_refused += 1
             # The id is the client's to choose: logged bounded and quoted.
             node = first.node.id[:80] if first is not None else None
             log.warning("refused an xDS stream from unknown node %r", node)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "unknown node")
             raise AssertionError("abort() raises")  # for the type checker
-        return first
+        return first, tenant
 
     async def _read(
         self,
@@ -260,6 +318,23 @@ class XdsServer:
             )
         if self._on_event is not None:
             self._on_event(event)
+
+
+def _stream_outcome(session: DeltaSession, gen: int) -> Outcome:
+    if session.acked_generation >= gen:
+        return Outcome(AckState.ACKED, gen)
+    current = session.outcome()
+    if current.state in (AckState.NACKED, AckState.ACKED) and current.generation >= gen:
+        return current
+    return Outcome(AckState.PENDING, gen, current.rejected, current.reason)
+
+
+def _peer(context: grpc.aio.ServicerContext) -> Mapping[str, list[bytes]]:
+    """The stream's TLS peer properties (`x509_pem_cert`…), empty without TLS."""
+    try:
+        return MappingProxyType(dict(context.auth_context()))
+    except (AttributeError, RuntimeError):
+        return MappingProxyType({})
 
 
 class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]

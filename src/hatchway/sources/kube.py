@@ -73,6 +73,7 @@ WATCHED: tuple[KindSpec, ...] = (
     _gw("UDPRoute", "udproutes", "v1", "v1alpha2"),
     _gw("ReferenceGrant", "referencegrants", "v1", "v1beta1"),
     _gw("BackendTLSPolicy", "backendtlspolicies", "v1", "v1alpha3"),
+    KindSpec("GatewayParameters", "hatchway.dev", ("v1alpha1",), "gatewayparameters"),
     KindSpec("Service", "", ("v1",), "services"),
     KindSpec("EndpointSlice", "discovery.k8s.io", ("v1",), "endpointslices"),
     # Only TLS Secrets: Listener certificateRefs and a Gateway's backend clientCertificateRef

@@ -3,11 +3,17 @@
 from hatchway.translate.core import translate
 from hatchway.translate.features import SUPPORTED_FEATURES
 from hatchway.translate.memo import TranslateMemo
-from hatchway.translate.settings import CONTROLLER_NAME, Settings, Translation
+from hatchway.translate.settings import (
+    CONTROLLER_NAME,
+    GatewayAddresses,
+    Settings,
+    Translation,
+)
 
 __all__ = [
     "CONTROLLER_NAME",
     "SUPPORTED_FEATURES",
+    "GatewayAddresses",
     "Settings",
     "TranslateMemo",
     "Translation",

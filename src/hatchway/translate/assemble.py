@@ -225,16 +225,19 @@ def assemble(
     detect_shadowed: bool,
     *,
     keep_parts: bool = True,
+    per_gateway: bool = False,
 ) -> Assembly:
     """The IR listeners of `gateways` with `routes` attached. `keep_parts`: keep each
-    route's part of each socket in the result (what `translate.delta` starts from)."""
+    route's part of each socket in the result (what `translate.delta` starts from).
+    `per_gateway`: every Gateway binds its own sockets (its own data plane), so Gateways
+    never share, or compete for, an address and port."""
     attachments: dict[int, list[Attachment]] = defaultdict(list)
     for route in routes:
         for pc in route.parents:
             if pc.rejected is None:
                 for att in pc.attachments:
                     attachments[id(att.listener)].append(att)
-    sockets: dict[tuple[str, int, bool], Socket] = {}
+    sockets: dict[tuple[str, str, str, int, bool], Socket] = {}
     warnings: list[ReportWarning] = []
     ordered_gateways = sorted(gateways, key=lambda g: (g.created, g.namespace, g.name))
     for gw in ordered_gateways:
@@ -243,11 +246,12 @@ def assemble(
         for lc in gw.all_listeners():
             if not lc.is_configured:
                 continue
+            own = (gw.namespace, gw.name) if per_gateway else None
             for address in gw.addresses:
-                key = (address, lc.port, lc.protocol == "UDP")
+                key = (*(own or ("", "")), address, lc.port, lc.protocol == "UDP")
                 sock = sockets.get(key)
                 if sock is None:
-                    sock = sockets[key] = Socket(address, lc.port, lc.protocol)
+                    sock = sockets[key] = Socket(address, lc.port, lc.protocol, gateway=own)
                 if sock.protocol != lc.protocol:
                     # Another (older) Gateway bound this address and port with another
                     # protocol: in a cluster each Gateway would get its own address.
@@ -270,7 +274,7 @@ def assemble(
     listeners: list[Listener] = []
     listener_sockets: list[str] = []
     l4_listeners: set[int] = set()
-    for key in sorted(sockets, key=lambda k: (k[0], k[1], sockets[k].protocol)):
+    for key in sorted(sockets, key=lambda k: (k[:4], sockets[k].protocol)):
         sock = sockets[key]
         if sock.protocol in ("HTTP", "HTTPS"):
             chains = builder.http(sock)
@@ -301,6 +305,7 @@ def assemble(
                 chains=chains,
                 gateways=tuple(contributors),
                 listener_sets=tuple(listener_sets),
+                owner=sock.gateway,
             )
         )
         listener_sockets.append(sock.name)

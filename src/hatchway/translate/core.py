@@ -287,7 +287,13 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         if status is not None:
             statuses.append(status)
 
-    assembly = assemble(gateways, routes, settings.detect_shadowed, keep_parts=memo.incremental)
+    assembly = assemble(
+        gateways,
+        routes,
+        settings.detect_shadowed,
+        keep_parts=memo.incremental,
+        per_gateway=settings.per_gateway_sockets,
+    )
     statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
     warnings += assembly.warnings
 

@@ -43,7 +43,7 @@ from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
 from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches, selector_problem
-from hatchway.translate.settings import Settings
+from hatchway.translate.settings import GatewayAddresses, Settings
 
 GW_API = f"{GATEWAY_GROUP}/v1"
 TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
@@ -150,7 +150,10 @@ class ListenerSetCtx:
 @dataclass(eq=False)
 class GatewayCtx:
     obj: Gateway
-    addresses: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # where its listeners bind
+    # status.addresses when the edge says where the Gateway is reached (provisioned data
+    # plane: its Service's load balancer); None: the addresses it binds.
+    reported: tuple[GatewayAddress, ...] | None = None
     listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
     listener_sets: list[ListenerSetCtx] = field(default_factory=list)
     accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
@@ -461,6 +464,10 @@ def _usable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, usable: tuple[str
 
 
 def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
+    known = settings.gateway_addresses.get((gw.namespace, gw.name))
+    if known is not None:
+        _known_addresses(gw, known)
+        return
     default = settings.assigned_addresses.get((gw.namespace, gw.name), settings.bind_address)
     addresses: list[str] = []
     unusable: list[str] = []
@@ -491,6 +498,27 @@ def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
             gw.addresses = ()
             return
     gw.addresses = tuple(dict.fromkeys(addresses)) or (default,)
+
+
+def _known_addresses(gw: GatewayCtx, known: GatewayAddresses) -> None:
+    """Addresses the edge reports (a provisioned data plane: bound in its Pods, reached at its
+    Service's load balancer). Only IPAddress and Hostname types can be requested there."""
+    for addr in gw.obj.spec.addresses:
+        if addr.type not in ("IPAddress", "Hostname"):
+            gw.accepted = (
+                GatewayConditionReason.UNSUPPORTED_ADDRESS,
+                f"address type {addr.type!r} is not supported (IPAddress, Hostname)",
+            )
+    gw.addresses = known.bind
+    gw.reported = tuple(GatewayAddress(t, v) for t, v in known.reported)
+    if known.unusable:
+        listed = ", ".join(known.unusable)
+        gw.programmed = (
+            GatewayConditionReason.ADDRESS_NOT_USABLE,
+            f"the load balancer did not assign the requested address {listed}",
+        )
+    elif known.pending is not None:
+        gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
@@ -764,7 +792,11 @@ def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
         attached_sets = None
         if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
             attached_sets = sum(1 for s in gw.listener_sets if _final_rejection(s) is None)
-        addresses = tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
+        addresses = (
+            gw.reported
+            if gw.reported is not None
+            else tuple(GatewayAddress("IPAddress", a) for a in gw.addresses)
+        )
         out.append(
             ResourceStatus(
                 ResourceKey(GW_API, "Gateway", gw.namespace, gw.name),

@@ -12,6 +12,19 @@ CONTROLLER_NAME = "hatchway.dev/gateway-controller"
 
 
 @dataclass(frozen=True)
+class GatewayAddresses:
+    """One Gateway's addresses, as its data plane has them."""
+
+    bind: tuple[str, ...]  # where its listeners bind
+    reported: tuple[tuple[str, str], ...]  # status.addresses: (type, value)
+    # Requested `spec.addresses` its data plane could not get: Programmed=False/AddressNotUsable.
+    unusable: tuple[str, ...] = ()
+    # Set while no address is assigned yet (a load balancer still allocating): the reason,
+    # for Programmed=False/AddressNotAssigned.
+    pending: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     controller_name: str = CONTROLLER_NAME
     # Where listeners bind when a Gateway has no IPAddress `spec.addresses`.
@@ -31,6 +44,14 @@ class Settings:
     tls_mode_mixed: bool = True
     # Report rule matches that can never win (warnings only).
     detect_shadowed: bool = True
+    # Each Gateway has its own data plane (provisioned proxies): its listeners get sockets of
+    # their own (IR listeners carry `owner`), so Gateways never share an address and port.
+    per_gateway_sockets: bool = False
+    # What the edge knows of each Gateway's addresses, (namespace, name) -> GatewayAddresses;
+    # a Gateway not here gets the rule of `bind_address` / `assigned_addresses` /
+    # `usable_addresses`. A provisioned data plane binds 0.0.0.0 in its Pods and is reached
+    # at its Service's load-balancer addresses.
+    gateway_addresses: Mapping[tuple[str, str], GatewayAddresses] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

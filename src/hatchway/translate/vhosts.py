@@ -49,10 +49,13 @@ class Socket:
     port: int
     protocol: str
     listeners: list[ListenerCtx] = field(default_factory=list)
+    # The Gateway (namespace, name) whose own data plane binds it; None: shared by all.
+    gateway: tuple[str, str] | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.protocol.lower()}/{self.address}/{self.port}"
+        own = f"{self.gateway[0]}/{self.gateway[1]}/" if self.gateway else ""
+        return f"{own}{self.protocol.lower()}/{self.address}/{self.port}"
 
 
 @dataclass(eq=False)

@@ -37,7 +37,7 @@ def build_listener(listener: Listener, out: ResourceSet, settings: XdsSettings) 
     lis.name = name
     sa = lis.address.socket_address
     sa.address = listener.address
-    sa.port_value = listener.port
+    sa.port_value = settings.bind_port(listener.port)
     origins: list[Origin] = list(listener.gateways)
     if listener.protocol is Protocol.UDP:
         sa.protocol = address_pb2.SocketAddress.UDP

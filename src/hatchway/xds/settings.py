@@ -22,3 +22,12 @@ class XdsSettings:
     access_log: AccessLog | None = field(default_factory=AccessLog)
     # Requests and durations per route (Envoy's stats access logger, read by /metrics).
     route_stats: bool = True
+    # (listener port, port Envoy binds) where they differ: a provisioned proxy runs as a
+    # non-root user, so ports below 1024 are bound unprivileged and its Service maps them.
+    bind_ports: tuple[tuple[int, int], ...] = ()
+
+    def bind_port(self, port: int) -> int:
+        for listener_port, bound in self.bind_ports:
+            if listener_port == port:
+                return bound
+        return port

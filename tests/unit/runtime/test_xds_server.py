@@ -19,7 +19,13 @@ from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
 from hatchway.runtime.delta import AckState
-from hatchway.runtime.xds_server import MAX_SOCKET_PATH, XdsServer, check_socket_path
+from hatchway.runtime.xds_server import (
+    MAX_SOCKET_PATH,
+    SHARED,
+    XdsServer,
+    check_socket_path,
+    single_node,
+)
 from hatchway.runtime.xds_snapshot import from_messages
 from hatchway.xds import CLUSTER, SECRET
 
@@ -100,15 +106,15 @@ def sock(tmp_path: Path) -> Path:
 
 def test_a_stranger_gets_nothing_and_its_nack_counts_for_nothing(sock: Path) -> None:
     async def scenario() -> None:
-        server = XdsServer(NODE)
+        server = XdsServer(single_node(NODE))
         await server.start(sock)
-        server.publish(_snapshot(1))
+        server.publish(1, {SHARED: _snapshot(1)})
         stranger = Client(sock, "someone-else")
         stranger.open()
         await asyncio.wait_for(stranger.ended.wait(), 5)
         assert stranger.error is grpc.StatusCode.PERMISSION_DENIED
         assert stranger.responses == []  # no secret, no nonce to NACK
-        assert server.streams_refused == 1 and not server.connected
+        assert server.streams_refused == 1 and not server.connected()
 
         envoy = Client(sock, NODE)
         envoy.open()
@@ -140,9 +146,9 @@ def test_the_proxys_newest_stream_counts_and_the_old_one_is_ended(sock: Path) ->
     says (here a NACK) is not attributed to the proxy."""
 
     async def scenario() -> None:
-        server = XdsServer(NODE)
+        server = XdsServer(single_node(NODE))
         await server.start(sock)
-        server.publish(_snapshot(1))
+        server.publish(1, {SHARED: _snapshot(1)})
         old = Client(sock, NODE)
         old.open()
         await _until(lambda: len(old.responses) == 2)
@@ -157,7 +163,7 @@ def test_the_proxys_newest_stream_counts_and_the_old_one_is_ended(sock: Path) ->
         for r in new.responses:
             new.send(Req(type_url=r.type_url, response_nonce=r.nonce))
         assert (await asyncio.wait_for(server.wait_acked(1), 5)).state is AckState.ACKED
-        assert server.streams_opened == 2 and server.connected
+        assert server.streams_opened == 2 and server.connected() == 1
         assert [e.ack for e in server.events] == [True, True]
         for c in (old, new):
             await c.close()
@@ -168,7 +174,7 @@ def test_the_proxys_newest_stream_counts_and_the_old_one_is_ended(sock: Path) ->
 
 def test_a_client_that_names_no_node_is_refused(sock: Path) -> None:
     async def scenario() -> None:
-        server = XdsServer(NODE, first_request_timeout_s=0.2)
+        server = XdsServer(single_node(NODE), first_request_timeout_s=0.2)
         await server.start(sock)
         silent = Client(sock, NODE)
         silent.open(named=False)  # connects, sends nothing
@@ -188,7 +194,7 @@ def test_the_socket_directory_must_be_private(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="mode 755"):
         check_socket_path(shared / "xds.sock")
     with pytest.raises(OSError, match="mode 755"):
-        run(XdsServer(NODE).start(shared / "xds.sock"))
+        run(XdsServer(single_node(NODE)).start(shared / "xds.sock"))
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     check_socket_path(private / "xds.sock")

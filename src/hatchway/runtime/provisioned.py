@@ -1,0 +1,288 @@
+"""Controller mode's default data plane: every accepted Gateway gets proxies of its own.
+
+The controller (every replica) serves xDS over mutual TLS and signs the proxies'
+certificates; the leader provisions each Gateway's ServiceAccount, Envoy Deployment,
+PodDisruptionBudget and LoadBalancer Service (`provision`, `sources.provisioner`). A Gateway's
+addresses come from its Service's load balancer and enter translation through its settings;
+`Programmed` is True once one of its proxies runs the newest configuration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from lightkube import AsyncClient
+from lightkube.models.authentication_v1 import TokenReviewSpec
+from lightkube.resources.authentication_v1 import TokenReview
+
+from hatchway.model.gateway import Gateway
+from hatchway.model.snapshot import Snapshot
+from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
+from hatchway.provision.names import base_name
+from hatchway.runtime.admin import Readiness
+from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
+from hatchway.runtime.certificates import Authority, gateway_of
+from hatchway.runtime.engine import Engine
+from hatchway.runtime.inputs import InputSource
+from hatchway.runtime.metrics import Metrics
+from hatchway.runtime.pipeline import Pipeline, tenant_of
+from hatchway.runtime.publisher import Published, Publisher
+from hatchway.runtime.xds_server import Tenant, XdsServer
+from hatchway.sources.provisioner import Provisioner
+from hatchway.translate import GatewayAddresses
+from hatchway.translate import Settings as TranslateSettings
+from hatchway.translate.params import class_params, effective, gateway_params
+
+log = logging.getLogger("hatchway.provisioned")
+
+Body = Mapping[str, Any] | None
+ServiceOf = Callable[[str, str], Body]  # (namespace, name) -> the Service's body in the cache
+
+
+@dataclass(frozen=True)
+class ProvisionedSettings:
+    xds_listen: tuple[str, int]  # where the controller serves xDS (certificates on port + 1)
+    xds_service: tuple[str, int]  # the controller's Service, as the proxies dial it
+    proxy_image: str
+    controller_name: str
+
+
+def dns_names(host: str) -> list[str]:
+    """The names a proxy may reach the controller's Service by."""
+    names = [host]
+    parts = host.split(".")
+    if len(parts) >= 2:
+        names += [".".join(parts[:2]), f"{'.'.join(parts[:2])}.svc"]
+        names.append(f"{'.'.join(parts[:2])}.svc.cluster.local")
+    return list(dict.fromkeys(names))
+
+
+class ProvisionedPlane:
+    def __init__(
+        self,
+        client: AsyncClient,
+        settings: ProvisionedSettings,
+        authority: Authority,
+        source: InputSource,
+        stats: Metrics,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.authority = authority
+        self.stats = stats
+        self.xds = XdsServer(self._admit, on_event=stats.answered)
+        self.engine = Engine(
+            source,
+            Pipeline(TranslateSettings(per_gateway_sockets=True)),
+            Publisher(self.xds),
+            stats,
+        )
+        self.provisioner = Provisioner(client)
+        self.certs = CertificateService(authority, self._review, self._gateway_of_account)
+        self._cert_server: CertificateServer | None = None
+        self._snapshot = Snapshot()
+        host, port = settings.xds_service
+        self.provision = ProvisionSettings(
+            image=settings.proxy_image,
+            xds_address=f"{host}:{port}",
+            xds_ca_pem=authority.cert_pem.decode(),
+        )
+        self.failures: list[str] = []
+
+    # --- serving xDS and certificates -------------------------------------------------------
+
+    async def start(self) -> None:
+        host, port = self.settings.xds_listen
+        cert, key = self.authority.server_certificate(
+            dns_names(self.settings.xds_service[0]), dt.datetime.now(dt.UTC)
+        )
+        creds = grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=self.authority.cert_pem, require_client_auth=True
+        )
+        bound = await self.xds.start_tls(host, port, creds)
+        self._cert_server = CertificateServer(self.certs, host, bound + 1, _tls(cert, key))
+        await self._cert_server.start()
+
+    async def stop(self) -> None:
+        self.engine.stop()
+        if self._cert_server is not None:
+            await self._cert_server.stop()
+        await self.xds.stop()
+
+    def _admit(self, node: str, peer: Mapping[str, list[bytes]]) -> Tenant | None:
+        """A proxy whose client certificate names a Gateway gets that Gateway's resources;
+        its node id must say so too (`namespace/name/pod`)."""
+        pems = peer.get("x509_pem_cert") or []
+        gateway = gateway_of(pems[0]) if pems else None
+        if gateway is None:
+            return None
+        tenant = tenant_of(gateway)
+        return tenant if node.startswith(f"{tenant}/") else None
+
+    async def _review(self, token: str) -> str | None:
+        review = TokenReview(spec=TokenReviewSpec(token=token, audiences=[AUDIENCE]))
+        answer = await self.client.create(review)
+        status = answer.status
+        if status is None or not status.authenticated or status.user is None:
+            return None
+        if AUDIENCE not in (status.audiences or []):
+            return None
+        return status.user.username
+
+    def _gateway_of_account(self, namespace: str, account: str) -> str | None:
+        """The Gateway whose data plane runs as this ServiceAccount (ours, accepted or not)."""
+        for gw in self._ours(self._snapshot):
+            if (
+                gw.metadata.namespace == namespace
+                and base_name(namespace, gw.metadata.name) == account
+            ):
+                return gw.metadata.name
+        return None
+
+    # --- translation settings ---------------------------------------------------------------
+
+    def settings_for(self, snapshot: Snapshot, service_of: ServiceOf) -> TranslateSettings:
+        """Per-Gateway sockets, and each Gateway's addresses as its Service's load balancer
+        has them."""
+        self._snapshot = snapshot
+        known = {
+            (gw.metadata.namespace, gw.metadata.name): _addresses(
+                gw,
+                service_of(
+                    gw.metadata.namespace, base_name(gw.metadata.namespace, gw.metadata.name)
+                ),
+            )
+            for gw in self._ours(snapshot)
+        }
+        return TranslateSettings(
+            controller_name=self.settings.controller_name,
+            per_gateway_sockets=True,
+            gateway_addresses=known,
+        )
+
+    def _ours(self, snapshot: Snapshot) -> list[Gateway]:
+        classes = {
+            gc.metadata.name
+            for gc in snapshot.gateway_classes
+            if gc.spec.controller_name == self.settings.controller_name
+        }
+        return [g for g in snapshot.gateways if g.spec.gateway_class_name in classes]
+
+    # --- provisioning (the leader) ----------------------------------------------------------
+
+    async def provision_all(self) -> list[str]:
+        """Apply the data plane of every accepted Gateway of ours; remove the rest."""
+        published = self.engine.published
+        if published is None:
+            return []
+        snapshot = published.model
+        accepted = _accepted_gateways(published.status)
+        classes = {gc.metadata.name: gc for gc in snapshot.gateway_classes}
+        desired: list[dict[str, Any]] = []
+        for gw in self._ours(snapshot):
+            key = (gw.metadata.namespace, gw.metadata.name)
+            if key not in accepted:
+                continue
+            gc = classes.get(gw.spec.gateway_class_name)
+            of_class = class_params(snapshot, gc) if gc is not None else None
+            of_gateway = gateway_params(snapshot, gw)
+            params = effective(
+                None if isinstance(of_class, str) else of_class,
+                None if isinstance(of_gateway, str) else of_gateway,
+            )
+            desired += desired_objects(gw, params, self._ports(gw, published), self.provision)
+        self.failures = await self.provisioner.sync(desired)
+        for line in self.failures:
+            log.warning("provisioning: %s", line)
+        return self.failures
+
+    def _ports(self, gw: Gateway, published: Published) -> list[ListenerPort]:
+        """The ports its proxies listen on: those of its listeners that are programmed."""
+        ir = published.irs.get(tenant_of((gw.metadata.namespace, gw.metadata.name)))
+        if ir is None:
+            return []
+        return [
+            ListenerPort(lis.port, "UDP" if lis.protocol.value == "UDP" else "TCP")
+            for lis in ir.listeners
+        ]
+
+    # --- admin view -------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return self.engine.status()
+
+    def errors(self) -> list[dict[str, Any]]:
+        return self.engine.errors() + [
+            {"kind": None, "message": f"provisioning: {line}", "code": "ProvisioningFailed"}
+            for line in self.failures
+        ]
+
+    def config(self) -> dict[str, Any]:
+        return self.engine.config()
+
+    async def metrics(self) -> bytes:
+        return self.stats.render()  # per-route metrics are on each proxy Pod's scrape port
+
+    async def envoy_metrics(self) -> bytes:
+        return b"# no local Envoy: each proxy Pod serves its Envoy's stats on /metrics/envoy\n"
+
+    def readiness(self) -> Readiness:
+        if self.engine.published is None:
+            return Readiness(False, "no configuration built yet", 0)
+        return self.engine.serving_readiness(
+            f"generation {self.engine.generation} published to {len(self.xds.tenants())} "
+            f"data planes ({self.xds.streams_opened} proxy streams opened)"
+        )
+
+
+def _accepted_gateways(status: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for res in status:
+        if res.get("kind") != "Gateway":
+            continue
+        conditions = res.get("status", {}).get("conditions", [])
+        if any(c.get("type") == "Accepted" and c.get("status") == "True" for c in conditions):
+            meta = res.get("metadata", {})
+            out.add((str(meta.get("namespace")), str(meta.get("name"))))
+    return out
+
+
+def _addresses(gw: Gateway, service: Body) -> GatewayAddresses:
+    """A Gateway's addresses from its Service: bound on 0.0.0.0 in its Pods, reached at the
+    load balancer's; requested IPs it did not get are unusable once it assigned something."""
+    ingress = (((service or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress")
+    reported: list[tuple[str, str]] = []
+    for entry in ingress or []:
+        if isinstance(entry, dict):
+            if entry.get("ip"):
+                reported.append(("IPAddress", str(entry["ip"])))
+            elif entry.get("hostname"):
+                reported.append(("Hostname", str(entry["hostname"])))
+    requested = [a.value for a in gw.spec.addresses if a.type == "IPAddress" and a.value]
+    got = {v for _, v in reported}
+    if not reported:
+        pending = "waiting for the load balancer to assign the Gateway's Service an address"
+        return GatewayAddresses(bind=("0.0.0.0",), reported=(), pending=pending)
+    unusable = tuple(ip for ip in requested if ip not in got)
+    return GatewayAddresses(bind=("0.0.0.0",), reported=tuple(reported), unusable=unusable)
+
+
+def _tls(cert: bytes, key: bytes) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # `load_cert_chain` reads files: written to a private temporary directory, then removed.
+    with tempfile.TemporaryDirectory(prefix="hatchway-certs-") as d:
+        (Path(d) / "tls.crt").write_bytes(cert)
+        key_file = Path(d) / "tls.key"
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(key)
+        ctx.load_cert_chain(Path(d) / "tls.crt", key_file)
+    return ctx
