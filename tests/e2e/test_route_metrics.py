@@ -182,7 +182,7 @@ def test_a_proxy_pod_maps_the_same_stats(
         admin_url = f"http://{envoy_admin}"
         running = True
 
-    settings = ProxySettings("infra/edge", "n", "x", 1, "/nonexistent", state)
+    settings = ProxySettings("infra/edge", "n", "x", 1, b"", Path("/nonexistent"), state)
 
     async def scrape() -> tuple[str, str]:
         view = ProxyView(settings, RunningEnvoy())  # type: ignore[arg-type]
