@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hatchway.cli import controller, explain, output, proxy, serve, status, translate, version
+from hatchway.cli import (
+    controller,
+    explain,
+    logs,
+    output,
+    proxy,
+    serve,
+    status,
+    translate,
+    version,
+)
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
@@ -94,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
+    logs.add_argument(p)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.
     p.add_argument("--envoy-log-level", default="warning", choices=levels)
     p.set_defaults(run=serve.run)

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from hatchway.cli import failures
+from hatchway.cli import failures, logs
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -42,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from hatchway.runtime.controller import ControllerSettings, run_controller
     from hatchway.runtime.serve import STOP_SIGNALS
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if args.data_plane == "provisioned" and not (args.xds_service and args.proxy_image):
@@ -157,6 +154,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the Secret (in POD_NAMESPACE) holding the xDS certificate authority",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    logs.add_argument(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
+
+from hatchway.cli import logs
 
 
 def parse_host_port(value: str) -> tuple[str, int]:
@@ -39,10 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from hatchway.runtime import serve as runtime_serve
     from hatchway.xds.telemetry import AccessLog
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     admin_host, admin_port = parse_host_port(args.admin_address)
     metrics = parse_host_port(args.metrics_address) if args.metrics_address else None
     settings = runtime_serve.ServeSettings(
