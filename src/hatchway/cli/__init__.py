@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Envoy's access log: one line per request or connection (default: stdout)",
     )
     p.add_argument(
+        "--tracing-endpoint",
+        default=None,
+        metavar="HOST:PORT",
+        help="trace HTTP requests to this OpenTelemetry collector (OTLP over gRPC); a "
+        "Gateway's XTelemetryPolicy overrides it",
+    )
+    p.add_argument(
         "--access-log-format",
         default="json",
         choices=["json", "text"],

@@ -50,6 +50,7 @@ from hatchway.ir.route import (
     VirtualHost,
     WeightedBackend,
 )
+from hatchway.ir.telemetry import SpanAttribute, Tracing
 
 __all__ = [
     "CORS",
@@ -78,8 +79,10 @@ __all__ = [
     "Retry",
     "Route",
     "SessionPersistence",
+    "SpanAttribute",
     "TLSCertificate",
     "TLSTermination",
+    "Tracing",
     "URLRewrite",
     "UpstreamTLS",
     "VirtualHost",

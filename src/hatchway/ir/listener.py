@@ -8,6 +8,7 @@ from enum import StrEnum
 from hatchway.ir.backend import Cluster
 from hatchway.ir.origin import Origin
 from hatchway.ir.route import VirtualHost, WeightedBackend
+from hatchway.ir.telemetry import Tracing
 
 
 class Protocol(StrEnum):
@@ -85,6 +86,9 @@ class Listener:
     # The Gateway (namespace, name) whose own data plane binds this socket (each Gateway
     # provisioned its own proxies); None: one data plane serves every Gateway.
     owner: tuple[str, str] | None = None
+    # Spans for the HTTP requests of this socket (its Gateway's XTelemetryPolicy); None: the
+    # deployment's default (`serve --tracing-endpoint`, else none).
+    tracing: Tracing | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,9 @@ class ServeSettings:
     max_heap_bytes: int | None = None
     # Envoy's access log (None: off); by default JSON lines on serve's stdout.
     access_log: AccessLog | None = dataclasses.field(default_factory=AccessLog)
+    # OTLP/gRPC collector every HTTP socket traces to, unless its Gateway's XTelemetryPolicy
+    # says otherwise; None: tracing only where a policy enables it.
+    tracing_endpoint: tuple[str, int] | None = None
 
 
 class GatewayRuntime:
@@ -87,7 +90,9 @@ class GatewayRuntime:
             self.source,
             Pipeline(
                 TranslateSettings(bind_address=settings.bind_address),
-                xds.XdsSettings(access_log=settings.access_log),
+                xds.XdsSettings(
+                    access_log=settings.access_log, tracing_endpoint=settings.tracing_endpoint
+                ),
             ),
             Publisher(self.xds),
             self.stats,

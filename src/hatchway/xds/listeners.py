@@ -25,6 +25,7 @@ from hatchway.xds.resources import LISTENER, ResourceSet
 from hatchway.xds.routes import build_route_config
 from hatchway.xds.settings import XdsSettings
 from hatchway.xds.telemetry import http_access_logs, l4_access_logs, udp_access_logs
+from hatchway.xds.tracing import effective, fill_tracing
 from hatchway.xds.udp_weights import udp_target
 
 _ADS_V3 = config_source_pb2.V3
@@ -81,7 +82,13 @@ def _fill_chain(
     if chain.virtual_hosts is not None:
         rc_name = names.route_config_name(listener, chain)
         logs = http_access_logs(settings.access_log, settings.route_stats)
-        _fill_hcm(fc.filters.add(), prefix, rc_name, hard, logs)
+        h = _fill_hcm(prefix, rc_name, hard, logs)
+        tracing = effective(listener.tracing, settings)
+        if tracing is not None:
+            fill_tracing(h, tracing)
+        f = fc.filters.add()
+        f.name = "envoy.filters.network.http_connection_manager"
+        f.typed_config.Pack(h)
         build_route_config(rc_name, listener, chain, out, settings)
     else:
         backends = chain.l4.backends if chain.l4 is not None else ()
@@ -97,8 +104,7 @@ def _fill_connection_limit(f: Any, prefix: str, hard: Hardening) -> None:
     f.typed_config.Pack(cl)
 
 
-def _fill_hcm(f: Any, prefix: str, rc_name: str, hard: Hardening, logs: list[Any]) -> None:
-    f.name = "envoy.filters.network.http_connection_manager"
+def _fill_hcm(prefix: str, rc_name: str, hard: Hardening, logs: list[Any]) -> Any:
     h = hcm_pb2.HttpConnectionManager()
     # AUTO: HTTP/1.1, and HTTP/2 by ALPN or by prior knowledge (h2c preface) on cleartext,
     # which GRPCRoute on an HTTP listener needs.
@@ -111,7 +117,7 @@ def _fill_hcm(f: Any, prefix: str, rc_name: str, hard: Hardening, logs: list[Any
     h.upgrade_configs.add().upgrade_type = "websocket"
     h.access_log.extend(logs)
     _harden_hcm(h, hard)
-    f.typed_config.Pack(h)
+    return h
 
 
 def _harden_hcm(h: Any, hard: Hardening) -> None:

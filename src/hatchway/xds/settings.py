@@ -22,6 +22,9 @@ class XdsSettings:
     access_log: AccessLog | None = field(default_factory=AccessLog)
     # Requests and durations per route (Envoy's stats access logger, read by /metrics).
     route_stats: bool = True
+    # OTLP/gRPC collector (host, port) that HTTP sockets trace to unless their Gateway's
+    # XTelemetryPolicy says otherwise (`serve --tracing-endpoint`); None: no default tracing.
+    tracing_endpoint: tuple[str, int] | None = None
     # (listener port, port Envoy binds) where they differ: a provisioned proxy runs as a
     # non-root user, so ports below 1024 are bound unprivileged and its Service maps them.
     bind_ports: tuple[tuple[int, int], ...] = ()
