@@ -24,7 +24,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request: Any, context: Any) -> Any:
         with self._lock:
             self.requests.append(request)
-            self.metadata.append({k: v for k, v in context.invocation_metadata()})
+            self.metadata.append(dict(context.invocation_metadata()))
         return trace_service_pb2.ExportTraceServiceResponse()
 
     def spans(self) -> list[dict[str, Any]]:
