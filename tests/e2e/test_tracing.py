@@ -4,6 +4,7 @@ the Gateway API attribute dictionary (GEP-5253)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,73 @@ def test_serve_flag_traces_to_a_collector(
     assert a["hatchway.dev/rule"] in (0, "0") and a["hatchway.dev/rule_name"] == "cart"
     assert a["hatchway.dev/backend"] == "apps/cart:8080"
     assert span["resource"]["service.name"] == "hatchway"
+
+
+def _policy(mode: str, **tracing: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"mode": mode, **tracing}
+    return {
+        "apiVersion": "gateway.networking.x-k8s.io/v1alpha1",
+        "kind": "XTelemetryPolicy",
+        "metadata": {"name": "tracing", "namespace": "infra"},
+        "spec": {
+            "targetRefs": [
+                {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge"}
+            ],
+            "tracing": spec,
+        },
+    }
+
+
+def test_xtelemetrypolicy_enables_shapes_and_disables_tracing(
+    tmp_path: Path, echo_pool: EchoPool, hatchway_factory: Factory, receiver: Receiver
+) -> None:
+    """The policy's collector is a Service (the receiver), its attributes and names show on
+    the spans; Disabled stops them; the policy's status says what applies."""
+    cart = echo_pool.servers.get("cart") or echo_pool.start("cart")
+    port = free_port()
+    config = tmp_path / "config"
+    config.mkdir()
+    collector = l4_service("otel", receiver.port, namespace="infra", port=4317)
+    write_yaml(config / "all.yaml", [*_docs(cart.port, port), *collector])
+    enabled = _policy(
+        "Enabled",
+        provider={"backendRef": {"name": "otel", "port": 4317}},
+        serviceName="edge-gateway",
+        spanName="edge-request",
+        attributes=[
+            {"name": "env", "sourceType": "Literal", "literalValue": "prod"},
+            {"name": "user", "sourceType": "Header", "headerName": "X-User-Id"},
+            {"name": "verb", "sourceType": "Attribute", "attributeKey": "http.request.method"},
+        ],
+    )
+    write_yaml(config / "policy.yaml", [enabled])
+    hw = hatchway_factory(config)
+    policy = next(
+        r for r in hw.admin("/status").json()["resources"] if r["kind"] == "XTelemetryPolicy"
+    )
+    (ancestor,) = policy["status"]["ancestors"]
+    assert ancestor["ancestorRef"]["name"] == "edge"
+    assert {c["type"]: c["status"] for c in ancestor["conditions"]} == {
+        "Accepted": "True",
+        "ResolvedRefs": "True",
+    }
+
+    r = http_request(port, "/cart/one", host="shop.example", headers={"x-user-id": "u-42"})
+    assert r.status == 200
+    span = wait_for(
+        lambda: _server_span(receiver.spans(), "/cart/one"), 15, "the request's span", every=0.2
+    )
+    assert span["name"] == "edge-request"
+    assert span["resource"]["service.name"] == "edge-gateway"
+    a = span["attributes"]
+    assert (a["env"], a["user"], a["verb"]) == ("prod", "u-42", "GET")
+    assert a["hatchway.dev/route"] == "apps/shop"
+
+    write_yaml(config / "policy.yaml", [_policy("Disabled")])
+    wait_for(lambda: hw.readyz().json()["generation"] >= 2, 10, "the disabled policy applied")
+    before = len(receiver.spans())
+    for i in range(5):
+        assert http_request(port, f"/cart/off{i}", host="shop.example").status == 200
+    # Envoy exports every 5 s: two periods without a span.
+    time.sleep(11)
+    assert len(receiver.spans()) == before
