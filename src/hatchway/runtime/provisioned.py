@@ -27,6 +27,7 @@ from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.names import base_name
+from hatchway.runtime import console
 from hatchway.runtime.admin import Readiness
 from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
 from hatchway.runtime.certificates import Authority, gateway_of
@@ -227,6 +228,12 @@ class ProvisionedPlane:
 
     def config(self) -> dict[str, Any]:
         return self.engine.config()
+
+    def topology(self) -> dict[str, Any]:
+        return console.topology(self.engine.published)
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        return console.explain_request(self.engine.published, url, method, headers)
 
     async def metrics(self) -> bytes:
         return self.stats.render()  # per-route metrics are on each proxy Pod's scrape port

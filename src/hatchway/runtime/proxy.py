@@ -123,6 +123,12 @@ class ProxyView:
     def config(self) -> dict[str, Any]:
         return {}
 
+    def topology(self) -> dict[str, Any]:
+        return {}  # the scrape port has no console
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        raise ValueError("a proxy Pod has no console; use the controller's admin address")
+
 
 def proxy_bootstrap(s: ProxySettings) -> dict[str, Any]:
     return bootstrap(

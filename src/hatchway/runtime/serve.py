@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from hatchway import xds
+from hatchway.runtime import console
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, Outcome, XdsEvent
 from hatchway.runtime.engine import Engine
@@ -142,6 +143,12 @@ class GatewayRuntime:
 
     def config(self) -> dict[str, Any]:
         return self.engine.config()
+
+    def topology(self) -> dict[str, Any]:
+        return console.topology(self.engine.published)
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        return console.explain_request(self.engine.published, url, method, headers)
 
     async def metrics(self) -> bytes:
         """Control-plane metrics and, read from Envoy now, per-route and per-backend ones."""
