@@ -160,7 +160,7 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     assert "apps/shadow" in trace  # among the candidates not chosen, with why
 
     # Rates move when traffic flows.
-    assert shop.locator(".rate").inner_text() in ("–", "0.0")
+    assert shop.locator(".rate").inner_text() in ("\u2013", "0.0")  # no traffic yet
     stop = threading.Event()
     load = threading.Thread(target=_traffic, args=(port, stop), daemon=True)
     load.start()
