@@ -5,7 +5,10 @@ The test saves a screenshot next to its log."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, write_yaml
+from e2e.harness import ROOT, Hatchway, free_port, gateway_class, http_request, write_yaml
 from e2e.manifests import backend, gateway, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
@@ -158,6 +161,22 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     trace = page.locator("#explain-output").inner_text()
     assert "HTTPRoute/apps/shop rule 0 (cart)" in trace
     assert "apps/shadow" in trace  # among the candidates not chosen, with why
+    offline = subprocess.run(
+        [sys.executable, "-m", "hatchway", "explain", "-f", str(hw.config_dir), "-H", "X-Test: 1"]
+        + [f"http://shop.example:{port}/cart/items"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+
+    # The same trace as `hatchway explain` (which binds the default address, serve here
+    # 127.0.0.1: the Socket line differs by that).
+    def lines(text: str) -> list[str]:
+        return [x for x in text.strip().splitlines() if not x.startswith("Socket")]
+
+    assert lines(trace) == lines(offline.stdout)
 
     # Rates move when traffic flows.
     assert shop.locator(".rate").inner_text() in ("\u2013", "0.0")  # no traffic yet
