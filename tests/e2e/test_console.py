@@ -162,8 +162,10 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     assert "HTTPRoute/apps/shop rule 0 (cart)" in trace
     assert "apps/shadow" in trace  # among the candidates not chosen, with why
     offline = subprocess.run(
-        [sys.executable, "-m", "hatchway", "explain", "-f", str(hw.config_dir), "-H", "X-Test: 1"]
-        + [f"http://shop.example:{port}/cart/items"],
+        [
+            *(sys.executable, "-m", "hatchway", "explain", "-f", str(hw.config_dir)),
+            *("-H", "X-Test: 1", f"http://shop.example:{port}/cart/items"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
