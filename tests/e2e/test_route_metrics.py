@@ -4,6 +4,8 @@ from serve's `/metrics` by Gateway API names, and the same mapping in a proxy Po
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,46 @@ def test_a_proxy_pod_maps_the_same_stats(
     assert "hatchway_build_info" in ours and "process_cpu_seconds_total" in ours
     assert "_created" not in ours
     assert "envoy_cluster_upstream_cx_total" in envoys
+
+
+_SUFFIXES = {
+    "counter": ("_total",),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count"),
+    "info": ("_info",),
+}
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/helm/hatchway/dashboards/hatchway.json"
+
+
+def _dashboard_metrics() -> set[str]:
+    """Every metric name a query of the Grafana dashboard (panels and variables) names."""
+    dash = json.loads(DASHBOARD.read_text())
+    queries = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    queries += [v["query"]["query"] for v in dash["templating"]["list"] if v["type"] == "query"]
+    assert len(queries) >= 20
+    return {m for q in queries for m in re.findall(r"\b(?:hatchway|process)_[a-z0-9_]+", q)}
+
+
+def test_every_dashboard_query_names_a_metric_that_exists(
+    config: dict[str, Any], hatchway_factory: Factory
+) -> None:
+    hw = hatchway_factory(config["dir"])
+    _traffic(config["port"])
+
+    def names() -> tuple[set[str], set[str]] | None:
+        """(series with samples, series names the families declare) on /metrics."""
+        families = list(text_string_to_metric_families(hw.admin("/metrics").body.decode()))
+        sampled = {s.name for f in families for s in f.samples}
+        declared = {f"{f.name}{suffix}" for f in families for suffix in _SUFFIXES[f.type]}
+        # Durations show once Envoy published them (every 5 s).
+        if "hatchway_route_request_duration_seconds_bucket" not in sampled:
+            return None
+        return sampled, declared
+
+    sampled, declared = wait_for(names, 15, "durations on /metrics", every=0.5)
+    wanted = _dashboard_metrics()
+    assert {"hatchway_route_requests_total", "hatchway_backend_timeouts_total"} <= wanted
+    assert wanted - declared == set()
+    # What this traffic produces has series: routes, durations, every backend counter.
+    quiet = {"hatchway_warnings", "hatchway_xds_nacks_total"}  # no warning, no NACK here
+    assert wanted - sampled == quiet
