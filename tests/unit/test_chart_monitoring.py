@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from helm import helm_binary, helm_env
 from hatchway.model.parse import Document, parse_documents
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.ports import METRICS_PORT
 from hatchway.translate.params import effective
+from helm import helm_binary, helm_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "hatchway"
