@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Envoy's access log: one line per request or connection (default: stdout)",
     )
     p.add_argument(
+        "--route-metrics",
+        default="on",
+        choices=["on", "off"],
+        help="per-route request counts and durations on /metrics (default on)",
+    )
+    p.add_argument(
         "--tracing-endpoint",
         default=None,
         metavar="HOST:PORT",

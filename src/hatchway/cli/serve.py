@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_heap_bytes=args.max_heap,
         envoy_log_level="warn" if args.envoy_log_level == "warning" else args.envoy_log_level,
+        route_metrics=args.route_metrics == "on",
         tracing_endpoint=parse_host_port(args.tracing_endpoint) if args.tracing_endpoint else None,
         access_log=None
         if args.access_log is None

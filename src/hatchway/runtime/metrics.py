@@ -81,8 +81,7 @@ class Metrics:
             registry=r,
         )
         register_common(r)
-        self.dataplane = DataPlaneMetrics()
-        r.register(self.dataplane)
+        self.dataplane = DataPlaneMetrics()  # rendered beside the registry (see `render`)
 
     def observe_ack(self, seconds: float) -> None:
         self.ack_seconds.observe(seconds)
@@ -127,4 +126,4 @@ class Metrics:
     def render(self) -> bytes:
         """The text of `/metrics` (call `dataplane.refresh` first for fresh Envoy stats)."""
         self._count_resources()
-        return bytes(generate_latest(self.registry))
+        return bytes(generate_latest(self.registry)) + self.dataplane.render().encode()

@@ -63,7 +63,6 @@ class ProxyView:
         self.registry = CollectorRegistry(auto_describe=True)
         register_common(self.registry)
         self.dataplane = DataPlaneMetrics()
-        self.registry.register(self.dataplane)
 
     async def poll(self) -> None:
         """Refresh readiness from Envoy's admin (loopback) once a second."""
@@ -102,7 +101,7 @@ class ProxyView:
     async def metrics(self) -> bytes:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             await self.dataplane.refresh(http, self.envoy.admin_url if self.envoy else None)
-        return bytes(generate_latest(self.registry))
+        return bytes(generate_latest(self.registry)) + self.dataplane.render().encode()
 
     async def envoy_metrics(self) -> bytes:
         admin = self.envoy.admin_url if self.envoy is not None else None

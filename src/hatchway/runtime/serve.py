@@ -73,6 +73,8 @@ class ServeSettings:
     # OTLP/gRPC collector every HTTP socket traces to, unless its Gateway's XTelemetryPolicy
     # says otherwise; None: tracing only where a policy enables it.
     tracing_endpoint: tuple[str, int] | None = None
+    # Per-route request counts and durations (Envoy's stats access logger, read by /metrics).
+    route_metrics: bool = True
 
 
 class GatewayRuntime:
@@ -92,7 +94,9 @@ class GatewayRuntime:
             Pipeline(
                 TranslateSettings(bind_address=settings.bind_address),
                 xds.XdsSettings(
-                    access_log=settings.access_log, tracing_endpoint=settings.tracing_endpoint
+                    access_log=settings.access_log,
+                    route_stats=settings.route_metrics,
+                    tracing_endpoint=settings.tracing_endpoint,
                 ),
             ),
             Publisher(self.xds),

@@ -41,7 +41,7 @@ ROUTE_TAGS = ("gateway", "listener", "route", "route_kind", "rule")
 CODE_TAG = "code"
 # Duration histogram buckets, in milliseconds: the stats logger takes only numbers, and
 # `%DURATION%` is the duration operator that gives one (whole milliseconds).
-DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000)
+DURATION_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 30_000)
 # What Envoy needs beside the xDS config: histogram buckets for our stats (bootstrap).
 HISTOGRAM_BUCKETS: dict[str, Any] = {
     "prefix": f"{STATS_PREFIX}.{DURATION_STAT}",

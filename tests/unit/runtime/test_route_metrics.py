@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
 from hatchway.runtime.route_metrics import DataPlaneMetrics, _backend_key, _code_class
 
 _GW = 'gateway="infra/edge",listener="web"'
@@ -40,10 +44,14 @@ def test_backends_from_cluster_stat_names() -> None:
     assert _backend_key("udp-weighted/udp/127.0.0.1/53") is None
 
 
+def _families(text: str) -> dict[str, Any]:
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
 def test_families_regroup_envoys_series() -> None:
     m = DataPlaneMetrics()
     m.update(ENVOY_TEXT)
-    families = {f.name: f for f in m.collect()}
+    families = _families(m.render())  # what a Prometheus parser reads of it
     requests = families["hatchway_route_requests"].samples
     assert [
         (s.labels["route"], s.labels["namespace"], s.labels["code"], s.value) for s in requests
@@ -57,5 +65,5 @@ def test_families_regroup_envoys_series() -> None:
         ({"namespace": "apps", "service": "cart", "port": "8080"}, 3.0)
     ]
     # Every family is there before its first sample.
-    empty = {f.name: f for f in DataPlaneMetrics().collect()}
+    empty = _families(DataPlaneMetrics().render())
     assert set(empty) == set(families)
