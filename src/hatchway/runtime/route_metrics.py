@@ -34,7 +34,13 @@ from prometheus_client import CollectorRegistry, Info, ProcessCollector
 
 from hatchway import __version__
 from hatchway.model.kinds import GATEWAY_API_VERSIONS
-from hatchway.xds.telemetry import DURATION_STAT, REQUESTS_STAT, STATS_PREFIX
+from hatchway.xds.telemetry import (
+    DURATION_STAT,
+    ID_SEPARATOR,
+    ID_TAG,
+    REQUESTS_STAT,
+    STATS_PREFIX,
+)
 
 log = logging.getLogger("hatchway.metrics")
 
@@ -202,13 +208,16 @@ def _parse(text: str) -> dict[str, list[_Sample]]:
 
 
 def _route_key(labels: dict[str, str]) -> tuple[str, ...] | None:
-    route = labels.get("route", "")
-    gateway = labels.get("gateway", "")
+    """The route labels and rule, from the identity tag (`xds.telemetry.ID_TAG`)."""
+    parts = labels.get(ID_TAG, "").split(ID_SEPARATOR)
+    if len(parts) != 5:
+        return None
+    gateway, listener, route, kind, rule = parts
     if "/" not in route or "/" not in gateway:
         return None  # no route matched
     gw_ns, gw = gateway.split("/", 1)
     ns, name = route.split("/", 1)
-    return (gw_ns, gw, labels.get("listener", ""), ns, name, labels.get("route_kind", ""))
+    return (gw_ns, gw, listener, ns, name, kind, rule)
 
 
 def _requests(samples: Iterable[Any], out: dict[tuple[str, ...], float]) -> None:
@@ -216,7 +225,7 @@ def _requests(samples: Iterable[Any], out: dict[tuple[str, ...], float]) -> None
         key = _route_key(s.labels)
         if key is None:
             continue
-        out[(*key, s.labels.get("rule", ""), _code_class(s.labels.get("code", "")))] += s.value
+        out[(*key, _code_class(s.labels.get("code", "")))] += s.value
 
 
 def _code_class(code: str) -> str:
@@ -235,7 +244,7 @@ def _durations(
         key = keys.get(id(s.labels), ())
         if key == ():
             route = _route_key(s.labels)
-            key = keys[id(s.labels)] = None if route is None else (*route, s.labels.get("rule", ""))
+            key = keys[id(s.labels)] = route
         if key is None:
             continue
         if s.le is not None:

@@ -8,14 +8,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hatchway.runtime.route_metrics import DataPlaneMetrics, _backend_key, _code_class
 
-_GW = 'gateway="infra/edge",listener="web"'
-_SHOP = 'route="apps/shop.v2",route_kind="HTTPRoute",rule="0"'
+_NONE = 'route_id="infra/edge~web~~~"'
+_SHOP = 'route_id="infra/edge~web~apps/shop.v2~HTTPRoute~0"'
 ENVOY_TEXT = f"""\
 # TYPE envoy_hatchway_route_requests counter
-envoy_hatchway_route_requests{{{_GW},route="",route_kind="",rule="",code="404"}} 1
-envoy_hatchway_route_requests{{{_GW},{_SHOP},code="200"}} 5
-envoy_hatchway_route_requests{{{_GW},{_SHOP},code="201"}} 2
-envoy_hatchway_route_requests{{{_GW},{_SHOP},code="0"}} 1
+envoy_hatchway_route_requests{{{_NONE},code="404"}} 1
+envoy_hatchway_route_requests{{{_SHOP},code="200"}} 5
+envoy_hatchway_route_requests{{{_SHOP},code="201"}} 2
+envoy_hatchway_route_requests{{{_SHOP},code="0"}} 1
 """
 ENVOY_TEXT += """\
 # TYPE envoy_cluster_upstream_rq_timeout counter
