@@ -393,3 +393,28 @@ def test_status_check_fails_on_a_certificate_envoy_would_refuse(
         "warning: Gateway/infra/gw: listener expired: certificate infra/expired expired at "
         "2021-01-01T00:00:00Z" in err
     )
+
+
+def test_controller_webhook_flags() -> None:
+    from hatchway.cli.controller import _webhook, build_parser
+
+    parse = build_parser().parse_args
+    assert _webhook(parse([])) is None
+    local = _webhook(parse(["--webhook-address", "127.0.0.1:9443"]))
+    assert local is not None
+    assert (local.host, local.port, local.server_names) == ("127.0.0.1", 9443, ("127.0.0.1",))
+    assert local.configuration is None
+    args = parse(
+        [
+            "--webhook-address=0.0.0.0:9443",
+            "--webhook-server-name=hw.system.svc",
+            "--webhook-server-name=hw.system.svc.cluster.local",
+            "--webhook-configuration=hw",
+        ]
+    )
+    chart = _webhook(args)
+    assert chart is not None
+    assert chart.server_names == ("hw.system.svc", "hw.system.svc.cluster.local")
+    assert chart.configuration == "hw"
+    with pytest.raises(SystemExit, match="--webhook-server-name is needed"):
+        _webhook(parse(["--webhook-address", "0.0.0.0:9443"]))

@@ -21,13 +21,23 @@ report="$report_dir/hatchway-report.yaml"
 export HATCHWAY_K8S_STATE="$state/k8s"
 export HATCHWAY_K8S_API_PORT="${HWCONF_API_PORT:-26443}"
 export HATCHWAY_K8S_ETCD_PORT="${HWCONF_ETCD_PORT:-22379}"
-# kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
-# namespace/garbage collection so the suite's cleanup finishes.
-export HATCHWAY_K8S_WITH_KCM=1
-# The pod runner (a kubelet) with the node network: Pods in their own namespaces on the node's
-# bridge, reached from the host through its route into the node.
-export HATCHWAY_K8S_WITH_PODS=1
-export HATCHWAY_K8S_KCM_CONTROLLERS=deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller
+# The data plane under test: "provisioned" (default: every Gateway gets its own Envoy
+# Deployment and LoadBalancer Service; the suite reaches it through kube-proxy) or "embedded"
+# (one Envoy in the controller, a loopback address per Gateway).
+data_plane="${HWCONF_DATA_PLANE:-provisioned}"
+if [[ "$data_plane" == provisioned ]]; then
+  # The whole cluster: kube-controller-manager, kube-proxy, the load-balancer allocator, the
+  # cluster DNS and the pod runner (which runs the proxies' `hatchway` image too).
+  export HATCHWAY_K8S_FULL=1
+else
+  # kube-controller-manager: Deployments -> ReplicaSets -> Pods, Pods -> EndpointSlices, and
+  # namespace/garbage collection so the suite's cleanup finishes.
+  export HATCHWAY_K8S_WITH_KCM=1
+  # The pod runner (a kubelet) with the node network: Pods in their own namespaces on the
+  # node's bridge, reached from the host through its route into the node.
+  export HATCHWAY_K8S_WITH_PODS=1
+  export HATCHWAY_K8S_KCM_CONTROLLERS=deployment-controller,replicaset-controller,endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller
+fi
 
 started=$SECONDS
 log() { printf '%s run.sh: %s\n' "$(date +%T)" "$*" >&2; }
@@ -62,21 +72,41 @@ log "building (cached after the first run)"
 bin="$("$here/build.sh")"
 kubeconfig="$(HATCHWAY_K8S_ECHO_BINARY="$bin/echo-basic" "$root/hack/k8s/up.sh" | tail -1)"
 pki="$HATCHWAY_K8S_STATE/pki"
+xds_port="${HWCONF_XDS_PORT:-28400}"
 
-# The GatewayClass the suite runs against (it reads the claimed features from its status).
-curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-  -H 'Content-Type: application/json' -X POST \
-  "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/apis/gateway.networking.k8s.io/v1/gatewayclasses" \
-  -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"hatchway"},"spec":{"controllerName":"hatchway.dev/gateway-controller","description":"Hatchway conformance run"}}' \
-  > /dev/null
-
-# The suite reaches each Gateway at its first status address and many Gateways share ports
-# (80, 443): each gets a loopback address of its own from the pool.
-setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
-  --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 --data-plane embedded \
-  --gateway-address-pool 127.10.0.0/16 \
-  > "$state/logs/controller.log" 2>&1 < /dev/null &
-pids+=($!)
+if [[ "$data_plane" == provisioned ]]; then
+  # shellcheck disable=SC1091
+  source "$HATCHWAY_K8S_STATE/net.env"
+  # The GatewayClass (with one proxy per Gateway: the suite needs no spares) and the
+  # controller's Service, pointing at this host, where the controller runs.
+  "$python" "$here/provisioned.py" --kubeconfig "$kubeconfig" --host-ip "$RIG_HOST_IP" \
+    --xds-port "$xds_port"
+  POD_NAMESPACE=hatchway-system setsid "$python" -m hatchway controller \
+    --kubeconfig "$kubeconfig" --admin-address 127.0.0.1:19180 --data-plane provisioned \
+    --xds-listen "0.0.0.0:$xds_port" --xds-service "hatchway.hatchway-system.svc:$xds_port" \
+    --proxy-image hatchway:dev \
+    > "$state/logs/controller.log" 2>&1 < /dev/null &
+  pids+=($!)
+  # GatewayStaticAddresses: an address of the load-balancer pool, and one outside it.
+  usable="${RIG_LB_POOL%.*}.250" unusable=203.0.113.1
+else
+  # The GatewayClass the suite runs against (it reads the claimed features from its status).
+  curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -H 'Content-Type: application/json' -X POST \
+    "https://127.0.0.1:$HATCHWAY_K8S_API_PORT/apis/gateway.networking.k8s.io/v1/gatewayclasses" \
+    -d '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"hatchway"},"spec":{"controllerName":"hatchway.dev/gateway-controller","description":"Hatchway conformance run"}}' \
+    > /dev/null
+  # The suite reaches each Gateway at its first status address and many Gateways share ports
+  # (80, 443): each gets a loopback address of its own from the pool.
+  setsid "$python" -m hatchway controller --kubeconfig "$kubeconfig" \
+    --admin-address 127.0.0.1:19180 --bind-address 127.0.0.1 --data-plane embedded \
+    --gateway-address-pool 127.10.0.0/16 \
+    > "$state/logs/controller.log" 2>&1 < /dev/null &
+  pids+=($!)
+  # GatewayStaticAddresses: a loopback address outside the controller's pool that Envoy can
+  # bind, and a documentation address (TEST-NET-3) that no interface here holds.
+  usable=127.11.0.1 unusable=203.0.113.1
+fi
 
 # The suite reads the claimed features once, at start: wait until the controller wrote them.
 for _ in $(seq 600); do
@@ -93,9 +123,7 @@ args=(
   --gateway-class hatchway
   --organization hatchway --project hatchway --url https://example.invalid/hatchway
   --version "v$version" --contact "hatchway maintainers"
-  # GatewayStaticAddresses: a loopback address outside the controller's pool that Envoy can
-  # bind, and a documentation address (TEST-NET-3) that no interface here holds.
-  --usable-address 127.11.0.1 --unusable-address 203.0.113.1
+  --usable-address "$usable" --unusable-address "$unusable"
 )
 if [[ -n "${HWCONF_RUN_TEST:-}" ]]; then
   args+=(--run-test "$HWCONF_RUN_TEST")

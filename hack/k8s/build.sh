@@ -11,7 +11,14 @@ check_only=0
 [[ "${1:-}" == "--check" ]] && check_only=1
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${HATCHWAY_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hatchway-k8s}"
-key="$(cat "$here"/gomod/*/go.mod "$here"/gomod/*/go.sum "$here"/gomod/etcd/main.go | sha256sum | cut -c1-16)"
+# The Kubernetes version the binaries report (`kubectl version`, Helm's kubeVersion checks), as
+# the release build stamps it: the module version pinned in gomod/kube.
+kube_version="$(sed -n 's|^[[:space:]]*k8s.io/kubernetes \(v[0-9.]*\).*|\1|p' "$here/gomod/kube/go.mod")"
+minor="$(cut -d. -f2 <<< "$kube_version")"
+version_pkg=k8s.io/component-base/version
+stamp="-X $version_pkg.gitVersion=$kube_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor"
+stamp+=" -X $version_pkg.gitTreeState=clean"
+key="$( (cat "$here"/gomod/*/go.mod "$here"/gomod/*/go.sum "$here"/gomod/etcd/main.go; echo "$stamp") | sha256sum | cut -c1-16)"
 bin="$cache/bin-$key"
 mkdir -p "$bin"
 wanted=(etcd kube-apiserver)
@@ -41,7 +48,7 @@ for name in "${wanted[@]}"; do
   echo "build.sh: building $name (downloading modules first if needed)" >&2
   (cd "$here/gomod/$dir" && go mod download) >&2
   total=$(cd "$here/gomod/$dir" && go list -deps "$pkg" | wc -l)
-  (cd "$here/gomod/$dir" && nice -n 10 go build -v -p "${HATCHWAY_BUILD_JOBS:-2}" -ldflags='-s -w' \
+  (cd "$here/gomod/$dir" && nice -n 10 go build -v -p "${HATCHWAY_BUILD_JOBS:-2}" -ldflags="-s -w $stamp" \
       -o "$bin/$name.tmp" "$pkg" 2>&1) | "$here/../progress.sh" "build.sh: $name" "$total" >&2
   mv "$bin/$name.tmp" "$bin/$name"  # only a finished build lands under its real name
   echo "build.sh: built $name in $((SECONDS - start)) s" >&2

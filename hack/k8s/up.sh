@@ -216,7 +216,8 @@ if [[ "$with_lb" == 1 ]]; then
   PYTHONPATH="$here" start lb "$python" -m rig.lb --kubeconfig "$kubeconfig" --pool "$pool"
 fi
 
-"$python" "$here/install_crds.py" --kubeconfig "$kubeconfig" "$crds" >&2
+# The Gateway API CRDs, and Hatchway's own (GatewayParameters) from the Helm chart.
+"$python" "$here/install_crds.py" --kubeconfig "$kubeconfig" "$crds" "$root/deploy/helm/hatchway/crds" >&2
 wait_for() {  # wait_for NAME SECONDS COMMAND...: until COMMAND succeeds, NAME must stay alive
   local name=$1 limit=$2; shift 2
   for _ in $(seq $((limit * 10))); do

@@ -75,7 +75,13 @@ def kubeconfig() -> Iterator[Path]:
 
 
 class ControllerProcess:
-    def __init__(self, kubeconfig: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.admin = f"127.0.0.1:{free_port()}"
         self.log_path = log
         self._log = log.open("ab")
@@ -92,6 +98,7 @@ class ControllerProcess:
                 "127.0.0.1",
                 "--data-plane",
                 "embedded",
+                *args,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

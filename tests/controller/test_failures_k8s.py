@@ -73,7 +73,7 @@ def test_rbac_refusal_names_the_fix(client: Client, kubeconfig: Path, tmp_path: 
     nobody = tmp_path / "nobody.kubeconfig"
     nobody.write_text(yaml.safe_dump(config))
     line = the_line(run_controller(nobody))
-    assert "403 Forbidden" in line and "deploy/rbac.yaml" in line, line
+    assert "403 Forbidden" in line and "templates/rbac.yaml" in line, line
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hatchway.cli import failures, logs
+
+if TYPE_CHECKING:
+    from hatchway.runtime.webhook import WebhookSettings
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -37,6 +41,28 @@ def _pool(value: str | None) -> str | None:
     return str(net)
 
 
+def _webhook(args: argparse.Namespace) -> WebhookSettings | None:
+    from hatchway.runtime.webhook import WebhookSettings
+
+    if not args.webhook_address:
+        return None
+    host, port = _host_port(args.webhook_address)
+    names = tuple(args.webhook_server_name or ())
+    if not names:
+        if host in ("0.0.0.0", "::", ""):
+            raise SystemExit(
+                "hatchway controller: --webhook-server-name is needed with a wildcard "
+                "--webhook-address (the name the API server reaches the webhook by)"
+            )
+        names = (host,)
+    return WebhookSettings(
+        host=host,
+        port=port,
+        server_names=names,
+        configuration=args.webhook_configuration,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for lightkube, grpc and the runtime.
     from hatchway.runtime.controller import ControllerSettings, run_controller
@@ -45,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpcore2").setLevel(logging.WARNING)
     if args.data_plane == "provisioned" and not (args.xds_service and args.proxy_image):
         raise SystemExit(
             "hatchway controller: --data-plane provisioned (the default) needs --xds-service "
@@ -73,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         xds_service=_host_port(args.xds_service) if args.xds_service else None,
         proxy_image=args.proxy_image,
         ca_secret=args.ca_secret,
+        webhook=_webhook(args),
     )
 
     async def main() -> int:
@@ -151,7 +179,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--ca-secret",
         default="hatchway-xds-ca",
         metavar="NAME",
-        help="the Secret (in POD_NAMESPACE) holding the xDS certificate authority",
+        help="the Secret (in POD_NAMESPACE) holding the controller's certificate authority "
+        "(xDS and the admission webhook)",
+    )
+    p.add_argument(
+        "--webhook-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the validating admission webhook (HTTPS, path /validate) here",
+    )
+    p.add_argument(
+        "--webhook-server-name",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="DNS name or IP the API server reaches the webhook by (its certificate's names); "
+        "repeatable; default: the --webhook-address host",
+    )
+    p.add_argument(
+        "--webhook-configuration",
+        default=None,
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration whose caBundle the controller keeps set to its CA",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     logs.add_argument(p)

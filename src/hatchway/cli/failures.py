@@ -47,7 +47,8 @@ def _api_error(exc: object) -> str:
     if code == 403:
         return (
             f"the API server refused a request (403 Forbidden): {message}. Grant the "
-            "controller's service account the RBAC rules of deploy/rbac.yaml"
+            "controller's service account the RBAC rules of the Helm chart "
+            "(deploy/helm/hatchway/templates/rbac.yaml)"
         )
     return f"the API server answered {code}: {message}"
 

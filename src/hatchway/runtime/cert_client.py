@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from hatchway.runtime import certificates
+from hatchway import pki as certificates
 
 log = logging.getLogger("hatchway.proxy.certs")
 

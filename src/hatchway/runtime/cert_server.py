@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hatchway.runtime.certificates import Authority
+from hatchway.pki import Authority
 
 log = logging.getLogger("hatchway.certs")
 

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,8 +43,16 @@ from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
+from hatchway.runtime.webhook import WebhookSettings, start_webhook
 from hatchway.sources import ca_store
-from hatchway.sources.kube import WATCHED, Informer, KindSpec, ObjectCache, discover
+from hatchway.sources.kube import (
+    PROXY_DEPLOYMENTS,
+    WATCHED,
+    Informer,
+    KindSpec,
+    ObjectCache,
+    discover,
+)
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
 from hatchway.translate.settings import CONTROLLER_NAME
@@ -96,6 +105,7 @@ class ControllerSettings:
     xds_service: tuple[str, int] | None = None  # how proxies reach us (a Service name)
     proxy_image: str | None = None
     ca_secret: str = "hatchway-xds-ca"  # in `lease_namespace`
+    webhook: WebhookSettings | None = None  # serve the admission webhook (runtime.webhook)
 
 
 class ClusterSource:
@@ -174,13 +184,13 @@ class Controller:
     def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
         # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
-        if spec_changed or (self.provisioned and kind == "Service"):
+        if spec_changed or (self.provisioned and kind in ("Service", "Deployment")):
             self._pending_kinds.add(kind)
             self._rebuild.set()
         self._resync.set()
 
     async def start_informers(self) -> None:
-        for spec in WATCHED:
+        for spec in (*WATCHED, PROXY_DEPLOYMENTS) if self.provisioned else WATCHED:
             version = await discover(self.client, spec)
             if version is None:
                 log.warning("%s is not served by the API server; not watched", spec.kind)
@@ -210,9 +220,7 @@ class Controller:
         (its Service's load balancer; or the addresses the pool assigned and which requested
         addresses this host can bind)."""
         if self.plane is not None:
-            return self.plane.settings_for(
-                snapshot, lambda ns, name: self.cache.get("Service", ns, name)
-            )
+            return self.plane.settings_for(snapshot, self.cache.get)
         ours = {
             gc.metadata.name
             for gc in snapshot.gateway_classes
@@ -249,6 +257,7 @@ class Controller:
             self.plane = await self._provisioned_plane()
         await self.refresh_snapshot()
         self._rebuild.clear()
+        stop_webhook = await self._start_webhook()
         if self.runtime is not None:
             serving = asyncio.create_task(self.runtime.run(stop), name="gateway-runtime")
         else:
@@ -265,6 +274,8 @@ class Controller:
                 self._answer_watch[1].cancel()
             for t in [*tasks, *self._informer_tasks]:
                 t.cancel()
+            if stop_webhook is not None:
+                await stop_webhook()
             await self.elector.release()
 
     async def _provisioned_plane(self) -> ProvisionedPlane:
@@ -304,6 +315,19 @@ class Controller:
             if scrape is not None:
                 await scrape.stop()
             await self.plane.stop()
+
+    async def _start_webhook(self) -> Callable[[], Awaitable[None]] | None:
+        """The admission webhook (runtime.webhook), if asked for: after the first snapshot,
+        before which every object would look alone in the cluster."""
+        s = self.settings
+        if s.webhook is None:
+            return None
+        authority = await ca_store.load_or_create(self.client, s.lease_namespace, s.ca_secret)
+        return await start_webhook(s.webhook, self.client, self._view, authority)
+
+    def _view(self) -> tuple[Snapshot, TranslateSettings]:
+        """What the admission webhook judges objects against: the newest snapshot."""
+        return self.feed.snapshot, self.feed.settings
 
     async def _rebuild_loop(self) -> None:
         while True:

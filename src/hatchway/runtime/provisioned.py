@@ -9,6 +9,7 @@ addresses come from its Service's load balancer and enter translation through it
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import ssl
@@ -25,12 +26,12 @@ from lightkube.resources.authentication_v1 import TokenReview
 
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
+from hatchway.pki import Authority, gateway_of
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.names import base_name
 from hatchway.runtime import console
 from hatchway.runtime.admin import Readiness
 from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
-from hatchway.runtime.certificates import Authority, gateway_of
 from hatchway.runtime.engine import Engine
 from hatchway.runtime.inputs import InputSource
 from hatchway.runtime.metrics import Metrics
@@ -45,7 +46,7 @@ from hatchway.translate.params import class_params, effective, gateway_params
 log = logging.getLogger("hatchway.provisioned")
 
 Body = Mapping[str, Any] | None
-ServiceOf = Callable[[str, str], Body]  # (namespace, name) -> the Service's body in the cache
+ObjectOf = Callable[[str, str, str], Body]  # (kind, namespace, name) -> its body in the cache
 
 
 @dataclass(frozen=True)
@@ -150,19 +151,17 @@ class ProvisionedPlane:
 
     # --- translation settings ---------------------------------------------------------------
 
-    def settings_for(self, snapshot: Snapshot, service_of: ServiceOf) -> TranslateSettings:
+    def settings_for(self, snapshot: Snapshot, object_of: ObjectOf) -> TranslateSettings:
         """Per-Gateway sockets, and each Gateway's addresses as its Service's load balancer
-        has them."""
+        has them, and whether a replica of its Deployment is ready."""
         self._snapshot = snapshot
-        known = {
-            (gw.metadata.namespace, gw.metadata.name): _addresses(
-                gw,
-                service_of(
-                    gw.metadata.namespace, base_name(gw.metadata.namespace, gw.metadata.name)
-                ),
-            )
-            for gw in self._ours(snapshot)
-        }
+        known = {}
+        for gw in self._ours(snapshot):
+            ns, name = gw.metadata.namespace, gw.metadata.name
+            base = base_name(ns, name)
+            addresses = _addresses(gw, object_of("Service", ns, base))
+            not_ready = _not_ready(object_of("Deployment", ns, base))
+            known[(ns, name)] = dataclasses.replace(addresses, not_ready=not_ready)
         return TranslateSettings(
             controller_name=self.settings.controller_name,
             per_gateway_sockets=True,
@@ -184,7 +183,9 @@ class ProvisionedPlane:
         published = self.engine.published
         if published is None:
             return []
-        snapshot = published.model
+        # The newest objects (a parameters change alone changes no configuration, so it is
+        # not published), with the ports and acceptance of the newest publication.
+        snapshot = self._snapshot
         accepted = _accepted_gateways(published.status)
         classes = {gc.metadata.name: gc for gc in snapshot.gateway_classes}
         desired: list[dict[str, Any]] = []
@@ -280,6 +281,17 @@ def _addresses(gw: Gateway, service: Body) -> GatewayAddresses:
         return GatewayAddresses(bind=("0.0.0.0",), reported=(), pending=pending)
     unusable = tuple(ip for ip in requested if ip not in got)
     return GatewayAddresses(bind=("0.0.0.0",), reported=tuple(reported), unusable=unusable)
+
+
+def _not_ready(deployment: Body) -> str | None:
+    """Why no replica of a Gateway's Deployment serves yet (None: one is ready)."""
+    if deployment is None:
+        return "its proxy Deployment is being created"
+    status = deployment.get("status") or {}
+    if (status.get("readyReplicas") or 0) >= 1:
+        return None
+    wanted = (deployment.get("spec") or {}).get("replicas")
+    return f"no proxy Pod is ready yet (0 of {wanted} ready)"
 
 
 def _tls(cert: bytes, key: bytes) -> ssl.SSLContext:

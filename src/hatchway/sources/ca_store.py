@@ -15,7 +15,7 @@ from lightkube import ApiError, AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
 
-from hatchway.runtime.certificates import Authority
+from hatchway.pki import Authority
 
 log = logging.getLogger("hatchway.ca")
 

@@ -52,10 +52,16 @@ class KindSpec:
     # A field selector the API server applies to the list and the watch: what it leaves
     # out never reaches this process.
     fields: tuple[tuple[str, str], ...] = ()
+    # A label selector, the same way (e.g. only the objects this controller generated).
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def field_selector(self) -> str | None:
         return ",".join(f"{k}={v}" for k, v in self.fields) or None
+
+    @property
+    def label_selector(self) -> str | None:
+        return ",".join(f"{k}={v}" for k, v in self.labels) or None
 
 
 def _gw(kind: str, plural: str, *versions: str, namespaced: bool = True) -> KindSpec:
@@ -103,6 +109,24 @@ def _ns(spec: KindSpec) -> str | None:
 
 def _fields(spec: KindSpec) -> FieldSelector | None:
     return dict(spec.fields) or None
+
+
+def _labels(spec: KindSpec) -> dict[str, Any] | None:
+    return dict(spec.labels) or None
+
+
+# Provisioned data planes: the proxy Deployments this controller generated (their readiness
+# decides Programmed), found by the labels every generated object carries.
+PROXY_DEPLOYMENTS = KindSpec(
+    "Deployment",
+    "apps",
+    ("v1",),
+    "deployments",
+    labels=(
+        ("app.kubernetes.io/managed-by", "hatchway"),
+        ("app.kubernetes.io/name", "hatchway-proxy"),
+    ),
+)
 
 
 def object_key(body: dict[str, Any]) -> ObjKey:
@@ -232,7 +256,9 @@ async def discover(client: AsyncClient, spec: KindSpec) -> str | None:
         # lightkube's overloads cannot tell namespaced from global for a class made at run time.
         res: Any = resource_class(spec, version)
         try:
-            listing = client.list(res, namespace=_ns(spec), chunk_size=1, fields=_fields(spec))
+            listing = client.list(
+                res, namespace=_ns(spec), chunk_size=1, fields=_fields(spec), labels=_labels(spec)
+            )
             async for _ in listing:
                 break
             return version
@@ -287,7 +313,11 @@ class Informer:
 
     async def relist(self) -> str:
         listing = self.client.list(
-            self.res, namespace=_ns(self.spec), chunk_size=500, fields=_fields(self.spec)
+            self.res,
+            namespace=_ns(self.spec),
+            chunk_size=500,
+            fields=_fields(self.spec),
+            labels=_labels(self.spec),
         )
         bodies = [_plain(o, self.api_version, self.spec.kind) async for o in listing]
         try:
@@ -317,6 +347,7 @@ class Informer:
                 "resourceVersion": self.resource_version or None,
                 "allowWatchBookmarks": "true",
                 "fieldSelector": self.spec.field_selector,
+                "labelSelector": self.spec.label_selector,
             },
         )
         # The server ends the watch after timeoutSeconds and sends a bookmark about once a

@@ -13,9 +13,13 @@ conformance test GatewayOptionalAddressValue.
 HTTPRouteDestinationPortMatching: a parentRef `port` selects listeners by port (GEP-957);
 verified by HTTPRouteInvalidParentRefNotMatchingListenerPort and the parentRef golden cases.
 
-Not claimed (yet): GatewayInfrastructurePropagation (standalone generates no resources to
-label), HTTPRouteSessionPersistence (pins only within one Service: Envoy picks the weighted
-cluster before the session host).
+GatewayInfrastructurePropagation: claimed only by a data plane per Gateway (the controller's
+default, provisioned mode: `DATA_PLANE_FEATURES`), whose generated objects carry the
+Gateway's infrastructure labels and annotations; `serve` and the embedded controller generate
+nothing to label.
+
+Not claimed (yet): HTTPRouteSessionPersistence (pins only within one Service: Envoy picks the
+weighted cluster before the session host).
 """
 
 from __future__ import annotations
@@ -78,3 +82,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = tuple(
         }
     )
 )
+
+
+# Claimed on top of SUPPORTED_FEATURES when every Gateway gets its own provisioned proxies.
+DATA_PLANE_FEATURES: tuple[str, ...] = ("GatewayInfrastructurePropagation",)

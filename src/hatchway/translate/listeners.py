@@ -37,7 +37,7 @@ from hatchway.status import (
     condition,
 )
 from hatchway.status.findings import Finding
-from hatchway.translate.features import SUPPORTED_FEATURES
+from hatchway.translate.features import DATA_PLANE_FEATURES, SUPPORTED_FEATURES
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
@@ -194,6 +194,12 @@ class GatewayCtx:
 # --- GatewayClass -------------------------------------------------------------------------------
 
 
+def _features(settings: Settings) -> tuple[str, ...]:
+    if not settings.per_gateway_sockets:
+        return SUPPORTED_FEATURES
+    return tuple(sorted({*SUPPORTED_FEATURES, *DATA_PLANE_FEATURES}))
+
+
 def class_statuses(
     snapshot: Snapshot, settings: Settings
 ) -> tuple[dict[str, bool], list[ResourceStatus]]:
@@ -226,7 +232,7 @@ def class_statuses(
             ResourceStatus(
                 ResourceKey(GW_API, "GatewayClass", None, gc.metadata.name),
                 gen,
-                GatewayClassStatus((cond,), SUPPORTED_FEATURES),
+                GatewayClassStatus((cond,), _features(settings)),
             )
         )
     return ours, out
@@ -519,6 +525,8 @@ def _known_addresses(gw: GatewayCtx, known: GatewayAddresses) -> None:
         )
     elif known.pending is not None:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_ASSIGNED, known.pending)
+    elif known.not_ready is not None:
+        gw.programmed = (GatewayConditionReason.PENDING, known.not_ready)
 
 
 def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:

@@ -15,10 +15,13 @@ from collections.abc import Iterator, Sequence
 
 from hatchway.ir.re2 import re2_problem
 from hatchway.model.routes import (
+    GRPCRoute,
     GRPCRouteFilter,
+    GRPCRouteMatch,
     GRPCRouteRule,
     HTTPHeaderFilter,
     HTTPPathModifier,
+    HTTPRoute,
     HTTPRouteFilter,
     HTTPRouteRule,
     SessionPersistence,
@@ -41,6 +44,19 @@ def http_rule(at: str, rule: HTTPRouteRule) -> Refusal | None:
 
 def grpc_rule(at: str, rule: GRPCRouteRule) -> Refusal | None:
     return next(_grpc_rule(at, rule), None)
+
+
+def route(obj: HTTPRoute | GRPCRoute) -> list[Refusal]:
+    """Every value of `obj` Envoy would refuse, in rule order. Status names the first of each
+    rule (the rule is dropped there); admission names them all, so one fix can cover them."""
+    out: list[Refusal] = []
+    if isinstance(obj, HTTPRoute):
+        for i, rule in enumerate(obj.spec.rules):
+            out += _http_rule(f"spec.rules[{i}]", rule)
+    else:
+        for i, grpc in enumerate(obj.spec.rules):
+            out += _grpc_rule(f"spec.rules[{i}]", grpc)
+    return out
 
 
 def regex(field: str, pattern: str) -> Iterator[Refusal]:
@@ -79,6 +95,31 @@ def _grpc_rule(at: str, rule: GRPCRouteRule) -> Iterator[Refusal]:
     for b, ref in enumerate(rule.backend_refs):
         yield from _filters(f"{at}.backendRefs[{b}].filters", ref.filters)
     yield from _session(f"{at}.sessionPersistence", rule.session_persistence)
+    for j, m in enumerate(rule.matches):
+        yield from _grpc_method(f"{at}.matches[{j}].method", m)
+
+
+def _grpc_method(at: str, m: GRPCRouteMatch) -> Iterator[Refusal]:
+    """A RegularExpression method match: each part, then the path regex made of both."""
+    mm = m.method
+    if mm is None or mm.type != "RegularExpression" or (mm.service is None and mm.method is None):
+        return
+    parts = [
+        refused
+        for spelled, part in (("service", mm.service), ("method", mm.method))
+        if part is not None
+        for refused in regex(f"{at}.{spelled}", part)
+    ]
+    yield from parts
+    if not parts:  # each may compile alone, and not the two together (the size limit)
+        yield from regex(at, grpc_method_regex(mm.service, mm.method))
+
+
+def grpc_method_regex(service: str | None, method: str | None) -> str:
+    """The path regex Envoy matches a RegularExpression gRPC method match with."""
+    svc = service if service is not None else "[^/]+"
+    meth = method if method is not None else "[^/]+"
+    return f"/{svc}/{meth}"
 
 
 def _filters(at: str, filters: Sequence[HTTPRouteFilter | GRPCRouteFilter]) -> Iterator[Refusal]:

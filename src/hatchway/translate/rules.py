@@ -452,20 +452,14 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
 # --- GRPCRoute ----------------------------------------------------------------------------------
 
 
-def _grpc_match(m: GRPCRouteMatch, at: str) -> tuple[Match, MatchKey]:
+def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
     headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers))
     mm = m.method
     if mm is None or (mm.service is None and mm.method is None):
         path = PathMatch(PathMatchType.PREFIX, "/")
         return Match(path=path, headers=headers), grpc_match_key(None, None, len(headers))
-    if mm.type == "RegularExpression":
-        for spelled, part in (("service", mm.service), ("method", mm.method)):
-            if part is not None:
-                _refuse(next(refusals.regex(f"{at}.method.{spelled}", part), None))
-        svc = mm.service if mm.service is not None else "[^/]+"
-        meth = mm.method if mm.method is not None else "[^/]+"
-        path = PathMatch(PathMatchType.REGEX, f"/{svc}/{meth}")
-        _refuse(next(refusals.regex(f"{at}.method", path.value), None))  # the two together
+    if mm.type == "RegularExpression":  # its regexes are checked by `refusals`
+        path = PathMatch(PathMatchType.REGEX, refusals.grpc_method_regex(mm.service, mm.method))
     else:
         if mm.service is not None and not _GRPC_SERVICE.match(mm.service):
             raise RuleInvalid(R.UNSUPPORTED_VALUE, f"invalid gRPC service {mm.service!r}")
@@ -487,10 +481,7 @@ def _compile_grpc_rule(
     ns = route.metadata.namespace
     _refuse(refusals.grpc_rule(f"spec.rules[{idx}]", rule))
     raw = rule.matches or (GRPCRouteMatch(),)
-    matches = tuple(
-        CompiledMatch(i, *_grpc_match(m, f"spec.rules[{idx}].matches[{i}]"))
-        for i, m in enumerate(raw)
-    )
+    matches = tuple(CompiledMatch(i, *_grpc_match(m)) for i, m in enumerate(raw))
     types = [f.type for f in rule.filters]
     _check_filter_counts(types, "filters")
     compiled = CompiledRule(idx, rule.name, matches, grpc=True)

@@ -22,6 +22,9 @@ class GatewayAddresses:
     # Set while no address is assigned yet (a load balancer still allocating): the reason,
     # for Programmed=False/AddressNotAssigned.
     pending: str | None = None
+    # Set while no replica of its data plane is ready (Pods starting): the reason, for
+    # Programmed=False/Pending.
+    not_ready: str | None = None
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,11 @@ def _xds_transport_socket(tls: XdsRemote) -> dict[str, Any]:
             "sni": tls.server_name,
             "common_tls_context": {
                 "alpn_protocols": ["h2"],
-                "tls_params": {"tls_minimum_protocol_version": "TLSv1_3"},
+                # Envoy's client default maximum is TLS 1.2: both ends are ours, use 1.3 only.
+                "tls_params": {
+                    "tls_minimum_protocol_version": "TLSv1_3",
+                    "tls_maximum_protocol_version": "TLSv1_3",
+                },
                 "tls_certificates": [
                     {
                         "certificate_chain": {"filename": f"{d}/tls.crt"},

@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hatchway.runtime import certificates
-from hatchway.runtime.certificates import Authority
+from hatchway import pki as certificates
+from hatchway.pki import Authority
 
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 

@@ -1,4 +1,5 @@
-"""The xDS certificate authority: proxies and controllers prove who they are to each other.
+"""Certificates for xDS and the admission webhook: the certificate authority the controller
+keeps, what it signs and for whom (pure: keys and certificates in, out; no I/O).
 
 The controller keeps a CA (in a Secret of its namespace), serves xDS with a certificate it
 issues for its Service's DNS names, and signs each proxy's certificate request once the
@@ -11,6 +12,7 @@ short-lived and renewed by the proxy at two thirds of their lifetime.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -126,9 +128,10 @@ class Authority:
         return cert.public_bytes(serialization.Encoding.PEM)
 
     def server_certificate(self, dns_names: list[str], now: dt.datetime) -> tuple[bytes, bytes]:
-        """(certificate, key) for the controller's xDS and certificate endpoints."""
+        """(certificate, key) for the controller's xDS, certificate and webhook endpoints;
+        an IP address among the names becomes an IP SAN (a webhook reached by URL)."""
         key = new_key()
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+        sans: list[x509.GeneralName] = [_san(n) for n in dns_names]
         cert = self._issue(
             key.public_key(),
             common_name=dns_names[0],
@@ -157,6 +160,13 @@ class Authority:
             now=now,
             lifetime=PROXY_LIFETIME,
         )
+
+
+def _san(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def certificate_request(key: ec.EllipticCurvePrivateKey, subject: str) -> bytes:
