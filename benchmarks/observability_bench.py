@@ -217,8 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     log(f"  on / off: {data['ratios']}")
     RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "observability.json"
+    if args.only and path.exists():  # keep the other part's last results
+        last = json.loads(path.read_text())["data"]
+        kept = "metrics" if args.only == "throughput" else "throughput"
+        if kept in last:
+            data[kept] = last[kept]
+            if kept == "throughput":
+                data["ratios"] = last.get("ratios", [])
     record = {"machine": describe(), "data": data}
-    (RESULTS / "observability.json").write_text(json.dumps(record, indent=1) + "\n")
+    path.write_text(json.dumps(record, indent=1) + "\n")
     return 0
 
 
