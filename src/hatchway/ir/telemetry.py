@@ -20,11 +20,12 @@ class SpanAttribute:
 
 @dataclass(frozen=True, slots=True)
 class Tracing:
-    """OpenTelemetry spans exported over OTLP/gRPC to `collector` (an IR cluster), or, with
-    `enabled` False, no spans at all (the policy's `mode: Disabled`)."""
+    """OpenTelemetry spans exported over OTLP/gRPC to `collector_cluster` (an IR cluster), or,
+    with `enabled` False, no spans at all (the policy's `mode: Disabled`)."""
 
     enabled: bool = True
-    collector: str | None = None  # cluster name; None with `enabled` False
+    # Named `*_cluster` so that `ir.partition` gives a data plane the clusters its tracing uses.
+    collector_cluster: str | None = None  # None with `enabled` False
     authority: str = ""  # the collector's name for gRPC's :authority
     # Share of new traces started here (numerator/denominator); requests whose parent
     # span was sampled are traced whatever this says, unless `parent_sampling` cuts them.

@@ -151,7 +151,7 @@ class TelemetryPolicies:
             rate = parent.sampling_rate
             parent_rate = (rate.numerator, rate.denominator) if rate is not None else (100, 100)
         return Tracing(
-            collector=pol.collector,
+            collector_cluster=pol.collector,
             authority=f"{ref.name}.{ref.namespace or pol.obj.metadata.namespace}",
             sampling=(
                 (t.sampling_rate.numerator, t.sampling_rate.denominator)
@@ -175,8 +175,8 @@ class TelemetryPolicies:
         out = []
         for key in sorted(self.winners):
             t = self.tracing(key)
-            if t is not None and t.enabled and t.collector is not None:
-                out.append((t.collector, key))
+            if t is not None and t.enabled and t.collector_cluster is not None:
+                out.append((t.collector_cluster, key))
         return out
 
     def statuses(self, controller: str) -> list[ResourceStatus]:

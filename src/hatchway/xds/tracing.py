@@ -86,7 +86,7 @@ def effective(tracing: Tracing | None, settings: XdsSettings) -> Tracing | None:
     if settings.tracing_endpoint is None:
         return None
     host, _ = settings.tracing_endpoint
-    return Tracing(collector=DEFAULT_COLLECTOR, authority=host)
+    return Tracing(collector_cluster=DEFAULT_COLLECTOR, authority=host)
 
 
 def fill_tracing(h: Any, tracing: Tracing) -> None:
@@ -106,7 +106,7 @@ def fill_tracing(h: Any, tracing: Tracing) -> None:
         _tag(t.custom_tags.add(), name, value)
     otel = opentelemetry_pb2.OpenTelemetryConfig()
     grpc = otel.grpc_service
-    grpc.envoy_grpc.cluster_name = tracing.collector or DEFAULT_COLLECTOR
+    grpc.envoy_grpc.cluster_name = tracing.collector_cluster or DEFAULT_COLLECTOR
     if tracing.authority:
         grpc.envoy_grpc.authority = tracing.authority
     grpc.timeout.seconds = 5

@@ -84,3 +84,34 @@ def test_backend_names() -> None:
     assert backend_of("default/echo:8080/h2c") == "default/echo:8080"
     assert backend_of(xds.INVALID_BACKEND_CLUSTER) is None
     assert backend_of("udp-weighted/udp/127.0.0.1/53") is None
+
+
+def test_a_provisioned_data_plane_gets_its_tracing_collector() -> None:
+    """Each Gateway's own proxies get only the clusters their configuration refers to: the
+    collector of their XTelemetryPolicy among them (else Envoy would refuse the listener)."""
+    from hatchway.ir.partition import by_owner
+    from hatchway.model.parse import Document, parse_documents
+    from hatchway.translate import Settings, translate
+
+    text = (GOLDEN / "translate" / "telemetry-policy" / "input.yaml").read_text()
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    snapshot = parse_documents([Document("in.yaml", i, d) for i, d in enumerate(docs)]).snapshot
+    ir = translate(snapshot, Settings(per_gateway_sockets=True)).ir
+    tenants = by_owner(ir)
+    edge = tenants[("infra", "edge")]
+    assert [c.name for c in edge.clusters] == ["monitoring/otel:4317/h2c"]
+    (listener,) = edge.listeners
+    assert listener.tracing is not None and listener.tracing.enabled
+    resources = xds.build(edge)
+    assert xds.validate(resources) == []
+    assert "monitoring/otel:4317/h2c" in resources.clusters
+    quiet = tenants[("infra", "quiet")]
+    assert quiet.clusters == ()  # tracing disabled there: no collector
+
+
+def test_validate_names_a_tracing_collector_that_is_not_there() -> None:
+    ir = _ir(GOLDEN / "xds" / "tracing" / "ir.yaml")
+    assert xds.validate(xds.build(ir)) == []
+    without = dataclasses.replace(ir, clusters=())
+    problems = xds.validate(xds.build(without))
+    assert any("tracing refers to unknown cluster" in p.message for p in problems)
