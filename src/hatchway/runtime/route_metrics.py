@@ -5,11 +5,11 @@ Envoy) and `hatchway proxy` in a provisioned Pod. Neither needs a mapping from t
 plane: the names travel in the configuration Envoy runs (`xds.telemetry`), so Envoy's stats
 already carry them as tags, and this module only renames and regroups:
 
-- `hatchway.route_requests{gateway, listener, route, route_kind, rule, code}` (Envoy's stats
-  access logger) -> `hatchway_route_requests_total`, with `gateway` and `route` split into
-  namespace and name and `code` folded into its class (`2xx` …);
-- `hatchway.route_duration_ms` -> `hatchway_route_request_duration_seconds` (buckets in
-  seconds);
+- `hatchway.route_requests{route_id, code}` (Envoy's stats access logger; `route_id` is
+  `ns/gateway~listener~ns/route~kind~rule`) -> `hatchway_route_requests_total`, the identity
+  split into its labels and `code` folded into its class (`2xx` …);
+- `hatchway.route_duration_ms{route_id}` -> `hatchway_route_request_duration_seconds`
+  (buckets in seconds);
 - cluster stats, named by backend (the clusters' `alt_stat_name` `ns/service:port`, which
   Envoy's stat names spell `ns/service_port`) -> `hatchway_backend_*_total{namespace,
   service, port}`.

@@ -10,7 +10,7 @@ TCP, TLS and UDP chains have one route each, so their identity is written into t
 as literals.
 
 Per-route stats come from Envoy's stats access logger: a counter and a duration histogram,
-tagged with that metadata. Tag values are read from the configuration (never from the
+tagged with that metadata (one `route_id` tag). Tag values are read from the configuration (never from the
 request), but for the response status, so the series per route are bounded by what the
 configuration names (`runtime.route_metrics` documents the cost).
 """
