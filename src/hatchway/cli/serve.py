@@ -29,10 +29,19 @@ def parse_size(value: str) -> int:
 
 
 def parse_access_log(value: str) -> str | None:
-    """`off` -> None (no access log), `-` -> stdout (""), else a file path."""
+    """`off` -> None (no access log), `-` -> stdout (""), else a file path whose directory
+    exists and is writable (Envoy would refuse every listener that cannot open it)."""
     if value == "off":
         return None
-    return "" if value in ("", "-", "stdout") else os.path.abspath(value)
+    if value in ("", "-", "stdout"):
+        return ""
+    path = os.path.abspath(value)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{folder} is not a writable directory")
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{path} is a directory")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
