@@ -12,8 +12,15 @@ from benchmarks.procs import Proc, comm, free_port, http_status, tree
 class Hatchway:
     """A running `hatchway serve -f <dir>`; the gateway listens on `gateway_port`."""
 
-    def __init__(self, workdir: Path, concurrency: int = 1, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        concurrency: int = 1,
+        log_level: str = "warning",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.workdir = workdir
+        self.extra_args = extra_args  # more `hatchway serve` flags
         self.inputs = workdir / "inputs"
         self.inputs.mkdir(parents=True, exist_ok=True)
         self.admin_port = free_port()
@@ -45,6 +52,7 @@ class Hatchway:
             str(self.concurrency),
             "--log-level",
             self.log_level,
+            *self.extra_args,
         ]
         self.started_at = time.monotonic()
         self.proc = Proc(cmd, self.workdir / "serve.log")

@@ -418,3 +418,14 @@ def test_controller_webhook_flags() -> None:
     assert chart.configuration == "hw"
     with pytest.raises(SystemExit, match="--webhook-server-name is needed"):
         _webhook(parse(["--webhook-address", "0.0.0.0:9443"]))
+
+
+def test_serve_refuses_an_access_log_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Envoy would refuse every listener whose log file it cannot open: said up front."""
+    for bad in (tmp_path / "missing" / "access.log", tmp_path):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "-f", QUICKSTART, "--access-log", str(bad)])
+        assert exit_info.value.code == 2
+        assert "--access-log" in capsys.readouterr().err

@@ -28,8 +28,10 @@ def hatchway_factory(tmp_path: Path) -> Iterator[Callable[..., Hatchway]]:
         wait_ready: bool = True,
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        stdout_path: Path | None = None,
     ) -> Hatchway:
-        hw = Hatchway(config_dir, tmp_path / f"hatchway-{len(started)}.log", extra_args, env)
+        log = tmp_path / f"hatchway-{len(started)}.log"
+        hw = Hatchway(config_dir, log, extra_args, env, stdout_path)
         started.append(hw)
         hw.start(wait_ready=wait_ready)
         return hw

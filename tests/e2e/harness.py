@@ -86,9 +86,12 @@ class Hatchway:
         log_path: Path,
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        stdout_path: Path | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.log_path = log_path
+        # serve's stdout (the access log) apart from its log, when given.
+        self.stdout_path = stdout_path
         self.extra_args = tuple(extra_args)  # more `hatchway serve` flags
         self.extra_env = dict(env or {})
         self.admin_port = free_port()
@@ -114,9 +117,11 @@ class Hatchway:
         ]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **self.extra_env}
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-            )
+            out = self.stdout_path.open("ab") if self.stdout_path is not None else log
+            with out:
+                self.proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=log, stdin=subprocess.DEVNULL, env=env
+                )
         if wait_ready:
             self.wait_ready()
 

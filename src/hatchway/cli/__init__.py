@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hatchway.cli import controller, explain, output, proxy, serve, status, translate, version
+from hatchway.cli import (
+    controller,
+    explain,
+    logs,
+    output,
+    proxy,
+    serve,
+    status,
+    translate,
+    version,
+)
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
@@ -79,8 +89,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="Envoy's heap budget (e.g. 512Mi, 2Gi): past 95%% it frees memory, past 98%% it "
         "refuses new requests (503); default 3/4 of the memory limit",
     )
+    p.add_argument(
+        "--access-log",
+        type=serve.parse_access_log,
+        default="",
+        metavar="PATH|off",
+        help="Envoy's access log: one line per request or connection (default: stdout)",
+    )
+    p.add_argument(
+        "--route-metrics",
+        default="on",
+        choices=["on", "off"],
+        help="per-route request counts and durations on /metrics (default on)",
+    )
+    p.add_argument(
+        "--tracing-endpoint",
+        default=None,
+        metavar="HOST:PORT",
+        help="trace HTTP requests to this OpenTelemetry collector (OTLP over gRPC); a "
+        "Gateway's XTelemetryPolicy overrides it",
+    )
+    p.add_argument(
+        "--access-log-format",
+        default="json",
+        choices=["json", "text"],
+        help="access log lines as JSON objects (default) or text",
+    )
     levels = ["debug", "info", "warning", "error"]
     p.add_argument("--log-level", default="info", choices=levels)
+    logs.add_argument(p)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.
     p.add_argument("--envoy-log-level", default="warning", choices=levels)
     p.set_defaults(run=serve.run)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from hatchway.cli import failures
+from hatchway.cli import failures, logs
 
 if TYPE_CHECKING:
     from hatchway.runtime.webhook import WebhookSettings
@@ -68,10 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from hatchway.runtime.controller import ControllerSettings, run_controller
     from hatchway.runtime.serve import STOP_SIGNALS
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("httpcore2").setLevel(logging.WARNING)
@@ -206,6 +203,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="ValidatingWebhookConfiguration whose caBundle the controller keeps set to its CA",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    logs.add_argument(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

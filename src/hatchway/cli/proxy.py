@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import socket
 from pathlib import Path
 
+from hatchway.cli import logs
 from hatchway.cli.serve import parse_host_port
 
 
@@ -37,6 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--envoy-log-level", default="warning")
     p.add_argument("--envoy-concurrency", type=int, default=None, metavar="N")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    logs.add_argument(p)
     p.add_argument(
         "--drain",
         action="store_true",
@@ -48,10 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from hatchway.runtime import proxy
     from hatchway.runtime.serve import STOP_SIGNALS
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     state = Path(args.state_dir)
     if args.drain:
         return asyncio.run(proxy.drain(state, args.drain_seconds))

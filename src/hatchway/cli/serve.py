@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
+
+from hatchway.cli import logs
 
 
 def parse_host_port(value: str) -> tuple[str, int]:
@@ -26,14 +28,28 @@ def parse_size(value: str) -> int:
     return int(number) * _UNITS[unit]
 
 
+def parse_access_log(value: str) -> str | None:
+    """`off` -> None (no access log), `-` -> stdout (""), else a file path whose directory
+    exists and is writable (Envoy would refuse every listener that cannot open it)."""
+    if value == "off":
+        return None
+    if value in ("", "-", "stdout"):
+        return ""
+    path = os.path.abspath(value)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{folder} is not a writable directory")
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{path} is a directory")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for grpc and the runtime.
     from hatchway.runtime import serve as runtime_serve
+    from hatchway.xds.telemetry import AccessLog
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(args.log_level, args.log_format)
     admin_host, admin_port = parse_host_port(args.admin_address)
     metrics = parse_host_port(args.metrics_address) if args.metrics_address else None
     settings = runtime_serve.ServeSettings(
@@ -48,5 +64,10 @@ def run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_heap_bytes=args.max_heap,
         envoy_log_level="warn" if args.envoy_log_level == "warning" else args.envoy_log_level,
+        route_metrics=args.route_metrics == "on",
+        tracing_endpoint=parse_host_port(args.tracing_endpoint) if args.tracing_endpoint else None,
+        access_log=None
+        if args.access_log is None
+        else AccessLog(args.access_log or None, args.access_log_format),
     )
     return asyncio.run(runtime_serve.serve(settings))

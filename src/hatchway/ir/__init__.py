@@ -51,6 +51,7 @@ from hatchway.ir.route import (
     VirtualHost,
     WeightedBackend,
 )
+from hatchway.ir.telemetry import SpanAttribute, Tracing
 
 __all__ = [
     "CORS",
@@ -80,8 +81,10 @@ __all__ = [
     "Retry",
     "Route",
     "SessionPersistence",
+    "SpanAttribute",
     "TLSCertificate",
     "TLSTermination",
+    "Tracing",
     "URLRewrite",
     "UpstreamTLS",
     "VirtualHost",

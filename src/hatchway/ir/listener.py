@@ -8,6 +8,7 @@ from enum import StrEnum
 from hatchway.ir.backend import Cluster
 from hatchway.ir.origin import Origin
 from hatchway.ir.route import VirtualHost, WeightedBackend
+from hatchway.ir.telemetry import Tracing
 
 
 class Protocol(StrEnum):
@@ -79,9 +80,15 @@ class Listener:
     protocol: Protocol
     chains: tuple[FilterChain, ...]
     gateways: tuple[Origin, ...]  # Gateways (and ListenerSets) contributing to this socket
+    # (ListenerSet, its parent Gateway) for each ListenerSet among `gateways`: telemetry
+    # names a ListenerSet's listener under the Gateway it extends.
+    listener_sets: tuple[tuple[Origin, Origin], ...] = ()
     # The Gateway (namespace, name) whose own data plane binds this socket (each Gateway
     # provisioned its own proxies); None: one data plane serves every Gateway.
     owner: tuple[str, str] | None = None
+    # Spans for the HTTP requests of this socket (its Gateway's XTelemetryPolicy); None: the
+    # deployment's default (`serve --tracing-endpoint`, else none).
+    tracing: Tracing | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from hatchway.model.meta import GATEWAY_GROUP
 from hatchway.model.params import PARAMS_GROUP, GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.telemetry import X_GROUP, XTelemetryPolicy
 from hatchway.model.xbackend import XBACKEND_GROUP, XBackend
 
 # The Gateway API releases whose CRDs (standard and experimental channels) Hatchway reads:
@@ -57,6 +58,12 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("ReferenceGrant", ReferenceGrant, "reference_grants", _gw("v1", "v1beta1")),
         KindInfo(
             "BackendTLSPolicy", BackendTLSPolicy, "backend_tls_policies", _gw("v1", "v1alpha3")
+        ),
+        KindInfo(
+            "XTelemetryPolicy",
+            XTelemetryPolicy,
+            "telemetry_policies",
+            frozenset({f"{X_GROUP}/v1alpha1"}),
         ),
         KindInfo("Service", Service, "services", frozenset({"v1"})),
         KindInfo(

@@ -18,6 +18,7 @@ from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.params import GatewayParameters
 from hatchway.model.policy import BackendTLSPolicy, ReferenceGrant
 from hatchway.model.routes import GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute
+from hatchway.model.telemetry import XTelemetryPolicy
 from hatchway.model.xbackend import XBackend
 
 
@@ -35,6 +36,7 @@ class Snapshot:
     udp_routes: tuple[UDPRoute, ...] = ()
     reference_grants: tuple[ReferenceGrant, ...] = ()
     backend_tls_policies: tuple[BackendTLSPolicy, ...] = ()
+    telemetry_policies: tuple[XTelemetryPolicy, ...] = ()
     services: tuple[Service, ...] = ()
     endpoint_slices: tuple[EndpointSlice, ...] = ()
     secrets: tuple[Secret, ...] = ()

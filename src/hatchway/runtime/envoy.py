@@ -143,16 +143,18 @@ class Envoy:
         self.admin_path.unlink(missing_ok=True)
         self.admin_address = None
         self._ready = False
-        # Our own pipe, not asyncio's: on Python 3.11 `Process.wait()` also waits for its
-        # pipes to close, so a stalled reader would make waiting for Envoy's exit hang.
+        # Envoy's log (stderr) comes through our own pipe, not asyncio's: on Python 3.11
+        # `Process.wait()` also waits for its pipes to close, so a stalled reader would make
+        # waiting for Envoy's exit hang. Its stdout is ours: the access log, when it goes to
+        # stdout, reaches it without passing through Python.
         read_fd, write_fd = os.pipe()
         _widen_pipe(write_fd)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.command(),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=asyncio.subprocess.STDOUT,
+                stdout=None,
+                stderr=write_fd,
                 preexec_fn=_prepare_child,
             )
         except BaseException:

@@ -20,6 +20,7 @@ from prometheus_client import (
 )
 
 from hatchway.runtime.delta import XdsEvent
+from hatchway.runtime.route_metrics import DataPlaneMetrics, register_common
 from hatchway.xds import SHORT_NAMES
 
 # `_created` series double every counter's and histogram's series for a timestamp nobody
@@ -79,7 +80,8 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
-        self.envoy_stats_url: str | None = None
+        register_common(r)
+        self.dataplane = DataPlaneMetrics()  # rendered beside the registry (see `render`)
 
     def observe_ack(self, seconds: float) -> None:
         self.ack_seconds.observe(seconds)
@@ -122,9 +124,6 @@ class Metrics:
             self.resources.labels(kind, ctype, cstatus).set(n)
 
     def render(self) -> bytes:
+        """The text of `/metrics` (call `dataplane.refresh` first for fresh Envoy stats)."""
         self._count_resources()
-        text = generate_latest(self.registry)
-        if self.envoy_stats_url:
-            # A comment line: Prometheus parsers skip it; people reading the page find Envoy's.
-            text += f"# Envoy's own stats: {self.envoy_stats_url}\n".encode()
-        return bytes(text)
+        return bytes(generate_latest(self.registry)) + self.dataplane.render().encode()

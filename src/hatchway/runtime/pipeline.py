@@ -52,8 +52,12 @@ def tenant_of(owner: tuple[str, str] | None) -> Tenant:
 
 
 class Pipeline:
-    def __init__(self, default_settings: TranslateSettings) -> None:
+    def __init__(
+        self, default_settings: TranslateSettings, xds_settings: xds.XdsSettings | None = None
+    ) -> None:
         self.default_settings = default_settings
+        # Deployment choices of the Envoy step (access log, per-route stats).
+        self.xds_settings = xds_settings or xds.XdsSettings()
         # Per-route work carried from one build to the next.
         self._memo = TranslateMemo()
         self._status_dicts = render.StatusDicts()
@@ -128,7 +132,11 @@ class Pipeline:
         out: dict[Tenant, xds.XdsResources] = {}
         for tenant, ir in irs.items():
             cache = self._xds_caches.setdefault(tenant, xds.BuildCache())
-            settings = xds.XdsSettings(bind_ports=_bind_ports(ir)) if tenant != SHARED else None
+            settings = (
+                dataclasses.replace(self.xds_settings, bind_ports=_bind_ports(ir))
+                if tenant != SHARED
+                else self.xds_settings
+            )
             out[tenant] = xds.build(ir, settings, cache=cache)
         for gone in set(self._xds_caches) - set(out):
             del self._xds_caches[gone]

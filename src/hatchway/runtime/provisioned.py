@@ -29,6 +29,7 @@ from hatchway.model.snapshot import Snapshot
 from hatchway.pki import Authority, gateway_of
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.names import base_name
+from hatchway.runtime import console
 from hatchway.runtime.admin import Readiness
 from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
 from hatchway.runtime.engine import Engine
@@ -237,8 +238,17 @@ class ProvisionedPlane:
     def config(self) -> dict[str, Any]:
         return self.engine.config()
 
-    def metrics(self) -> bytes:
-        return self.stats.render()
+    def topology(self) -> dict[str, Any]:
+        return console.topology(self.engine.published)
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        return console.explain_request(self.engine.published, url, method, headers)
+
+    async def metrics(self) -> bytes:
+        return self.stats.render()  # per-route metrics are on each proxy Pod's scrape port
+
+    async def envoy_metrics(self) -> bytes:
+        return b"# no local Envoy: each proxy Pod serves its Envoy's stats on /metrics/envoy\n"
 
     def readiness(self) -> Readiness:
         if self.engine.published is None:

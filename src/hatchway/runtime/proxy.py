@@ -1,8 +1,9 @@
 """`hatchway proxy`: one Envoy of a Gateway's data plane, in a Pod the controller provisioned.
 
 Writes Envoy's bootstrap (the controller's xDS Service over mutual TLS, the Gateway as node
-cluster), runs Envoy and restarts it if it dies, and serves `/healthz`, `/readyz` and
-`/metrics` on the Pod's scrape port. Envoy keeps serving its last configuration while no
+cluster), runs Envoy and restarts it if it dies, and serves `/healthz`, `/readyz`,
+`/metrics` and `/metrics/envoy` on the Pod's scrape port. Envoy's access log goes to this
+process's stdout (the Pod's log). Envoy keeps serving its last configuration while no
 controller answers. `--drain` (the Pod's preStop hook) asks the running Envoy to drain and
 waits, so clients move to the other replicas before Kubernetes sends SIGTERM.
 """
@@ -19,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client import CollectorRegistry, generate_latest
 
 from hatchway.runtime import cert_client
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.envoy import Envoy, EnvoySettings, open_connections
 from hatchway.runtime.memory import default_max_heap
+from hatchway.runtime.route_metrics import DataPlaneMetrics, envoy_text, register_common
 from hatchway.xds.bootstrap import BootstrapSettings, XdsRemote, bootstrap
 
 log = logging.getLogger("hatchway.proxy")
@@ -49,28 +52,26 @@ class ProxySettings:
 
 
 class ProxyView:
-    """What the scrape port shows: Envoy's health, readiness and metrics."""
+    """What the scrape port shows: Envoy's health and readiness, per-route and per-backend
+    metrics by Gateway API names (`runtime.route_metrics`, as under serve), this process's
+    metrics, and Envoy's own stats on `/metrics/envoy`."""
 
     def __init__(self, settings: ProxySettings, envoy: Envoy | None) -> None:
         self.settings = settings
         self.envoy = envoy  # None until the proxy has its certificate and starts Envoy
         self._readiness = Readiness(False, "waiting for an xDS certificate", 0)
-        self._metrics = b""
+        self.registry = CollectorRegistry(auto_describe=True)
+        register_common(self.registry)
+        self.dataplane = DataPlaneMetrics()
 
     async def poll(self) -> None:
-        """Refresh readiness and metrics from Envoy's admin (loopback) once a second."""
+        """Refresh readiness from Envoy's admin (loopback) once a second."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while True:
                 if self.envoy is None:
                     await asyncio.sleep(0.2)
                     continue
                 self._readiness = await self._check(http, self.envoy)
-                if self.envoy.admin_url:
-                    try:
-                        async with http.get(f"{self.envoy.admin_url}/stats/prometheus") as r:
-                            self._metrics = await r.read()
-                    except (aiohttp.ClientError, TimeoutError):
-                        pass
                 await asyncio.sleep(1)
 
     async def _check(self, http: aiohttp.ClientSession, envoy: Envoy) -> Readiness:
@@ -97,8 +98,20 @@ class ProxyView:
     def readiness(self) -> Readiness:
         return self._readiness
 
-    def metrics(self) -> bytes:
-        return self._metrics
+    async def metrics(self) -> bytes:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            await self.dataplane.refresh(http, self.envoy.admin_url if self.envoy else None)
+        return bytes(generate_latest(self.registry)) + self.dataplane.render().encode()
+
+    async def envoy_metrics(self) -> bytes:
+        admin = self.envoy.admin_url if self.envoy is not None else None
+        if admin is None:
+            return b"# Envoy is not running\n"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            try:
+                return (await envoy_text(http, admin, ours=False)).encode()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return f"# Envoy's stats not read: {exc}\n".encode()
 
     def status(self) -> dict[str, Any]:
         return {}
@@ -108,6 +121,12 @@ class ProxyView:
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    def topology(self) -> dict[str, Any]:
+        return {}  # the scrape port has no console
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        raise ValueError("a proxy Pod has no console; use the controller's admin address")
 
 
 def proxy_bootstrap(s: ProxySettings) -> dict[str, Any]:

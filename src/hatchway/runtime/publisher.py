@@ -7,7 +7,7 @@ the verdict (status, readiness, quarantine: `runtime.engine`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hatchway import xds
@@ -17,6 +17,7 @@ from hatchway.runtime.delta import AckState, Outcome
 from hatchway.runtime.pipeline import Built
 from hatchway.runtime.xds_server import SHARED, Tenant, XdsServer
 from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
+from hatchway.status import StatusReport
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Published:
     status: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     model: Snapshot
+    # The whole IR and report it was built from (the console's explain walks them).
+    ir: IR = field(default_factory=IR)
+    report: StatusReport = field(default_factory=StatusReport)
 
     def snapshot(self, tenant: Tenant = SHARED) -> XdsSnapshot | None:
         return self.snapshots.get(tenant)
@@ -67,6 +71,8 @@ class Publisher:
             built.status,
             built.warnings,
             built.model,
+            built.ir,
+            built.report,
         )
         self.server.publish(generation, snapshots)
         return self.published

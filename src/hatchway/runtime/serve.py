@@ -10,12 +10,17 @@ back into status (`Programmed`) and readiness.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import signal
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
+from hatchway import xds
+from hatchway.runtime import console
 from hatchway.runtime.admin import AdminServer, Readiness
 from hatchway.runtime.delta import AckState, Outcome, XdsEvent
 from hatchway.runtime.engine import Engine
@@ -25,17 +30,21 @@ from hatchway.runtime.memory import default_max_heap
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Pipeline
 from hatchway.runtime.publisher import Publisher
+from hatchway.runtime.route_metrics import envoy_text
 from hatchway.runtime.state_dir import StateDir
 from hatchway.runtime.xds_server import SHARED, XdsServer, single_node
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
+from hatchway.xds.telemetry import AccessLog
 
 log = logging.getLogger("hatchway.serve")
 
 # Each stops the gateway cleanly (drain, remove the state directory); SIGHUP is what a
 # closing terminal sends.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# A scrape waits this long for Envoy's stats (then shows the last ones read).
+_ENVOY_STATS_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,13 @@ class ServeSettings:
     # Envoy's heap budget for its overload actions; None: from the memory limit
     # (`runtime.memory`).
     max_heap_bytes: int | None = None
+    # Envoy's access log (None: off); by default JSON lines on serve's stdout.
+    access_log: AccessLog | None = dataclasses.field(default_factory=AccessLog)
+    # OTLP/gRPC collector every HTTP socket traces to, unless its Gateway's XTelemetryPolicy
+    # says otherwise; None: tracing only where a policy enables it.
+    tracing_endpoint: tuple[str, int] | None = None
+    # Per-route request counts and durations (Envoy's stats access logger, read by /metrics).
+    route_metrics: bool = True
 
 
 class GatewayRuntime:
@@ -75,7 +91,14 @@ class GatewayRuntime:
         self.envoy: Envoy | None = None
         self.engine = Engine(
             self.source,
-            Pipeline(TranslateSettings(bind_address=settings.bind_address)),
+            Pipeline(
+                TranslateSettings(bind_address=settings.bind_address),
+                xds.XdsSettings(
+                    access_log=settings.access_log,
+                    route_stats=settings.route_metrics,
+                    tracing_endpoint=settings.tracing_endpoint,
+                ),
+            ),
             Publisher(self.xds),
             self.stats,
             envoy_admin=lambda: self.envoy.admin_url if self.envoy else None,
@@ -125,10 +148,29 @@ class GatewayRuntime:
     def config(self) -> dict[str, Any]:
         return self.engine.config()
 
-    def metrics(self) -> bytes:
-        if self.envoy is not None and self.envoy.admin_url:
-            self.stats.envoy_stats_url = f"{self.envoy.admin_url}/stats/prometheus"
+    def topology(self) -> dict[str, Any]:
+        return console.topology(self.engine.published)
+
+    def explain(self, url: str, method: str, headers: list[str]) -> dict[str, Any]:
+        return console.explain_request(self.engine.published, url, method, headers)
+
+    async def metrics(self) -> bytes:
+        """Control-plane metrics and, read from Envoy now, per-route and per-backend ones."""
+        admin = self.envoy.admin_url if self.envoy is not None else None
+        if admin is not None:
+            async with aiohttp.ClientSession(timeout=_ENVOY_STATS_TIMEOUT) as http:
+                await self.stats.dataplane.refresh(http, admin)
         return self.stats.render()
+
+    async def envoy_metrics(self) -> bytes:
+        admin = self.envoy.admin_url if self.envoy is not None else None
+        if admin is None:
+            return b"# Envoy is not running\n"
+        async with aiohttp.ClientSession(timeout=_ENVOY_STATS_TIMEOUT) as http:
+            try:
+                return (await envoy_text(http, admin, ours=False)).encode()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return f"# Envoy's stats not read: {exc}\n".encode()
 
     # --- lifecycle --------------------------------------------------------------------------
 

@@ -82,6 +82,10 @@ WATCHED: tuple[KindSpec, ...] = (
     _gw("UDPRoute", "udproutes", "v1", "v1alpha2"),
     _gw("ReferenceGrant", "referencegrants", "v1", "v1beta1"),
     _gw("BackendTLSPolicy", "backendtlspolicies", "v1", "v1alpha3"),
+    # Gateway API v1.7.0 experimental (GEP-4768); not watched where its CRD is not installed.
+    KindSpec(
+        "XTelemetryPolicy", "gateway.networking.x-k8s.io", ("v1alpha1",), "xtelemetrypolicies"
+    ),
     KindSpec("GatewayParameters", "hatchway.dev", ("v1alpha1",), "gatewayparameters"),
     KindSpec("Service", "", ("v1",), "services"),
     KindSpec("EndpointSlice", "discovery.k8s.io", ("v1",), "endpointslices"),

@@ -294,6 +294,16 @@ def assemble(
         contributors = sorted(
             {Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name) for lc in sock.listeners}
         )
+        listener_sets = sorted(
+            {
+                (
+                    Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name),
+                    Origin("Gateway", lc.gateway.namespace, lc.gateway.name),
+                )
+                for lc in sock.listeners
+                if lc.owner.kind == "ListenerSet"
+            }
+        )
         listeners.append(
             Listener(
                 name=sock.name,
@@ -302,6 +312,7 @@ def assemble(
                 protocol=Protocol(sock.protocol),
                 chains=chains,
                 gateways=tuple(contributors),
+                listener_sets=tuple(listener_sets),
                 owner=sock.gateway,
             )
         )

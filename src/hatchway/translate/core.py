@@ -48,6 +48,7 @@ from hatchway.translate.rules import (
     RuleInvalid,
 )
 from hatchway.translate.settings import Settings, Translation
+from hatchway.translate.telemetry import TelemetryPolicies, with_tracing
 from hatchway.translate.vhosts import ClusterUse, HttpSocket
 from hatchway.translate.xbackends import xbackend_tls
 
@@ -315,6 +316,9 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
 
     policies = Policies(index, settings.cluster_trust_bundles)
     gateway_by_key = {(g.namespace, g.name): g for g in gateways}
+    telemetry = TelemetryPolicies(index, set(gateway_by_key), backends)
+    for collector, gw in telemetry.collectors():
+        assembly.cluster_gateways.setdefault(collector, set()).add(gw)
     clusters: list[Cluster] = []
     service_gateways: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for name in sorted(assembly.cluster_gateways):
@@ -347,14 +351,17 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
         )
     referenced = _referenced_services(route_objs) if policies.any_target_not_found else None
     statuses += policies.statuses(service_gateways, settings.controller_name, referenced)
+    statuses += telemetry.statuses(settings.controller_name)
 
     report = StatusReport(
         resources=tuple(sorted(statuses, key=lambda s: s.key.order)),
         warnings=tuple(sorted(set(warnings))),
     )
-    ir = IR(listeners=assembly.ir.listeners, clusters=tuple(clusters))
+    listeners = with_tracing(assembly.ir.listeners, telemetry)
+    ir = IR(listeners=listeners, clusters=tuple(clusters))
     memo.delta = None
-    if memo.incremental and not snapshot.backend_tls_policies:
+    # Policies reach into sockets and clusters a route-only change would not look at again.
+    if memo.incremental and not snapshot.backend_tls_policies and not snapshot.telemetry_policies:
         memo.delta = _delta_state(
             snapshot,
             settings,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatchway.ir.re2 import MAX_PROGRAM_SIZE
+from hatchway.xds.telemetry import HISTOGRAM_BUCKETS
 
 XDS_CLUSTER = "hatchway_xds"
 
@@ -150,6 +151,13 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
             # Route-level stats per virtual cluster are not used; keep tag extraction so the
             # Prometheus output has labelled metrics instead of names with embedded values.
             "use_all_default_tags": True,
+            # Per-route durations (`xds.telemetry`), in microseconds.
+            "histogram_bucket_settings": [
+                {
+                    "match": {"prefix": HISTOGRAM_BUCKETS["prefix"]},
+                    "buckets": list(HISTOGRAM_BUCKETS["buckets"]),
+                }
+            ],
         },
         "stats_flush_interval": "5s",
     }

@@ -22,6 +22,7 @@ from hatchway.xds.resources import (
 )
 from hatchway.xds.secrets import build_secrets
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.tracing import build_default_collector
 from hatchway.xds.udp_weights import build_udp_weighted_cluster
 
 # Built from the IR's listeners alone (UDP weighted clusters also read the IR's clusters).
@@ -68,6 +69,7 @@ def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResour
             origins = union_origins((service, cluster_users))
             out.set_origins(CLUSTER, cluster.name, origins)
             out.set_origins(ENDPOINT, cluster.name, origins)
+    build_default_collector(settings, out)
     by_name = {c.name: c for c in ir.clusters}
     for listener in ir.listeners:
         if listener.protocol is Protocol.UDP:

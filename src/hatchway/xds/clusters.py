@@ -24,6 +24,8 @@ def build_cluster(
     """`users` are the routes/listeners referring to the cluster, for NACK attribution."""
     c = cluster_pb2.Cluster()
     c.name = cluster.name
+    # The backend as logs and metrics name it (`%UPSTREAM_CLUSTER%`, cluster stats).
+    c.alt_stat_name = f"{cluster.service.namespace}/{cluster.service.name}:{cluster.port}"
     c.type = cluster_pb2.Cluster.EDS
     c.eds_cluster_config.eds_config.ads.SetInParent()
     c.eds_cluster_config.eds_config.resource_api_version = config_source_pb2.V3

@@ -26,6 +26,9 @@ def message_to_dict(message: Any, show_secrets: bool = False) -> dict[str, Any]:
 # Protobuf map fields: their JSON keys come in the map's own order, which may differ from
 # one process to the next; sorted, the output is stable.
 _MAPS = frozenset({"typed_per_filter_config", "typed_extension_protocol_options"})
+# Fields holding a protobuf Struct, whose order the JSON mapping does not keep: shown sorted
+# by key all the way down (Envoy prints a JSON access log's keys sorted too).
+_SORTED = frozenset({"json_format", "filter_metadata"})
 
 
 def _plain(value: Any, show_secrets: bool) -> Any:
@@ -34,11 +37,19 @@ def _plain(value: Any, show_secrets: bool) -> Any:
         return {
             k: _redacted(v)
             if k == "private_key" and not show_secrets
+            else _sorted(v)
+            if k in _SORTED
             else _plain(dict(sorted(v.items())) if k in _MAPS else v, show_secrets)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_plain(v, show_secrets) for v in value]
+    return value
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
     return value
 
 

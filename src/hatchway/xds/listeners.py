@@ -24,6 +24,8 @@ from hatchway.xds.http_filters import fill_http_filters
 from hatchway.xds.resources import LISTENER, ResourceSet
 from hatchway.xds.routes import build_route_config
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.telemetry import http_access_logs, l4_access_logs, udp_access_logs
+from hatchway.xds.tracing import effective, fill_tracing
 from hatchway.xds.udp_weights import udp_target
 
 _ADS_V3 = config_source_pb2.V3
@@ -40,7 +42,7 @@ def build_listener(listener: Listener, out: ResourceSet, settings: XdsSettings) 
     origins: list[Origin] = list(listener.gateways)
     if listener.protocol is Protocol.UDP:
         sa.protocol = address_pb2.SocketAddress.UDP
-        _fill_udp(lis, listener)
+        _fill_udp(lis, listener, settings)
     else:
         lis.per_connection_buffer_limit_bytes.value = (
             hard.per_connection_buffer_limit_bytes
@@ -59,7 +61,7 @@ def build_listener(listener: Listener, out: ResourceSet, settings: XdsSettings) 
             # socket accepts and closes (as for a route whose backends are all invalid).
             chain_out = lis.default_filter_chain
             chain_out.name = "no-routes"
-            _fill_tcp_proxy(chain_out.filters.add(), f"{names.stat_prefix(listener)}", ())
+            _fill_tcp_proxy(chain_out.filters.add(), f"{names.stat_prefix(listener)}", (), [])
     for chain in listener.chains:
         if chain.listener not in origins:
             origins.append(chain.listener)
@@ -80,11 +82,19 @@ def _fill_chain(
     if chain.virtual_hosts is not None:
         rc_name = names.route_config_name(listener, chain)
         auth = ext_authz.chain_filters(chain.virtual_hosts)
-        _fill_hcm(fc.filters.add(), prefix, rc_name, hard, auth)
+        logs = http_access_logs(settings.access_log, settings.route_stats)
+        h = _fill_hcm(prefix, rc_name, hard, auth, logs)
+        tracing = effective(listener.tracing, settings)
+        if tracing is not None:
+            fill_tracing(h, tracing)
+        f = fc.filters.add()
+        f.name = "envoy.filters.network.http_connection_manager"
+        f.typed_config.Pack(h)
         build_route_config(rc_name, listener, chain, out, settings)
     else:
         backends = chain.l4.backends if chain.l4 is not None else ()
-        _fill_tcp_proxy(fc.filters.add(), prefix, backends)
+        logs = l4_access_logs(settings.access_log, listener, chain)
+        _fill_tcp_proxy(fc.filters.add(), prefix, backends, logs)
 
 
 def _fill_connection_limit(f: Any, prefix: str, hard: Hardening) -> None:
@@ -96,9 +106,8 @@ def _fill_connection_limit(f: Any, prefix: str, hard: Hardening) -> None:
 
 
 def _fill_hcm(
-    f: Any, prefix: str, rc_name: str, hard: Hardening, auth: list[tuple[str, Any]]
-) -> None:
-    f.name = "envoy.filters.network.http_connection_manager"
+    prefix: str, rc_name: str, hard: Hardening, auth: list[tuple[str, Any]], logs: list[Any]
+) -> Any:
     h = hcm_pb2.HttpConnectionManager()
     # AUTO: HTTP/1.1, and HTTP/2 by ALPN or by prior knowledge (h2c preface) on cleartext,
     # which GRPCRoute on an HTTP listener needs.
@@ -109,8 +118,9 @@ def _fill_hcm(
     h.rds.config_source.resource_api_version = _ADS_V3
     fill_http_filters(h.http_filters, auth)
     h.upgrade_configs.add().upgrade_type = "websocket"
+    h.access_log.extend(logs)
     _harden_hcm(h, hard)
-    f.typed_config.Pack(h)
+    return h
 
 
 def _harden_hcm(h: Any, hard: Hardening) -> None:
@@ -161,12 +171,15 @@ def _ads(config_source: Any) -> None:
     config_source.resource_api_version = _ADS_V3
 
 
-def _fill_tcp_proxy(f: Any, prefix: str, backends: tuple[WeightedBackend, ...]) -> None:
+def _fill_tcp_proxy(
+    f: Any, prefix: str, backends: tuple[WeightedBackend, ...], logs: list[Any]
+) -> None:
     """Weighted TCP forwarding. Invalid or missing backends: the never-defined cluster, on
     which tcp_proxy closes the connection (weighted, like the HTTP 500 share)."""
     f.name = "envoy.filters.network.tcp_proxy"
     t = tcp_proxy_pb2.TcpProxy()
     t.stat_prefix = prefix
+    t.access_log.extend(logs)
     live = [b for b in backends if b.weight > 0]
     valid = [b for b in live if b.cluster is not None]
     invalid_weight = sum(b.weight for b in live if b.cluster is None)
@@ -186,13 +199,15 @@ def _fill_tcp_proxy(f: Any, prefix: str, backends: tuple[WeightedBackend, ...]) 
     f.typed_config.Pack(t)
 
 
-def _fill_udp(lis: Any, listener: Listener) -> None:
+def _fill_udp(lis: Any, listener: Listener, settings: XdsSettings) -> None:
     """udp_proxy to one cluster: the backend's, or with several backends the weighted
     cluster of `udp_weights`; with none, datagrams go to the never-defined cluster and are
     dropped."""
     cluster = udp_target(listener)
     u = udp_proxy_pb2.UdpProxyConfig()
     u.stat_prefix = names.stat_prefix(listener)
+    backend = names.backend_of(cluster) if cluster else None
+    u.access_log.extend(udp_access_logs(settings.access_log, listener, backend))
     action = u.matcher.on_no_match.action
     action.name = "route"
     route = udp_route_pb2.Route()

@@ -14,6 +14,15 @@ from hatchway.ir import FilterChain, Listener, Protocol
 INVALID_BACKEND_CLUSTER = "hatchway/invalid-backend"
 
 
+def backend_of(cluster: str) -> str | None:
+    """`ns/service:port` of a cluster named `ns/service:port[/protocol]` (what logs and
+    metrics call the backend; two clusters of one Service port share it); None for ours."""
+    parts = cluster.split("/")
+    if len(parts) < 2 or ":" not in parts[1] or cluster == INVALID_BACKEND_CLUSTER:
+        return None
+    return f"{parts[0]}/{parts[1]}"
+
+
 def listener_name(listener: Listener) -> str:
     """`<protocol>/<address>/<port>`: one Envoy Listener per bound socket."""
     return f"{listener.protocol.value.lower()}/{listener.address}/{listener.port}"

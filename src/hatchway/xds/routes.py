@@ -44,6 +44,7 @@ from hatchway.xds.resources import (
     union_origins,
 )
 from hatchway.xds.settings import XdsSettings
+from hatchway.xds.telemetry import fill_metadata, route_identity, vhost_identity
 
 
 def build_route_config(
@@ -59,21 +60,20 @@ def build_route_config(
     for vh in vhosts:
         if is_misdirected(listener, chain, vh):
             shares.append((vh.name, vh.domain, vh.listener))
-            tails.append(b"")
+            tails.append(_vhost_tail(None, vhost_identity(listener, vh.listener)))
         else:
             share = _virtual_host(name, listener, vh, settings, cache)
             shares.append(share)
-            tails.append(_vhost_tail(vh))
+            tails.append(_vhost_tail(vh, vhost_identity(listener, share.listener)))
             out.vhost_users[id(share.routes)] = (share.routes, share.users)
     patterns = listener_host_patterns(listener, chain, vhosts)
     # The same shares (compared by identity), tails and patterns make the same
-    # RouteConfiguration.
-    signature = (chain.listener, *shares, *tails, *patterns)
+    # RouteConfiguration (the patterns' tails depend on the listener's ListenerSets).
+    signature = (chain.listener, listener.listener_sets, *shares, *tails, *patterns)
     built = cache.last_config(name) if cache is not None else None
     if built is None or built.signature != signature:
-        built = _route_config(
-            name, chain, list(zip(shares, tails, strict=True)), patterns, signature
-        )
+        pairs = list(zip(shares, tails, strict=True))
+        built = _route_config(name, listener, chain, pairs, patterns, signature=signature)
     if cache is not None:
         cache.keep_config(name, built)
     out.add_parts(built.parts)
@@ -84,9 +84,11 @@ def build_route_config(
 
 def _route_config(
     name: str,
+    listener: Listener,
     chain: FilterChain,
     shares: list[tuple[BuiltVirtualHost | tuple[str, str, Origin], bytes]],
     patterns: list[tuple[str, bool]],
+    *,
     signature: tuple[object, ...],
 ) -> BuiltRouteConfig:
     """The RouteConfiguration, serialized by joining the virtual hosts' bytes (deterministic
@@ -105,11 +107,13 @@ def _route_config(
             origins += (_one(share.listener), share.route_origins)
         else:
             vh_name, domain, vh_listener = share
-            data += _field(_CONFIG_VHOSTS, _vhost_head(vh_name, domain, misdirected=True))
+            head = _vhost_head(vh_name, domain, misdirected=True)
+            data += _field(_CONFIG_VHOSTS, head, tail)
             add_part(parts, (ROUTE, name, vh_name), (vh_listener,))
     for pattern, misdirected in patterns:
         head = _vhost_head(f"{chain.name}/listener/{pattern}", pattern, misdirected=misdirected)
-        data += _field(_CONFIG_VHOSTS, head)
+        tail = _vhost_tail(None, vhost_identity(listener, chain.listener))
+        data += _field(_CONFIG_VHOSTS, head, tail)
     data.append(_CONFIG_TAIL)
     serialized = b"".join(data)
     message = route_pb2.RouteConfiguration.FromString(serialized)
@@ -152,20 +156,22 @@ def _vhost_head(name: str, domain: str, *, misdirected: bool = False) -> bytes:
     return data
 
 
-def _vhost_tail(vh: VirtualHost) -> bytes:
-    """A virtual host's fields after its routes: for a listener's pre-routing filters, a
+def _vhost_tail(vh: VirtualHost | None, identity: dict[str, object]) -> bytes:
+    """A virtual host's fields after its routes. For a listener's pre-routing filters, a
     last catch-all route (404, as when nothing matches) so that they run for requests no
-    route takes too, and the per-filter configs turning them on for the whole host."""
-    if not vh.external_auth:
-        return b""
+    route takes too, and the per-filter configs turning them on for the whole host; its
+    metadata, the Gateway listener it serves (for logs and stats)."""
     v = route_components_pb2.VirtualHost()
-    last = v.routes.add()
-    last.name = NOT_FOUND_ROUTE
-    last.match.prefix = "/"
-    last.direct_response.status = 404
-    for i, auth in enumerate(vh.external_auth):
-        v.typed_per_filter_config[ext_authz.filter_name(auth, i)].Pack(ext_authz.enabled())
-    # Routes (field 3) and typed_per_filter_config (15) follow the head and the other routes.
+    if vh is not None and vh.external_auth:
+        last = v.routes.add()
+        last.name = NOT_FOUND_ROUTE
+        last.match.prefix = "/"
+        last.direct_response.status = 404
+        for i, auth in enumerate(vh.external_auth):
+            v.typed_per_filter_config[ext_authz.filter_name(auth, i)].Pack(ext_authz.enabled())
+    fill_metadata(v.metadata, identity)
+    # Routes (field 3), typed_per_filter_config (15) and metadata follow the head and the
+    # other routes: deterministic serialization writes fields in number order.
     data: bytes = v.SerializeToString(deterministic=True)
     return data
 
@@ -410,6 +416,8 @@ _ROUTES_TAG = _varint(
 _CONFIG_VHOSTS = route_pb2.RouteConfiguration.DESCRIPTOR.fields_by_name["virtual_hosts"].number
 _CONFIG_TAIL = _config_tail()
 assert _varint(3 << 3 | 2) == _ROUTES_TAG  # routes follow name (1) and domains (2)
+# ... and precede every field `_vhost_tail` writes.
+assert route_components_pb2.VirtualHost.DESCRIPTOR.fields_by_name["metadata"].number > 3
 
 
 def build_route(route: Route, listener: Listener, domain: str, settings: XdsSettings) -> BuiltRoute:
@@ -433,6 +441,7 @@ def build_route(route: Route, listener: Listener, domain: str, settings: XdsSett
             r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
         )
         fill_per_route_filters(r.typed_per_filter_config, route, settings)
+        fill_metadata(r.metadata, route_identity(route.origin))
         data = r.SerializeToString(deterministic=True)
         framed += (_ROUTES_TAG, _varint(len(data)), data)
         clusters.update(dict.fromkeys(route_clusters(r)))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from envoy.config.trace.v3 import opentelemetry_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
@@ -116,6 +117,18 @@ def _check_listener(res: XdsResources, name: str, lis: Any) -> Iterator[Problem]
         yield from _check_chain_refs(res, fc, lambda msg, c=fc.name: problem(msg, c))
 
 
+def _tracing_cluster(h: Any) -> str | None:
+    """The cluster an HCM's OpenTelemetry tracer exports to (Envoy refuses an unknown one)."""
+    if not h.HasField("tracing") or not h.tracing.provider.typed_config.Is(
+        opentelemetry_pb2.OpenTelemetryConfig.DESCRIPTOR
+    ):
+        return None
+    otel = opentelemetry_pb2.OpenTelemetryConfig()
+    h.tracing.provider.typed_config.Unpack(otel)
+    name: str = otel.grpc_service.envoy_grpc.cluster_name
+    return name or None
+
+
 def _check_chain_refs(res: XdsResources, fc: Any, problem: Any) -> Iterator[Problem]:
     for f in fc.filters:
         if f.typed_config.Is(hcm_pb2.HttpConnectionManager.DESCRIPTOR):
@@ -123,6 +136,9 @@ def _check_chain_refs(res: XdsResources, fc: Any, problem: Any) -> Iterator[Prob
             f.typed_config.Unpack(h)
             if h.HasField("rds") and h.rds.route_config_name not in res.routes:
                 yield problem(f"unknown route configuration {h.rds.route_config_name!r}")
+            collector = _tracing_cluster(h)
+            if collector is not None and collector not in res.clusters:
+                yield problem(f"tracing refers to unknown cluster {collector!r}")
         elif f.typed_config.Is(tcp_proxy_pb2.TcpProxy.DESCRIPTOR):
             t = tcp_proxy_pb2.TcpProxy()
             f.typed_config.Unpack(t)
