@@ -262,7 +262,10 @@ def _attach_routes(
             ctx = route_ctx(obj, entry.compiled)
             if entry.attach_version == memo.parents_version:
                 _reattach(ctx, entry.attached)
-            elif _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx)):  # type: ignore[misc]
+            elif (
+                _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+                and memo.incremental
+            ):
                 entry.attached = attached_of(ctx)
                 entry.attach_version = memo.parents_version
         out.ctxs.append(ctx)

@@ -22,8 +22,9 @@ from hatchway.translate.selectors import selector_matches
 GW_API = f"{GATEWAY_GROUP}/v1"
 TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
 
-# A listener: its Gateway or ListenerSet (section = listener name) and its place in the list.
-ListenerKey = tuple[Origin, int]
+# A listener: its Gateway or ListenerSet (kind, namespace, name), its name, and its place in
+# the list.
+ListenerKey = tuple[str, str, str, str, int]
 
 # Route kinds each protocol can carry (all in the gateway.networking.k8s.io group).
 PROTOCOL_KINDS: dict[str, tuple[str, ...]] = {
@@ -58,11 +59,13 @@ class ListenerCtx:
     client_validation: ClientValidation | None = None
     external_auth: tuple[ExternalAuth, ...] = ()  # its pre-routing filters, in order
     position: int = 0  # in its Gateway's or ListenerSet's list (names may repeat in files)
+    # Who it is in the API's terms: maps within a translation are keyed by this. Plain strings
+    # (hashed in C, and once): it is looked up for every attachment.
+    key: ListenerKey = field(init=False)
 
-    @property
-    def key(self) -> ListenerKey:
-        """Who it is in the API's terms: maps within a translation are keyed by this."""
-        return (self.owner, self.position)
+    def __post_init__(self) -> None:
+        o = self.owner
+        self.key = (o.kind, o.namespace, o.name, o.section or "", self.position)
 
     @property
     def name(self) -> str:
