@@ -217,10 +217,13 @@ class _Routes:
 
 
 def _route_entry(
-    obj: AnyRoute, memo: TranslateMemo, backends: Backends, warnings: list[ReportWarning]
+    key: RouteKey,
+    obj: AnyRoute,
+    memo: TranslateMemo,
+    backends: Backends,
+    warnings: list[ReportWarning],
 ) -> RouteEntry | None:
     """The route's compiled rules: the memo's while the route is equal, else compiled now."""
-    key = _key(obj)
     entry = memo.route(key, obj)
     if entry is not None:
         return entry
@@ -249,10 +252,10 @@ def _attach_routes(
         *snapshot.udp_routes,
     ]
     for obj in all_routes:
-        entry = _route_entry(obj, memo, backends, warnings)
+        key = _key(obj)
+        entry = _route_entry(key, obj, memo, backends, warnings)
         if entry is None:
             continue
-        key = _key(obj)
         out.entries[key] = entry
         if refused and (message := refused.get(key)) is not None:
             ctx = route_ctx(obj, _refused(message, entry.compiled))
@@ -275,12 +278,15 @@ def _attach_routes(
     return out
 
 
-def _route_statuses(routes: _Routes, controller: str) -> list[ResourceStatus]:
+def _route_statuses(
+    routes: _Routes, listeners: list[set[ListenerKey]], controller: str
+) -> list[ResourceStatus]:
+    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`)."""
     out: list[ResourceStatus] = []
-    for route in routes.ctxs:
+    for route, accepted in zip(routes.ctxs, listeners, strict=True):
         entry = routes.entries.get(route.key)
         if entry is not None and route.key not in routes.refused:
-            entry.listeners = frozenset(route.accepted_listeners())
+            entry.listeners = frozenset(accepted)
             status = cached_route_status(route, entry, controller)
         else:
             status = route_status(route, controller)
@@ -316,8 +322,9 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     # Conflicts are cross-route: a route-only change on these listeners is translated anew.
     grpc_listeners = {lk for r in routes.ctxs if r.kind == "GRPCRoute" for lk in _all_listeners(r)}
     resolve_http_grpc_conflicts(routes.ctxs)
-    statuses += _route_statuses(routes, settings.controller_name)
-    attached = attached_counts(r.accepted_listeners() for r in routes.ctxs)
+    accepted = [r.accepted_listeners() for r in routes.ctxs]
+    statuses += _route_statuses(routes, accepted, settings.controller_name)
+    attached = attached_counts(accepted)
     assembly = assemble(
         gateways,
         routes.ctxs,

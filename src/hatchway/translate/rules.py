@@ -34,6 +34,7 @@ from hatchway.ir import (
     URLRewrite,
     WeightedBackend,
 )
+from hatchway.ir.frozen import quick_init
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
@@ -84,6 +85,7 @@ class RuleInvalid(Exception):
 IRRouteEntry = tuple[tuple[str, int, int], RouteOrderKey, Route]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CompiledMatch:
     index: int
