@@ -430,7 +430,7 @@ def _delta_state(
     return DeltaState(
         settings=settings,
         inputs=tuple(getattr(snapshot, f) for f in DELTA_FIELDS),
-        routes={_key(o): o for o in snapshot.http_routes},
+        routes=snapshot.http_routes,
         index=index,
         backends=backends,
         parents=parents,

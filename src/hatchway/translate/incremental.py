@@ -62,7 +62,7 @@ class DeltaState:
 
     settings: Settings
     inputs: tuple[tuple[object, ...], ...]  # the FIELDS of the snapshot
-    routes: dict[RouteKey, HTTPRoute]  # the HTTPRoutes translated
+    routes: tuple[HTTPRoute, ...]  # the HTTPRoutes translated, in snapshot order
     index: Index
     backends: Backends
     parents: Parents
@@ -129,9 +129,8 @@ def translate_delta(
     for f, before in zip(FIELDS, st.inputs, strict=True):
         if not same_all(getattr(snapshot, f), before):
             return None
-    current = {_key(o): o for o in snapshot.http_routes}
-    added = [o for k, o in current.items() if not _same_route(st.routes.get(k), o)]
-    removed = [o for k, o in st.routes.items() if not _same_route(current.get(k), o)]
+    current = snapshot.http_routes
+    added, removed = _changed_routes(st.routes, current)
     if len(added) + len(removed) > max(_MAX_CHANGES, len(current) // 10):
         return None
     refused = settings.refused_routes
@@ -151,6 +150,26 @@ def translate_delta(
     kinds = ("grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
     memo.hits = len(current) - len(added) + sum(len(getattr(snapshot, k)) for k in kinds)
     return result
+
+
+def _changed_routes(
+    old: tuple[HTTPRoute, ...], new: tuple[HTTPRoute, ...]
+) -> tuple[list[HTTPRoute], list[HTTPRoute]]:
+    """(added, removed): the routes of `new` not equal to one of `old` under their key, and
+    the other way round. The lists are compared by value from both ends first (a change
+    leaves the rest of the snapshot as it was), so only what lies between is looked up by
+    key: a one-route change at 3,000 routes costs no key per route."""
+    start, end_old, end_new = 0, len(old), len(new)
+    while start < min(end_old, end_new) and same(old[start], new[start]):
+        start += 1
+    while end_old > start and end_new > start and same(old[end_old - 1], new[end_new - 1]):
+        end_old -= 1
+        end_new -= 1
+    before = {_key(o): o for o in old[start:end_old]}
+    after = {_key(o): o for o in new[start:end_new]}
+    added = [o for k, o in after.items() if not _same_route(before.get(k), o)]
+    removed = [o for k, o in before.items() if not _same_route(after.get(k), o)]
+    return added, removed
 
 
 def _same_route(a: HTTPRoute | None, b: HTTPRoute) -> bool:
