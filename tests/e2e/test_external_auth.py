@@ -12,8 +12,7 @@ import pytest
 
 from e2e.auth_servers import GrpcAuth, HttpAuth
 from e2e.echo import EchoPool
-from e2e.harness import free_port, http_request
-from e2e.manifests import conditions, status_of
+from e2e.harness import conditions, free_port, http_request, status_of
 from e2e.rig import Doc, Port, RecordingEcho, Rig, recording_echo, running_rig, svc
 
 pytestmark = pytest.mark.e2e

@@ -14,13 +14,13 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.grpc_echo import GrpcEcho, call
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, write_yaml
+from e2e.harness import Hatchway, free_port, http_request, write_yaml
 from e2e.l4echo import L4Echo, tls_hello
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
 from e2e.pki import CA
-from e2e.rig import Rig, echo, prefix, running_rig, svc
+from e2e.rig import Rig, echo, running_rig, svc
 from e2e.rig import route as http_route
 from e2e.tls_client import client_context
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, prefix, route
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ from e2e.rig import (
     running_rig,
     svc,
     svc_multi,
-    to,
 )
+from manifests import to
 
 pytestmark = pytest.mark.e2e
 

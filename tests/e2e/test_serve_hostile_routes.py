@@ -11,17 +11,8 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +47,7 @@ def _setup(tmp_path: Path, echo_pool: EchoPool) -> tuple[Path, int]:
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     return config, port

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from cluster import Cluster, wait_for
-from e2e.pki import CA, tls_secret
+from e2e.pki import CA
 from hatchway.sources.kube import WATCHED, resource_class
 from helm import helm_binary, helm_env
+from manifests import tls_secret
 
 from .conftest import apply, backend, gateway_address
 

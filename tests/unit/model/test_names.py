@@ -11,10 +11,11 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
-from e2e.pki import CA, tls_secret
+from e2e.pki import CA
 from hatchway import xds
 from hatchway.model.parse import Document, parse_documents
 from hatchway.translate import translate
+from manifests import tls_secret
 
 GW = "gateway.networking.k8s.io/v1"
 
