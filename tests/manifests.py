@@ -148,6 +148,14 @@ def http_route(
     )
 
 
+def catch_all_route(
+    name: str, gateway_name: str, service: str, namespace: str = "default", port: int = 80
+) -> Doc:
+    """An HTTPRoute whose one rule (no match: everything) goes to `service`:`port`."""
+    rules = [{"backendRefs": [backend(service, port)]}]
+    return route("HTTPRoute", name, [parent(gateway_name)], rules, namespace=namespace)
+
+
 def service(
     name: str,
     target_port: int,
@@ -202,9 +210,14 @@ def l4_service(
 
 
 def endpoint_slice(
-    name: str, service_name: str, port: Doc, ready: bool = True, namespace: str = "default"
+    name: str,
+    service_name: str,
+    port: Doc,
+    ready: bool = True,
+    namespace: str = "default",
+    addresses: Iterable[str] = ("127.0.0.1",),
 ) -> Doc:
-    """An EndpointSlice of `service_name` with one loopback endpoint."""
+    """An EndpointSlice of `service_name`: one endpoint an address (default one on loopback)."""
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
@@ -215,7 +228,7 @@ def endpoint_slice(
         },
         "addressType": "IPv4",
         "ports": [port],
-        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": ready}}],
+        "endpoints": [{"addresses": [a], "conditions": {"ready": ready}} for a in addresses],
     }
 
 
@@ -242,14 +255,19 @@ def reference_grant(
     }
 
 
-def tls_secret(name: str, pair: CertificatePair, namespace: str = "default") -> Doc:
+def secret(name: str, type_: str, string_data: dict[str, str], namespace: str = "default") -> Doc:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": name, "namespace": namespace},
-        "type": "kubernetes.io/tls",
-        "stringData": {"tls.crt": pair.cert_pem, "tls.key": pair.key_pem},
+        "type": type_,
+        "stringData": string_data,
     }
+
+
+def tls_secret(name: str, pair: CertificatePair, namespace: str = "default") -> Doc:
+    data = {"tls.crt": pair.cert_pem, "tls.key": pair.key_pem}
+    return secret(name, "kubernetes.io/tls", data, namespace)
 
 
 def ca_config_map(name: str, ca_pem: str, namespace: str = "default") -> Doc:
