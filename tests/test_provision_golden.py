@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import check_golden
-from hatchway.model.parse import Document, parse_documents
 from hatchway.provision import ListenerPort, ProvisionSettings, container_ports, desired_objects
 from hatchway.render import dump_yaml
 from hatchway.translate.params import effective
+from snapshots import file_snapshot
 
 CASES = Path(__file__).parent / "golden" / "provision"
 SETTINGS = ProvisionSettings(
@@ -23,12 +22,9 @@ SETTINGS = ProvisionSettings(
 
 
 def _objects(case: str) -> list[dict[str, object]]:
-    text = (CASES / case / "input.yaml").read_text()
-    docs = [Document("input.yaml", i, b) for i, b in enumerate(yaml.safe_load_all(text)) if b]
-    result = parse_documents(docs)
-    assert not result.errors, [str(e) for e in result.errors]
-    (gw,) = result.snapshot.gateways
-    params = {p.metadata.name: p for p in result.snapshot.gateway_parameters}
+    snap = file_snapshot(CASES / case / "input.yaml")
+    (gw,) = snap.gateways
+    params = {p.metadata.name: p for p in snap.gateway_parameters}
     spec = effective(params.get("class-defaults"), params.get("big"))
     ports = [
         ListenerPort(lis.port, "UDP" if lis.protocol == "UDP" else "TCP")

@@ -18,23 +18,16 @@ import pytest
 import yaml
 
 from conftest import check_golden
-from hatchway.model.parse import Document, parse_documents
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import Settings, translate
 from hatchway.translate.settings import GatewayAddresses
+from snapshots import file_snapshot
 
 CASES = Path(__file__).parent / "golden" / "translate"
 
 
 def load(path: Path) -> object:
-    docs = [
-        Document(str(path.name), i, body)
-        for i, body in enumerate(yaml.safe_load_all(path.read_text()))
-        if body is not None
-    ]
-    result = parse_documents(docs)
-    assert not result.errors, [e.to_dict() for e in result.errors]
-    return result.snapshot
+    return file_snapshot(path)
 
 
 def load_settings(path: Path) -> Settings:

@@ -13,8 +13,6 @@ from lightkube.types import PatchType
 
 from e2e.pki import CA, KeyPair
 from hatchway import render
-from hatchway.model.inputs import Document
-from hatchway.model.parse import parse_documents
 from hatchway.sources.kube import WATCHED, resource_class
 from hatchway.sources.status_writer import GATEWAY_CLASS_FINALIZER
 from hatchway.translate import translate
@@ -27,6 +25,7 @@ from manifests import (
     service,
     tls_secret,
 )
+from snapshots import snapshot
 
 from .conftest import ControllerProcess, free_port
 
@@ -76,14 +75,12 @@ def ours(route: dict[str, Any]) -> list[dict[str, Any]]:
 
 def core_expectation(client: Client, bodies: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
     """What the pure core says for the same objects, as read back from the API server."""
-    docs = []
-    for i, b in enumerate(bodies):
+    lives = []
+    for b in bodies:
         live = get(client, b["kind"], b["metadata"].get("namespace"), b["metadata"]["name"])
         live["metadata"].pop("managedFields", None)
-        docs.append(Document(source="cluster", index=i, body=live))
-    parsed = parse_documents(docs)
-    assert not parsed.errors, parsed.errors
-    report = render.report_to_dicts(translate(parsed.snapshot).report)
+        lives.append(live)
+    report = render.report_to_dicts(translate(snapshot(lives, "cluster")).report)
     return {(r["kind"], r["metadata"]["name"]): r["status"] for r in report["resources"]}
 
 
