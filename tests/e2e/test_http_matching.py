@@ -13,8 +13,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import free_port
-from e2e.rig import Doc, Rig, echo, route, running_rig, svc
-from manifests import listener, prefix, to
+from e2e.rig import Rig, echo, route, running_rig, svc
+from manifests import Doc, listener, prefix, to
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,16 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
-from manifests import gateway_class, http_gateway, http_route, service
+from manifests import (
+    backend,
+    gateway_class,
+    http_gateway,
+    http_route,
+    parent,
+    prefix,
+    route,
+    service,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,20 +29,11 @@ COOKIE_PATH = "/c;Max-Age=999999999;SameSite=None"
 
 
 def _rule(match: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"matches": [match], "backendRefs": [{"name": "blue", "port": 80}], **extra}
-
-
-def _prefix(path: str) -> dict[str, Any]:
-    return {"path": {"type": "PathPrefix", "value": path}}
+    return {"matches": [match], "backendRefs": [backend("blue")], **extra}
 
 
 def _route(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": name},
-        "spec": {"parentRefs": [{"name": "demo"}], "rules": list(rules)},
-    }
+    return route("HTTPRoute", name, [parent("demo")], list(rules))
 
 
 def _accepted(hw: Hatchway, name: str) -> dict[str, Any]:
@@ -62,12 +62,12 @@ def test_session_names_and_cookie_paths_never_split_the_response(
         [
             _route(
                 "cookie-crlf",
-                _rule(_prefix("/crlf"), sessionPersistence={"sessionName": "s\r\nx-injected: 1"}),
+                _rule(prefix("/crlf"), sessionPersistence={"sessionName": "s\r\nx-injected: 1"}),
             ),
             _route(
                 "header-crlf",
                 _rule(
-                    _prefix("/hcrlf"),
+                    prefix("/hcrlf"),
                     sessionPersistence={"type": "Header", "sessionName": "x-s\r\nx-injected: 1"},
                 ),
             ),
@@ -121,11 +121,11 @@ def test_values_envoy_refuses_never_freeze_the_port_or_readiness(
     write_yaml(
         config / "bad.yaml",
         [
-            _route("remove-host", _rule(_prefix("/rh"), filters=[header])),
+            _route("remove-host", _rule(prefix("/rh"), filters=[header])),
             _route(
                 "set-host",
                 _rule(
-                    _prefix("/sh"),
+                    prefix("/sh"),
                     filters=[
                         {
                             "type": "RequestHeaderModifier",
@@ -137,7 +137,7 @@ def test_values_envoy_refuses_never_freeze_the_port_or_readiness(
             _route(
                 "crlf-rewrite",
                 _rule(
-                    _prefix("/rw"),
+                    prefix("/rw"),
                     filters=[
                         {
                             "type": "URLRewrite",
