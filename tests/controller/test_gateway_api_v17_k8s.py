@@ -48,10 +48,7 @@ def test_cluster_routability_and_trust_bundles(
     create(client, service("envoy", 80, ns, endpoints=False)[0])
     cluster_ip = get(client, "Service", ns, "envoy")["spec"]["clusterIP"]
     start_controller({"HATCHWAY_ENVOY_SERVICE": f"{ns}/envoy"})
-    create(
-        client,
-        gateway_class(gc, OURS),
-    )
+    create(client, gateway_class(gc, OURS))
     port = free_port()
     bodies = [
         gateway(ns, gc, "cluster", port, [{"type": "IPAddress", "routability": "Cluster"}]),
