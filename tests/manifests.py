@@ -107,7 +107,13 @@ def backend(name: str, port: int = 80, weight: int | None = None, **extra: Any) 
 def to(*names: str, weights: Iterable[int] | None = None, **extra: Any) -> list[Doc]:
     """backendRefs to Services (port 80) with optional weights."""
     ws = list(weights) if weights is not None else [None] * len(names)
-    return [backend(n, 80, w, **extra) for n, w in zip(names, ws, strict=True)]
+    refs: list[Doc] = []
+    for n, w in zip(names, ws, strict=True):
+        ref: Doc = {"name": n, "port": 80, **extra}  # `extra` may set any field, even weight
+        if w is not None:
+            ref["weight"] = w
+        refs.append(ref)
+    return refs
 
 
 def prefix(value: str) -> Doc:
