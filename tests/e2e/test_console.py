@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import ROOT, Hatchway, free_port, gateway_class, http_request, write_yaml
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
+from e2e.harness import ROOT, Hatchway, free_port, http_request, write_yaml
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 
