@@ -13,7 +13,7 @@ from lightkube.types import PatchType
 
 from e2e.pki import CA
 from hatchway import render
-from hatchway.model.inputs import Document
+from hatchway.model.documents import Document
 from hatchway.model.parse import parse_documents
 from hatchway.sources.kube import WATCHED, resource_class
 from hatchway.sources.status_writer import GATEWAY_CLASS_FINALIZER

@@ -2,7 +2,7 @@
 
 Exit status: 0 clean (or, without `--check`, whatever the statuses say); 1 with `--check`
 when anything will not serve (a negative condition, an input error, an error-severity
-warning); 2 when the input cannot be read (see `cli.inputs`).
+warning); 2 when the input cannot be read (see `cli.input_files`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hatchway import render
-from hatchway.cli import inputs, output
+from hatchway.cli import input_files, output
 from hatchway.status.problems import condition_sets, problems
 from hatchway.translate import translate
 
@@ -22,7 +22,7 @@ EXIT_FINDINGS = 1
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = inputs.load(args.paths)
+    loaded = input_files.load(args.paths)
     result = translate(loaded.snapshot)
     doc = render.report_to_dicts(result.report)
     resources = stamp(doc["resources"], _now())

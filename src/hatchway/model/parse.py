@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from hatchway.model import gcpause, names, rules
 from hatchway.model.core import NAMESPACE_NAME_LABEL
-from hatchway.model.inputs import Document, InputError
+from hatchway.model.documents import Document, InputError
 from hatchway.model.kinds import KINDS, KindInfo
 from hatchway.model.meta import EPOCH
 from hatchway.model.shown import cut, name_of, shown

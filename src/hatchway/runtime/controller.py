@@ -29,7 +29,8 @@ import httpx2
 from lightkube import ApiError, AsyncClient, KubeConfig
 from lightkube.resources.networking_v1 import ServiceCIDR
 
-from hatchway.model.inputs import InputError
+from hatchway.ads.verdict import AckState
+from hatchway.model.documents import InputError
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision.names import base_name
 from hatchway.runtime.address_pool import (
@@ -41,14 +42,13 @@ from hatchway.runtime.address_pool import (
     requested_ips,
 )
 from hatchway.runtime.admin import AdminServer
-from hatchway.runtime.delta import AckState
 from hatchway.runtime.engine import Engine
-from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.runtime.webhook import WebhookSettings, start_webhook
 from hatchway.sources import ca_store
+from hatchway.sources.file_source import Loaded
 from hatchway.sources.kube import (
     PROXY_DEPLOYMENTS,
     WATCHED,

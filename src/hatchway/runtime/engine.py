@@ -19,29 +19,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hatchway import xds
+from hatchway.ads.tenants import SHARED, Tenant
+from hatchway.ads.verdict import AckState, Outcome, Rejection, clip, describe
 from hatchway.ir import Origin
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
 from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime import culprit
 from hatchway.runtime.admin import Readiness
-from hatchway.runtime.delta import AckState, Outcome, Rejection
 from hatchway.runtime.idle_gc import IdleCollector
-from hatchway.runtime.inputs import InputSource
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Built, Pipeline, Stopwatch
 from hatchway.runtime.programmed import ObjKey as StatusKey
-from hatchway.runtime.programmed import (
-    TransitionClock,
-    apply_outcome,
-    blamed_objects,
-    clip,
-    describe,
-)
+from hatchway.runtime.programmed import TransitionClock, apply_outcome, blamed_objects
 from hatchway.runtime.publisher import Published, Publisher
 from hatchway.runtime.quarantine import ObjKey, Quarantined, culprits
 from hatchway.runtime.quarantine import find as find_route
-from hatchway.runtime.xds_server import SHARED, Tenant
+from hatchway.sources.file_source import InputSource
 from hatchway.status.findings import Finding
 from hatchway.status.problems import Problem, problems
 

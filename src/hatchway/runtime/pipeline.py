@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatchway import render, xds
+from hatchway.ads.tenants import SHARED, Tenant, tenant_of
 from hatchway.ir import IR, Listener
 from hatchway.ir.partition import by_owner, clusters_used
 from hatchway.model import gcpause
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision import ListenerPort, container_ports
-from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
-from hatchway.runtime.xds_server import SHARED, Tenant
+from hatchway.sources.file_source import Loaded
 from hatchway.status import StatusReport
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import TranslateMemo, Translation, translate
@@ -45,10 +45,6 @@ class Built:
     model: Snapshot  # what was translated: `loaded`'s snapshot minus quarantined routes
     quarantine: dict[ObjKey, Quarantined]  # the entries still in force
     ir: IR
-
-
-def tenant_of(owner: tuple[str, str] | None) -> Tenant:
-    return SHARED if owner is None else f"{owner[0]}/{owner[1]}"
 
 
 class Pipeline:

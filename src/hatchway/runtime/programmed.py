@@ -12,9 +12,8 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from hatchway.ads.verdict import AckState, Outcome, Rejection, clip, describe
 from hatchway.ir import Origin
-from hatchway.runtime.delta import AckState, Outcome, Rejection
-from hatchway.xds import SHORT_NAMES
 
 GATEWAY_KINDS = frozenset({"Gateway", "ListenerSet"})
 ObjKey = tuple[str, str | None, str]  # (kind, namespace, name)
@@ -26,24 +25,8 @@ def _key(res: dict[str, Any]) -> ObjKey:
     return (str(res.get("kind")), meta.get("namespace"), str(meta.get("name")))
 
 
-# Envoy's rejection message can hold a whole resource (a constraint failure prints the
-# RouteConfiguration: megabytes at 10,000 routes). Status conditions, `/readyz` and the log
-# get its start: what went wrong comes first in Envoy's messages.
-ENVOY_MESSAGE_LIMIT = 300
 # Several rejections blamed on one Gateway are joined into one condition message.
 CONDITION_MESSAGE_LIMIT = 1500
-
-
-def clip(text: str, limit: int = ENVOY_MESSAGE_LIMIT) -> str:
-    """`text` cut to `limit` characters, saying how many more there were."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…({len(text) - limit} more)"
-
-
-def describe(rej: Rejection) -> str:
-    kind = SHORT_NAMES.get(rej.type_url, rej.type_url).rstrip("s")
-    return f"Envoy rejected {kind} {rej.name!r}: {clip(rej.message)}"
 
 
 def blamed_objects(rej: Rejection, origins: Origins) -> list[str]:

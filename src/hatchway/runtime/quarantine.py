@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from hatchway.ads.verdict import Rejection
 from hatchway.ir import Origin
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.delta import Rejection
 from hatchway.xds import ROUTE, XdsResources
 
 ObjKey = tuple[str, str, str]  # (kind, namespace, name)

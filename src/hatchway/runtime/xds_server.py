@@ -2,7 +2,7 @@
 
 `publish(generation, snapshots)` makes a generation current for every data plane it serves
 (its *tenants*); every connected stream works towards its tenant's snapshot in
-make-before-break order (see `hatchway.runtime.delta`). `wait_acked(generation, tenant)`
+make-before-break order (see `hatchway.ads.session`). `wait_acked(generation, tenant)`
 resolves once a proxy of that tenant runs that generation (or a newer one) or rejected part
 of it.
 
@@ -34,9 +34,10 @@ from types import MappingProxyType
 import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
-from hatchway.runtime.delta import AckState, DeltaSession, Outcome, XdsEvent
-from hatchway.runtime.programmed import clip
-from hatchway.runtime.xds_snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.session import DeltaSession
+from hatchway.ads.snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.tenants import SHARED, Tenant
+from hatchway.ads.verdict import AckState, Outcome, XdsEvent, clip
 
 log = logging.getLogger("hatchway.xds")
 
@@ -48,8 +49,6 @@ _LOGGED_MESSAGE_LIMIT = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux, the terminating NUL included.
 MAX_SOCKET_PATH = 107
 
-Tenant = str  # "" (SHARED): the one data plane of serve; "namespace/name": a Gateway's own
-SHARED: Tenant = ""
 # (node id of the first request, the stream's TLS peer properties) -> its tenant, or None
 Admit = Callable[[str, Mapping[str, list[bytes]]], Tenant | None]
 EventHook = Callable[[XdsEvent], None]
@@ -128,9 +127,12 @@ class XdsServer:
         self.socket_path = socket_path
         log.info("xDS server listening on %s", socket_path)
 
-    async def start_tls(self, host: str, port: int, credentials: grpc.ServerCredentials) -> int:
-        """Listen on TCP `host:port` with mutual TLS (`credentials` require a client
-        certificate); returns the bound port."""
+    async def start_tls(self, host: str, port: int, cert: bytes, key: bytes, ca: bytes) -> int:
+        """Listen on TCP `host:port` with mutual TLS: our certificate and key (PEM), and the CA
+        every client certificate must be signed by; returns the bound port."""
+        credentials = grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=ca, require_client_auth=True
+        )
         server = self._new_server()
         bound = int(server.add_secure_port(f"{host}:{port}", credentials))
         await server.start()

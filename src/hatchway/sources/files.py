@@ -17,7 +17,7 @@ from typing import IO
 import yaml
 
 from hatchway.model import gcpause
-from hatchway.model.inputs import Document, InputError
+from hatchway.model.documents import Document, InputError
 from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_files
 from hatchway.sources import decoding
 

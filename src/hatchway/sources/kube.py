@@ -28,7 +28,7 @@ from lightkube.generic_resource import (
 )
 from lightkube.models import meta_v1
 
-from hatchway.model.inputs import Document
+from hatchway.model.documents import Document
 from hatchway.model.meta import EPOCH, GATEWAY_GROUP
 from hatchway.model.parse import ObjectKey, ParseMemo, ParseResult, parse_documents
 from hatchway.model.xbackend import XBACKEND_GROUP

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hatchway.ads.verdict import AckState, Outcome, Rejection
 from hatchway.ir import Origin
-from hatchway.runtime.delta import AckState, Outcome, Rejection
 from hatchway.runtime.programmed import TransitionClock, apply_outcome
 from hatchway.xds import CLUSTER, LISTENER
 

@@ -21,8 +21,8 @@ from hatchway.model.parse import (
     input_order,
 )
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.generations import GenerationTracker
 from hatchway.sources.files import DecodeCache, load_paths
+from hatchway.sources.generations import GenerationTracker
 from hatchway.translate import Settings as TranslateSettings
 
 
