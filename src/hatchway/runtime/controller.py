@@ -22,7 +22,6 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
@@ -47,7 +46,7 @@ from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.runtime.webhook import WebhookSettings, start_webhook
-from hatchway.sources import ca_store
+from hatchway.sources import ca_store, clock
 from hatchway.sources.file_source import Loaded
 from hatchway.sources.kube import (
     PROXY_DEPLOYMENTS,
@@ -130,10 +129,6 @@ class ClusterSource:
 
     def commit(self, loaded: Loaded) -> None:
         pass
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Controller:
@@ -485,12 +480,17 @@ class Controller:
             except TimeoutError:
                 log.info("data planes have not answered generation %d; writing status", gen)
                 self._resync_when_answered(gen)
-        status = self.runtime.status() if self.runtime is not None else self.engine.status()
+        # Unstamped: the transition times are carried from the API server's objects.
+        status = (
+            self.runtime.status(stamped=False)
+            if self.runtime is not None
+            else self.engine.status(stamped=False)
+        )
         resources = list(status.get("resources", []))  # shared: copied to change
         if self.runtime is not None:
             self._set_addresses(resources)
         started = time.perf_counter()
-        writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, _now())
+        writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, clock.now_rfc3339())
         failed = await self.writer.write_all(writes) if writes else 0
         owned = {str(r["metadata"]["name"]) for r in resources if r.get("kind") == "GatewayClass"}
         if "GatewayClass" in self.specs:

@@ -37,6 +37,7 @@ from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Pipeline
 from hatchway.runtime.publisher import Published, Publisher
 from hatchway.runtime.xds_server import XdsServer
+from hatchway.sources import clock
 from hatchway.sources.file_source import InputSource
 from hatchway.sources.provisioner import Provisioner
 from hatchway.translate import GatewayAddresses
@@ -107,7 +108,7 @@ class ProvisionedPlane:
     async def start(self) -> None:
         host, port = self.settings.xds_listen
         cert, key = self.authority.server_certificate(
-            dns_names(self.settings.xds_service[0]), dt.datetime.now(dt.UTC)
+            dns_names(self.settings.xds_service[0]), clock.now()
         )
         bound = await self.xds.start_tls(host, port, cert, key, self.authority.cert_pem)
         self._cert_server = CertificateServer(self.certs, host, bound + 1, _tls(cert, key))
@@ -156,7 +157,7 @@ class ProvisionedPlane:
         has them, and whether a replica of its Deployment is ready."""
         self._snapshot = snapshot
         self.recheck_in = None
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         known = {}
         for gw in self._ours(snapshot):
             ns, name = gw.metadata.namespace, gw.metadata.name
@@ -302,7 +303,7 @@ def _created(obj: Body) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
-        return dt.datetime.now(dt.UTC)
+        return clock.now()
 
 
 def _not_ready(deployment: Body) -> str | None:

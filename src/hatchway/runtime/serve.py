@@ -137,11 +137,11 @@ class GatewayRuntime:
             return Readiness(False, "Envoy is not running (or not ready yet)", self.generation)
         return self.engine.readiness(SHARED)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, stamped: bool = True) -> dict[str, Any]:
         if self.envoy is None or not self.envoy.running:
             down = Outcome(AckState.PENDING, self.generation, reason="Envoy is not running")
-            return self.engine.status({SHARED: down})
-        return self.engine.status()
+            return self.engine.status({SHARED: down}, stamped=stamped)
+        return self.engine.status(stamped=stamped)
 
     def errors(self) -> list[dict[str, Any]]:
         return self.engine.errors()
