@@ -25,6 +25,9 @@ class GatewayAddresses:
     # Set while no replica of its data plane is ready (Pods starting): the reason, for
     # Programmed=False/Pending.
     not_ready: str | None = None
+    # The routability of `reported` for a Gateway that requests no address (GEP-5093): ""
+    # for a load balancer's or a given address, "Cluster" for a Service's ClusterIP.
+    routability: str = ""
 
 
 @dataclass(frozen=True)
