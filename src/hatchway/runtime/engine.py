@@ -21,6 +21,7 @@ from hatchway.ads.tenants import SHARED, Tenant
 from hatchway.ads.verdict import AckState, Outcome, Rejection, clip, describe
 from hatchway.ir import Origin
 from hatchway.model.documents import InputError
+from hatchway.model.refs import ObjectRef
 from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime import culprit
@@ -29,7 +30,7 @@ from hatchway.runtime.idle_gc import IdleCollector
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Built, Pipeline, Stopwatch
 from hatchway.runtime.publisher import Published, Publisher
-from hatchway.runtime.quarantine import ObjKey, Quarantined, culprits
+from hatchway.runtime.quarantine import Quarantined, culprits
 from hatchway.runtime.quarantine import find as find_route
 from hatchway.runtime.verdicts import blamed_objects, served_by, verdict_of
 from hatchway.sources import clock
@@ -67,7 +68,7 @@ class Engine:
         self._ack_waiter: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self._logged_warnings: set[tuple[str, str, str]] = set()
-        self._quarantine: dict[ObjKey, Quarantined] = {}
+        self._quarantine: dict[ObjectRef, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._tasks: set[asyncio.Task[Any]] = set()
         self.gc = IdleCollector(busy=self.lock.locked)
@@ -159,7 +160,7 @@ class Engine:
         return True
 
     def _build(
-        self, quarantine: dict[ObjKey, Quarantined], accepted: Snapshot | None
+        self, quarantine: dict[ObjectRef, Quarantined], accepted: Snapshot | None
     ) -> tuple[Stopwatch, tuple[list[InputError], Built | None]]:
         """In a worker thread: read the source, then the pipeline."""
         watch = Stopwatch()
@@ -252,12 +253,12 @@ class Engine:
     def _hold(self, found: list[Origin], message: str, published: Published) -> list[str]:
         added: list[str] = []
         for o in found:
-            key = (o.kind, o.namespace or "", o.name)
+            key = ObjectRef(o.kind, o.namespace or "", o.name)
             obj = find_route(published.model, key)
             if obj is None or key in self._quarantine:
                 continue
             self._quarantine[key] = Quarantined(obj.spec, message)
-            added.append(f"{o.kind}/{o.namespace}/{o.name}")
+            added.append(str(key))
         return added
 
     async def _bisect(

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hatchway import render, xds
+from hatchway import gcpause, render, xds
 from hatchway.ads.tenants import SHARED, Tenant, tenant_of
 from hatchway.ir import IR, Listener
 from hatchway.ir.partition import by_owner, clusters_used
-from hatchway.model import gcpause
 from hatchway.model.documents import InputError
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision import ListenerPort, container_ports
-from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined
+from hatchway.runtime.quarantine import ROUTE_KINDS, Quarantined
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
 from hatchway.sources.file_source import Loaded
@@ -43,7 +43,7 @@ class Built:
     warnings: list[dict[str, Any]]
     loaded: Loaded
     model: Snapshot  # what was translated: `loaded`'s snapshot minus quarantined routes
-    quarantine: dict[ObjKey, Quarantined]  # the entries still in force
+    quarantine: dict[ObjectRef, Quarantined]  # the entries still in force
     ir: IR
 
 
@@ -63,7 +63,7 @@ class Pipeline:
     def build(
         self,
         loaded: Loaded,
-        quarantine: dict[ObjKey, Quarantined],
+        quarantine: dict[ObjectRef, Quarantined],
         accepted: Snapshot | None,
         keep_serving: bool,
         lap: Lap,
@@ -79,7 +79,7 @@ class Pipeline:
     def _build(
         self,
         loaded: Loaded,
-        quarantine: dict[ObjKey, Quarantined],
+        quarantine: dict[ObjectRef, Quarantined],
         accepted: Snapshot | None,
         keep_serving: bool,
         lap: Lap,
@@ -161,7 +161,7 @@ def _bind_ports(ir: IR) -> tuple[tuple[int, int], ...]:
     return tuple(sorted({(lp.port, port) for lp, port in mapped.items() if lp.port != port}))
 
 
-def _with_refusals(settings: TranslateSettings, refused: dict[ObjKey, str]) -> TranslateSettings:
+def _with_refusals(settings: TranslateSettings, refused: dict[ObjectRef, str]) -> TranslateSettings:
     return dataclasses.replace(settings, refused_routes=refused) if refused else settings
 
 
@@ -180,7 +180,7 @@ def _problem_error(p: xds.Problem) -> InputError:
 
 
 def _quarantine_problems(
-    problems: list[xds.Problem], model: Snapshot, quarantine: dict[ObjKey, Quarantined]
+    problems: list[xds.Problem], model: Snapshot, quarantine: dict[ObjectRef, Quarantined]
 ) -> bool:
     """Quarantine the route a `validate` problem is pinned on; whether any was added.
 
@@ -188,7 +188,9 @@ def _quarantine_problems(
     one between virtual hosts (a duplicate domain) names many routes and is left as it is."""
     added = False
     for p in problems:
-        keys = {(o.kind, o.namespace or "", o.name) for o in p.origins if o.kind in ROUTE_KINDS}
+        keys = {
+            ObjectRef(o.kind, o.namespace or "", o.name) for o in p.origins if o.kind in ROUTE_KINDS
+        }
         if len(keys) != 1:
             continue
         for key in keys - set(quarantine):

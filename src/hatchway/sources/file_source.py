@@ -14,12 +14,12 @@ from hatchway.model.kinds import KINDS
 from hatchway.model.parse import (
     InputError,
     KnownStamps,
-    ObjectKey,
     ParseMemo,
     Part,
     Stamper,
     input_order,
 )
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.sources.files import DecodeCache, load_paths
 from hatchway.sources.generations import GenerationTracker
@@ -68,7 +68,7 @@ class FileSource:
         self._generations = GenerationTracker()
         self._decoded = DecodeCache()
         self._validated = ParseMemo()
-        self._created: Mapping[ObjectKey, datetime] = {}
+        self._created: Mapping[ObjectRef, datetime] = {}
         # The youngest stamp ever published (never goes back, even when that object is gone).
         self._newest: datetime | None = None
         self._live: Snapshot | None = None  # the last published snapshot
@@ -99,14 +99,14 @@ class FileSource:
 def _after(newest: datetime) -> Stamper:
     """Stamps for new objects: younger than every live one, in input order."""
 
-    def stamp(key: ObjectKey, position: int) -> datetime:
+    def stamp(key: ObjectRef, position: int) -> datetime:
         return newest + timedelta(seconds=position + 1)
 
     return stamp
 
 
-def _key(obj: Any) -> ObjectKey:
-    return (type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
+def _key(obj: Any) -> ObjectRef:
+    return ObjectRef(type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
 
 
 def keep_last_good(

@@ -15,7 +15,7 @@ from typing import IO
 
 import yaml
 
-from hatchway.model import gcpause
+from hatchway import gcpause
 from hatchway.model.documents import Document, InputError
 from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_files
 from hatchway.sources import clock, decoding

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 
-ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
-Seen = dict[ObjectKey, tuple[str, int]]  # spec hash and generation per object
+Seen = dict[ObjectRef, tuple[str, int]]  # spec hash and generation per object
 Part = tuple[str, tuple[BaseModel, ...]]  # a Snapshot field and objects of it, in order
 
 _FIELDS = KIND_FIELDS
@@ -102,7 +102,7 @@ class GenerationTracker:
         handed_out: list[BaseModel] = []
         for obj in models:
             meta = obj.metadata  # type: ignore[attr-defined]
-            key = (type(obj).__name__, meta.namespace, meta.name)
+            key = ObjectRef(type(obj).__name__, meta.namespace, meta.name)
             previous = self._seen.get(key)
             hit = self._tracked.get(id(obj))
             if hit is not None and hit[0] is not obj:
