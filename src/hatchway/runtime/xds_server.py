@@ -25,7 +25,7 @@ import contextlib
 import logging
 import os
 import stat
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,6 @@ log = logging.getLogger("hatchway.xds")
 
 # Large configs (10k routes) are ~1 MB per RouteConfiguration; leave ample headroom.
 _MAX_MESSAGE = 256 << 20
-_KEEP_SNAPSHOTS = 8
 # A NACK's message can be a whole resource; the log gets its start.
 _LOGGED_MESSAGE_LIMIT = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux, the terminating NUL included.
@@ -96,7 +95,10 @@ class XdsServer:
         self._on_push = on_push
         self._servers: list[grpc.aio.Server] = []
         self.generation = 0
-        self._snapshots: dict[Tenant, OrderedDict[int, XdsSnapshot]] = {}
+        # The newest snapshot per tenant, nothing older: each stream's session holds what it
+        # sends (its target) and what Envoy acknowledged (versions), never a past generation
+        # (at 3,000 routes each RouteConfiguration is megabytes).
+        self._snapshots: dict[Tenant, XdsSnapshot] = {}
         self._streams: dict[str, _Stream] = {}  # node id -> its live stream
         self._change = asyncio.Event()
         self.events: deque[XdsEvent] = deque(maxlen=256)
@@ -152,13 +154,8 @@ class XdsServer:
 
     def snapshot(self, tenant: Tenant = SHARED) -> XdsSnapshot:
         """The tenant's newest snapshot (empty, at the current generation, if it has none)."""
-        history = self._snapshots.get(tenant)
-        if not history:
-            return _empty(self.generation)
-        return next(reversed(history.values()))
-
-    def snapshot_for(self, generation: int, tenant: Tenant = SHARED) -> XdsSnapshot | None:
-        return self._snapshots.get(tenant, OrderedDict()).get(generation)
+        snap = self._snapshots.get(tenant)
+        return snap if snap is not None else _empty(self.generation)
 
     def tenants(self) -> list[Tenant]:
         return list(self._snapshots)
@@ -170,11 +167,7 @@ class XdsServer:
             raise ValueError(f"generation {generation} is not newer than {self.generation}")
         self.generation = generation
         for tenant in [*snapshots, *(t for t in self._snapshots if t not in snapshots)]:
-            snap = snapshots.get(tenant) or _empty(generation)
-            history = self._snapshots.setdefault(tenant, OrderedDict())
-            history[generation] = snap
-            while len(history) > _KEEP_SNAPSHOTS:
-                history.popitem(last=False)
+            self._snapshots[tenant] = snapshots.get(tenant) or _empty(generation)
         for stream in self._streams.values():
             stream.wake.set()
         self._notify()
