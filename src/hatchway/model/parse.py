@@ -217,7 +217,7 @@ def _drop_taken(
         out: list[BaseModel] = []
         for model in models:
             meta = model.metadata  # type: ignore[attr-defined]
-            key = ObjectRef(kind, meta.namespace, meta.name)
+            key = (kind, meta.namespace, meta.name)
             if key in taken:
                 # The earliest file defining it kept it: first wins.
                 first = next(p.origins[key] for p in earlier if key in p.origins)
@@ -280,7 +280,7 @@ def _parse_file(
                 continue
             info, model = hit[1]
             meta = model.metadata  # type: ignore[attr-defined]
-            key = ObjectRef(info.kind, meta.namespace, meta.name)
+            key = (info.kind, meta.namespace, meta.name)
             first = origins.get(key)
             if first is not None:
                 errors.append(_duplicate((doc.source, doc.index), info.kind, meta, first))
@@ -308,7 +308,7 @@ def _raw_key(body: dict[str, Any]) -> ObjectRef:
     meta = body.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     kind, name = body.get("kind"), meta.get("name")
-    return ObjectRef(
+    return (
         kind if isinstance(kind, str) else shown(kind),
         name_of(meta.get("namespace") or "") or "",
         name if isinstance(name, str) else shown(name),

@@ -21,7 +21,7 @@ from hatchway.ads.tenants import SHARED, Tenant
 from hatchway.ads.verdict import AckState, Outcome, Rejection, clip, describe
 from hatchway.ir import Origin
 from hatchway.model.documents import InputError
-from hatchway.model.refs import ObjectRef
+from hatchway.model.refs import ObjectRef, shown
 from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime import culprit
@@ -253,12 +253,12 @@ class Engine:
     def _hold(self, found: list[Origin], message: str, published: Published) -> list[str]:
         added: list[str] = []
         for o in found:
-            key = ObjectRef(o.kind, o.namespace or "", o.name)
+            key = (o.kind, o.namespace or "", o.name)
             obj = find_route(published.model, key)
             if obj is None or key in self._quarantine:
                 continue
             self._quarantine[key] = Quarantined(obj.spec, message)
-            added.append(str(key))
+            added.append(shown(key))
         return added
 
     async def _bisect(

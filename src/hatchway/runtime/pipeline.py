@@ -188,9 +188,7 @@ def _quarantine_problems(
     one between virtual hosts (a duplicate domain) names many routes and is left as it is."""
     added = False
     for p in problems:
-        keys = {
-            ObjectRef(o.kind, o.namespace or "", o.name) for o in p.origins if o.kind in ROUTE_KINDS
-        }
+        keys = {(o.kind, o.namespace or "", o.name) for o in p.origins if o.kind in ROUTE_KINDS}
         if len(keys) != 1:
             continue
         for key in keys - set(quarantine):

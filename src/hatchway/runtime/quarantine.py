@@ -21,7 +21,7 @@ from typing import Any
 from hatchway.ads.verdict import Rejection
 from hatchway.ir import Origin
 from hatchway.model.documents import InputError
-from hatchway.model.refs import ObjectRef
+from hatchway.model.refs import ObjectRef, ref_of
 from hatchway.model.snapshot import Snapshot
 from hatchway.xds import ROUTE, XdsResources
 
@@ -59,7 +59,7 @@ def culprits(rej: Rejection, resources: XdsResources) -> list[Origin]:
 def find(snapshot: Snapshot, key: ObjectRef) -> Any | None:
     for f in _ROUTE_FIELDS:
         for obj in getattr(snapshot, f):
-            if ObjectRef.of(obj) == key:
+            if ref_of(obj) == key:
                 return obj
     return None
 
@@ -90,7 +90,7 @@ def apply(
         out: list[Any] = []
         touched = False
         for obj in objects:
-            key = ObjectRef.of(obj)
+            key = ref_of(obj)
             entry = entries.get(key)
             if entry is None or obj.spec != entry.spec:
                 out.append(obj)  # not quarantined, or changed since: a new chance

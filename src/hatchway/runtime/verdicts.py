@@ -46,9 +46,9 @@ def served_by(tenant: Tenant, model: Snapshot) -> frozenset[ObjectRef] | None:
         return None
     namespace, _, name = tenant.partition("/")
     sets = (
-        ObjectRef("ListenerSet", s.metadata.namespace, s.metadata.name)
+        ("ListenerSet", s.metadata.namespace, s.metadata.name)
         for s in model.listener_sets
         if s.spec.parent_ref.name == name
         and (s.spec.parent_ref.namespace or s.metadata.namespace) == namespace
     )
-    return frozenset((ObjectRef("Gateway", namespace, name), *sets))
+    return frozenset((("Gateway", namespace, name), *sets))

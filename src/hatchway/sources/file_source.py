@@ -106,7 +106,7 @@ def _after(newest: datetime) -> Stamper:
 
 
 def _key(obj: Any) -> ObjectRef:
-    return ObjectRef(type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
+    return (type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
 
 
 def keep_last_good(

@@ -102,7 +102,7 @@ class GenerationTracker:
         handed_out: list[BaseModel] = []
         for obj in models:
             meta = obj.metadata  # type: ignore[attr-defined]
-            key = ObjectRef(type(obj).__name__, meta.namespace, meta.name)
+            key = (type(obj).__name__, meta.namespace, meta.name)
             previous = self._seen.get(key)
             hit = self._tracked.get(id(obj))
             if hit is not None and hit[0] is not obj:

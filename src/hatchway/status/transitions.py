@@ -92,7 +92,7 @@ class TransitionClock:
         for res in resources:
             meta = res.get("metadata") or {}
             namespace = meta.get("namespace")
-            ref = ObjectRef(str(res.get("kind")), namespace or "", str(meta.get("name")))
+            ref = (str(res.get("kind")), namespace or "", str(meta.get("name")))
             status = stamped(res.get("status") or {}, self._last.get(ref), namespace, now)
             last[ref] = status
             out.append({**res, "status": status})

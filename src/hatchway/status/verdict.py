@@ -81,7 +81,7 @@ Blame = dict[ObjectRef, dict[str | None, tuple[str, list[str]]]]
 
 
 def _ref(r: ResourceStatus) -> ObjectRef:
-    return ObjectRef(r.key.kind, r.key.namespace or "", r.key.name)
+    return (r.key.kind, r.key.namespace or "", r.key.name)
 
 
 def _pending(report: StatusReport, verdict: Verdict) -> Blame:
@@ -89,7 +89,7 @@ def _pending(report: StatusReport, verdict: Verdict) -> Blame:
     blame: Blame = {}
     for r in report.resources:
         ref = _ref(r)
-        if ref.kind in GATEWAY_KINDS and (verdict.served is None or ref in verdict.served):
+        if r.key.kind in GATEWAY_KINDS and (verdict.served is None or ref in verdict.served):
             listeners = r.status.listeners if isinstance(r.status, _GATEWAYS) else ()
             parts: dict[str | None, tuple[str, list[str]]] = {None: ("Pending", [message])}
             parts.update({ls.name: ("Pending", [message]) for ls in listeners})
@@ -114,9 +114,9 @@ def _blame(report: StatusReport, rejected: Iterable[Rejected]) -> Blame:
     for rej in rejected:
         for o in rej.origins:
             if o.kind in GATEWAY_KINDS:
-                add(ObjectRef(o.kind, o.namespace, o.name), o.section, rej.message)
+                add((o.kind, o.namespace, o.name), o.section, rej.message)
                 continue
-            for gateway, section in parents.get(ObjectRef(o.kind, o.namespace, o.name), ()):
+            for gateway, section in parents.get((o.kind, o.namespace, o.name), ()):
                 add(gateway, section, rej.message)
     return blame
 
@@ -124,7 +124,7 @@ def _blame(report: StatusReport, rejected: Iterable[Rejected]) -> Blame:
 def _route_parents(namespace: str, status: RouteStatus) -> list[tuple[ObjectRef, str | None]]:
     return [
         (
-            ObjectRef(p.parent_ref.kind, p.parent_ref.namespace or namespace, p.parent_ref.name),
+            (p.parent_ref.kind, p.parent_ref.namespace or namespace, p.parent_ref.name),
             p.parent_ref.section_name,
         )
         for p in status.parents

@@ -112,7 +112,7 @@ def _gateways(
 
 
 def _key(route: AnyRoute) -> ObjectRef:
-    return ObjectRef(route.kind, route.metadata.namespace, route.metadata.name)
+    return (route.kind, route.metadata.namespace, route.metadata.name)
 
 
 def _refused(message: str, compiled: CompiledRoute) -> CompiledRoute:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hatchway import render
 from hatchway.ads.verdict import AckState, Outcome, Rejection
 from hatchway.ir import Origin
-from hatchway.model.refs import ObjectRef
 from hatchway.runtime.verdicts import verdict_of
 from hatchway.status import (
     Condition,
@@ -79,7 +78,7 @@ def test_rejected_cluster_reaches_the_gateway_through_the_routes_parents() -> No
 
 def test_pending_marks_only_what_the_data_plane_serves_and_only_true_conditions() -> None:
     report = StatusReport((_gw("a"), _gw("b", programmed=False)))
-    served = frozenset({ObjectRef("Gateway", "default", "a")})
+    served = frozenset({("Gateway", "default", "a")})
     out = apply_verdicts(report, [Verdict(pending="waiting", served=served)])
     a, b = out.resources
     assert (_cond(a).reason, _cond(a).message) == ("Pending", "Waiting for Envoy: waiting")
