@@ -66,10 +66,8 @@ def _webhook(args: argparse.Namespace) -> WebhookSettings | None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for lightkube, grpc and the runtime.
     from hatchway.runtime.controller import ControllerSettings, run_controller
-    from hatchway.runtime.memory import limit_malloc_arenas
     from hatchway.runtime.serve import STOP_SIGNALS
 
-    limit_malloc_arenas()  # before any thread starts
     logs.setup(args.log_level, args.log_format)
     # One line per API request is noise at info level.
     logging.getLogger("httpx2").setLevel(logging.WARNING)

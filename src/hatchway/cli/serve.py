@@ -47,10 +47,8 @@ def parse_access_log(value: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so the offline commands never pay for grpc and the runtime.
     from hatchway.runtime import serve as runtime_serve
-    from hatchway.runtime.memory import limit_malloc_arenas
     from hatchway.xds.telemetry import AccessLog
 
-    limit_malloc_arenas()  # before any thread starts
     logs.setup(args.log_level, args.log_format)
     admin_host, admin_port = parse_host_port(args.admin_address)
     metrics = parse_host_port(args.metrics_address) if args.metrics_address else None

@@ -39,11 +39,8 @@ def default_max_heap() -> int:
     return int(memory_limit() * ENVOY_SHARE)
 
 
-# glibc's malloc: what a long-running control plane's RSS is made of besides Python's objects.
-# Protobuf, pydantic-core and gRPC allocate with malloc from the worker threads that build
-# configurations; glibc gives each thread its own arena (up to 8 per core) and keeps what is
-# freed in them, so a build's transient peak stays resident.
-_M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
+# glibc's malloc keeps what is freed in its heap: a rebuild's transient peak (protobuf,
+# pydantic-core and gRPC allocate with malloc) would otherwise stay resident.
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -51,18 +48,12 @@ def _glibc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         return None
-    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
-
-
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Few malloc arenas: threads share what another freed (call before threads start).
-    False where the C library is not glibc (nothing to tune)."""
-    libc = _glibc()
-    return libc is not None and bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release_free_memory() -> bool:
     """Give the heap's free pages back to the kernel (glibc `malloc_trim`): after a rebuild's
-    transient peak, RSS returns to what is live. Whether anything was released."""
+    transient peak, RSS returns to what is live. Whether anything was released (False where
+    the C library is not glibc)."""
     libc = _glibc()
     return libc is not None and bool(libc.malloc_trim(0))

@@ -7,7 +7,7 @@ import gc
 import os
 from pathlib import Path
 
-from hatchway.runtime.memory import limit_malloc_arenas, memory_limit, release_free_memory
+from hatchway.runtime.memory import memory_limit, release_free_memory
 
 PHYSICAL = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -46,7 +46,3 @@ def test_freed_heap_pages_go_back_to_the_kernel() -> None:
     after = _rss_mib()
     assert before - after > 80, (before, after)
     assert len(survivors) == 625
-
-
-def test_malloc_arenas_can_be_limited() -> None:
-    assert limit_malloc_arenas(8)  # glibc accepted the setting (8: as good as unlimited here)
