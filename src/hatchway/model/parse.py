@@ -50,7 +50,7 @@ class ParseResult:
     newest: datetime | None = None  # the youngest stamp chosen (None: no objects)
     # The snapshot in pieces: per file (or whole input) and kind, the objects kept, in order.
     # Pieces of an unchanged file are the very same tuples as last parse, so a caller can
-    # skip per-object work on them (see runtime.generations).
+    # skip per-object work on them (see sources.generations).
     parts: tuple[Part, ...] = ()
     # Objects of kinds Hatchway does not use (see `skipped_summary`).
     skipped: tuple[InputError, ...] = ()
