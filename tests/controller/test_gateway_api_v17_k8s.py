@@ -233,8 +233,7 @@ def test_embedded_addresses_enter_through_translation(
     create(client, svc)
     cluster_ip = get(client, "Service", ns, "envoy")["spec"]["clusterIP"]
     controller = start_controller({"HATCHWAY_ENVOY_SERVICE": f"{ns}/envoy"})
-    gc_body = {"apiVersion": GW, "kind": "GatewayClass", "metadata": {"name": gc}}
-    create(client, {**gc_body, "spec": {"controllerName": OURS}})
+    create(client, gateway_class(gc, OURS))
     create(client, gateway(ns, gc, "plain", free_port(), []))
 
     def addresses() -> list[dict[str, Any]] | None:
