@@ -4,6 +4,7 @@ every distribution the sources import is declared."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import importlib.util
 import re
@@ -105,9 +106,10 @@ def imported_modules(root: Path) -> set[str]:
     return {m for m in found if m.split(".")[0] not in sys.stdlib_module_names | {"hatchway"}}
 
 
-def _files_of(dist: str) -> set[Path]:
+@functools.cache
+def _files_of(dist: str) -> frozenset[Path]:
     d = importlib.metadata.distribution(dist)
-    return {Path(str(d.locate_file(f))).resolve() for f in d.files or ()}
+    return frozenset(Path(str(d.locate_file(f))).resolve() for f in d.files or ())
 
 
 def owners(module: str) -> set[str]:

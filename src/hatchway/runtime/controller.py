@@ -2,7 +2,7 @@
 
 The same pipeline as `serve` (translate -> xds.build -> publish over ADS -> Envoy's verdict),
 fed by informers instead of files: `GatewayRuntime` is reused as it is, with the cluster
-snapshot handed to it in place of its file loader (see `ClusterSource`). Changes are debounced
+snapshot handed to it in place of its file loader (`sources.cluster_source`). Changes are debounced
 into one rebuild; after Envoy acknowledges a generation, the leader writes the statuses that
 differ from what the API server holds.
 
@@ -28,7 +28,6 @@ from lightkube import ApiError, AsyncClient, KubeConfig
 from lightkube.resources.networking_v1 import ServiceCIDR
 
 from hatchway.ads.verdict import AckState
-from hatchway.model.documents import InputError
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision.names import base_name
@@ -47,7 +46,7 @@ from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.runtime.webhook import WebhookSettings, start_webhook
 from hatchway.sources import ca_store, clock
-from hatchway.sources.file_source import Loaded
+from hatchway.sources.cluster_source import ClusterSource
 from hatchway.sources.kube import (
     PROXY_DEPLOYMENTS,
     WATCHED,
@@ -113,22 +112,6 @@ class ControllerSettings:
     proxy_image: str | None = None
     ca_secret: str = "hatchway-xds-ca"  # in `lease_namespace`
     webhook: WebhookSettings | None = None  # serve the admission webhook (runtime.webhook)
-
-
-class ClusterSource:
-    """The runtime's input under `controller`: the cluster cache as last parsed. The API
-    server keeps `metadata.generation`, so the snapshot is used as it is."""
-
-    def __init__(self, settings: TranslateSettings) -> None:
-        self.snapshot = Snapshot()
-        self.errors: tuple[InputError, ...] = ()
-        self.settings = settings  # what the controller knows about addresses, for this snapshot
-
-    def load(self) -> Loaded:
-        return Loaded(self.snapshot, self.errors, settings=self.settings)
-
-    def commit(self, loaded: Loaded) -> None:
-        pass
 
 
 class Controller:
