@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from hatchway import render, xds
 from hatchway.explain import Request, explain
-from hatchway.model.inputs import Document, InputError
+from hatchway.model.documents import Document, InputError
 from hatchway.model.kinds import KINDS
 from hatchway.model.parse import parse_files
 from hatchway.sources.files import _decode

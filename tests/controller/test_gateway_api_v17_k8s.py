@@ -5,6 +5,7 @@ ClusterTrustBundles (GEP-5075: the API server serves them, the controller watche
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -211,3 +212,53 @@ def test_xbackend_endpoints_from_pods(
         Pod.Status, "echo-0", {"status": not_ready}, namespace=ns, patch_type=PatchType.MERGE
     )
     wait_for("only the ready Pod", lambda: answers() == {"echo host2"})
+
+
+def test_embedded_addresses_enter_through_translation(
+    client: Client, ns: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    """A Gateway that requests no address is reported at the Service in front of the
+    embedded Envoy (`--envoy-service`): its ClusterIP (routability Cluster) until its load
+    balancer has an address, then that one; a change of the Service's status alone is enough."""
+    from lightkube.resources.core_v1 import Service
+    from lightkube.types import PatchType
+
+    gc = f"gc-{ns}"
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"namespace": ns, "name": "envoy"},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80}]},
+    }
+    create(client, svc)
+    cluster_ip = get(client, "Service", ns, "envoy")["spec"]["clusterIP"]
+    controller = start_controller({"HATCHWAY_ENVOY_SERVICE": f"{ns}/envoy"})
+    create(client, gateway_class(gc, OURS))
+    create(client, gateway(ns, gc, "plain", free_port(), []))
+
+    def addresses() -> list[dict[str, Any]] | None:
+        return (get(client, "Gateway", ns, "plain").get("status") or {}).get("addresses")
+
+    first = wait_for("the ClusterIP", addresses)
+    assert first == [{"type": "IPAddress", "value": cluster_ip, "routability": "Cluster"}]
+    lb = {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.9"}]}}}
+    client.patch(Service.Status, "envoy", lb, namespace=ns, patch_type=PatchType.MERGE)
+    assigned = wait_for(
+        "the load balancer's address",
+        lambda: (a := addresses()) and a[0]["value"] == "203.0.113.9" and a,
+    )
+    assert [(a["type"], a["value"], a.get("routability", "")) for a in assigned] == [
+        ("IPAddress", "203.0.113.9", "")
+    ]
+    gateway_status = get(client, "Gateway", ns, "plain")["status"]
+    assert summary(gateway_status["conditions"])["Programmed"] == ("True", "Programmed")
+    # The translation itself says so (the admin API shows what was translated): no status
+    # is patched on its way to the API server.
+    code, body = controller.get("/status")
+    assert code == 200
+    shown = next(
+        r["status"]
+        for r in json.loads(body)["resources"]
+        if r["kind"] == "Gateway" and r["metadata"] == {**r["metadata"], "name": "plain"}
+    )
+    assert shown["addresses"] == assigned

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 RUNNER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
-    from hatchway.runtime.inputs import FileSource
+    from hatchway.sources.file_source import FileSource
     from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 
     class FaultySource(FileSource):

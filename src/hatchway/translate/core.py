@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from hatchway import gcpause
 from hatchway.ir import IR, Cluster
-from hatchway.model import gcpause
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, RouteConditionReason, StatusReport
 from hatchway.status.findings import Finding
@@ -110,7 +111,7 @@ def _gateways(
     return class_status, gateways, parents
 
 
-def _key(route: AnyRoute) -> tuple[str, str, str]:
+def _key(route: AnyRoute) -> ObjectRef:
     return (route.kind, route.metadata.namespace, route.metadata.name)
 
 
