@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	@# xds-protos ships an old copy of opentelemetry/proto (no `scope_spans`) over the same
+	@# files as opentelemetry-proto; which one pip writes last varies. The newer one must win
+	@# (xds-protos only imports its compatible `common` messages).
+	$(BIN)/pip install -q --force-reinstall --no-deps "$$(grep -o 'opentelemetry-proto==[0-9.]*' pyproject.toml)"
 	touch $(STAMP)
 
 venv: $(STAMP)  ## create .venv with Hatchway, Envoy and the dev tools (pinned)

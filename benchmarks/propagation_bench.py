@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess
 import tempfile
@@ -44,8 +45,27 @@ def _bad(seen: Counter[int]) -> dict[int, int]:
     return {code: k for code, k in seen.items() if code not in (200, 404)}
 
 
+# `hatchway serve`'s publish log line: the control plane's own time for one reload, by stage.
+_PUBLISHED = re.compile(r"published generation \d+ \(.*?\) in ([0-9.]+) ms \((.*)\)")
+
+
+def _control_plane_ms(log_text: str) -> tuple[float, dict[str, float]] | None:
+    """The publish lines in `log_text`: their total ms and ms per stage (summed), or None."""
+    total, stages = 0.0, {}
+    found = False
+    for m in _PUBLISHED.finditer(log_text):
+        found = True
+        total += float(m.group(1))
+        for part in m.group(2).split(", "):
+            name, _, value = part.partition(" ")
+            if name != "cpu" and value:
+                stages[name] = stages.get(name, 0.0) + float(value)
+    return (total, stages) if found else None
+
+
 def _setup(root: Path, n: int, backend_port: int) -> Hatchway:
-    hw = Hatchway(root / "hatchway")
+    # Info: the publish log line says how long the control plane itself took.
+    hw = Hatchway(root / "hatchway", log_level="info")
     write_yaml(hw.inputs / "gateway.yaml", gateway(hw.gateway_port))
     write_yaml(hw.inputs / "backend.yaml", service("backend", backend_port))
     write_yaml(hw.inputs / "r0000.yaml", [proxy_route(0)])  # the route `live_edits` edits
@@ -62,7 +82,10 @@ def new_routes(
     hw: Hatchway, n: int, samples: int, log: Callable[[str], None], budget_s: float = 150.0
 ) -> dict[str, Any]:
     probe = Probe(hw.gateway_port, PROXY_HOST)
+    log_path = hw.workdir / "serve.log"
     times: list[float] = []
+    own: list[float] = []  # the control plane's own ms, same samples
+    shares: list[float] = []  # own / change->traffic, per sample
     bad: Counter[int] = Counter()
     timeouts = 0
     t_begin = time.perf_counter()
@@ -72,6 +95,7 @@ def new_routes(
         i = n + k
         path = f"{proxy_prefix(i)}x"
         probe.get(path)  # keep-alive connection open before the clock starts
+        offset = log_path.stat().st_size
         t0 = time.perf_counter()
         write_yaml(hw.inputs / f"new-{i}.yaml", [proxy_route(i)])
         elapsed, seen = probe.until(path, timeout=30, since=t0)
@@ -81,6 +105,12 @@ def new_routes(
         else:
             times.append(elapsed * 1000)
         time.sleep(0.05)  # let the reload settle: one change per measurement
+        with log_path.open("rb") as f:
+            f.seek(offset)
+            cp = _control_plane_ms(f.read().decode(errors="replace"))
+        if cp is not None and elapsed is not None:
+            own.append(cp[0])
+            shares.append(cp[0] / (elapsed * 1000))
     probe.close()
     row = {
         "routes": n,
@@ -91,10 +121,15 @@ def new_routes(
         "non_200_404": dict(bad),
         "count_503": bad.get(503, 0),
         "timeouts": timeouts,
+        # The control plane's own time (the publish log's stages, load -> status) for the same
+        # changes, and its share of change->traffic (the rest: the file watch, Envoy).
+        "control_plane_p50_ms": round(statistics.median(own), 1) if own else None,
+        "control_plane_share_p50": round(statistics.median(shares), 3) if shares else None,
     }
     log(
         f"  new route @ {n} routes: p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms  "
-        f"bad {row['non_200_404']}  timeouts {timeouts}"
+        f"bad {row['non_200_404']}  timeouts {timeouts}  control plane p50 "
+        f"{row['control_plane_p50_ms']} ms (share p50 {row['control_plane_share_p50']})"
     )
     return row
 

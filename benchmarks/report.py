@@ -85,6 +85,19 @@ def targets(res: dict[str, Any]) -> list[list[Any]]:
                 _verdict(p50 is not None and p50 <= 50 and n503 == 0) if judged else _verdict(None),
             ]
         )
+    for row in prop.get("new_route", []):
+        share = row.get("control_plane_share_p50")
+        if row["routes"] >= 3000 and "control_plane_share_p50" in row:
+            rows.append(
+                [
+                    "a one-route change at 3,000 routes: the control plane's own time ≤ 1/3 "
+                    "of change→traffic (issue 18)",
+                    f"control plane p50 {_fmt(row.get('control_plane_p50_ms'))} ms of "
+                    f"change→traffic p50 {_fmt(row.get('p50_ms'))} ms; per-change share "
+                    f"p50 {_fmt(share)}",
+                    _verdict(share is not None and share <= 1 / 3),
+                ]
+            )
     if "live_edits" in prop:
         le = prop["live_edits"]
         rows.append(
@@ -226,6 +239,8 @@ def render(res: dict[str, Any]) -> str:
                 "503s",
                 "other non-200/404",
                 "timeouts",
+                "control plane p50 ms",
+                "its share p50",
             ],
             [
                 [
@@ -237,6 +252,8 @@ def render(res: dict[str, Any]) -> str:
                     r["count_503"],
                     r["non_200_404"] or "none",
                     r["timeouts"],
+                    r.get("control_plane_p50_ms", "n/a"),
+                    r.get("control_plane_share_p50", "n/a"),
                 ]
                 for r in prop["new_route"]
             ],

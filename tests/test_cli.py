@@ -263,7 +263,8 @@ def test_version_names_hatchway_envoy_and_gateway_api(argv: list[str]) -> None:
 def test_translate_never_prints_private_keys(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from e2e.pki import CA, tls_secret
+    from e2e.pki import CA
+    from manifests import tls_secret
 
     pair = CA("test-ca").issue("gw", dns=("secure.test",))
     secret = tls_secret("cert", pair)

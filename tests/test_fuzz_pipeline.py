@@ -29,11 +29,12 @@ from hypothesis import strategies as st
 
 from hatchway import render, xds
 from hatchway.explain import Request, explain
-from hatchway.model.inputs import Document, InputError
+from hatchway.model.documents import Document, InputError
 from hatchway.model.kinds import KINDS
 from hatchway.model.parse import parse_files
 from hatchway.sources.files import _decode
 from hatchway.translate import translate
+from snapshots import documents
 
 CASES = Path(__file__).parent / "golden" / "translate"
 TEXTS = {p.parent.name: p.read_text() for p in sorted(CASES.glob("*/input.yaml"))}
@@ -235,7 +236,7 @@ _SETTINGS = settings(
 @_SETTINGS
 @given(docs=_mutated_objects())
 def test_mutated_objects_through_the_pipeline(docs: list[Any]) -> None:
-    _check(_pipeline([Document("fuzz.yaml", i, d) for i, d in enumerate(docs)], []))
+    _check(_pipeline(documents(docs, "fuzz.yaml"), []))
 
 
 @_SETTINGS

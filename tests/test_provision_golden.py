@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import check_golden
-from hatchway.model.parse import Document, parse_documents
+from conftest import GoldenLayout, check_golden
 from hatchway.provision import ListenerPort, ProvisionSettings, container_ports, desired_objects
 from hatchway.render import dump_yaml
 from hatchway.translate.params import effective
+from snapshots import file_snapshot
 
 CASES = Path(__file__).parent / "golden" / "provision"
+LAYOUT = GoldenLayout(CASES, "input.yaml", frozenset({"objects.yaml"}))
 SETTINGS = ProvisionSettings(
     image="registry.example.com/hatchway:0.1.0",
     xds_address="hatchway.hatchway-system.svc:18000",
@@ -23,12 +23,9 @@ SETTINGS = ProvisionSettings(
 
 
 def _objects(case: str) -> list[dict[str, object]]:
-    text = (CASES / case / "input.yaml").read_text()
-    docs = [Document("input.yaml", i, b) for i, b in enumerate(yaml.safe_load_all(text)) if b]
-    result = parse_documents(docs)
-    assert not result.errors, [str(e) for e in result.errors]
-    (gw,) = result.snapshot.gateways
-    params = {p.metadata.name: p for p in result.snapshot.gateway_parameters}
+    snap = file_snapshot(CASES / case / "input.yaml")
+    (gw,) = snap.gateways
+    params = {p.metadata.name: p for p in snap.gateway_parameters}
     spec = effective(params.get("class-defaults"), params.get("big"))
     ports = [
         ListenerPort(lis.port, "UDP" if lis.protocol == "UDP" else "TCP")
@@ -37,13 +34,14 @@ def _objects(case: str) -> list[dict[str, object]]:
     return desired_objects(gw, spec, ports, SETTINGS)
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
+@pytest.mark.parametrize("case", LAYOUT.cases())
 def test_golden(case: str, update_golden: bool) -> None:
-    check_golden(CASES / case / "objects.yaml", dump_yaml(_objects(case)), update_golden)
+    (name,) = LAYOUT.outputs
+    check_golden(CASES / case / name, dump_yaml(_objects(case)), update_golden)
 
 
 def test_names_fit_kubernetes_limits() -> None:
-    for case in sorted(p.name for p in CASES.iterdir()):
+    for case in LAYOUT.cases():
         for obj in _objects(case):
             meta = obj["metadata"]
             assert isinstance(meta, dict)

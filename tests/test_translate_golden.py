@@ -17,24 +17,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import check_golden
-from hatchway.model.parse import Document, parse_documents
+from conftest import GoldenLayout, check_golden
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import Settings, translate
 from hatchway.translate.settings import GatewayAddresses
+from snapshots import file_snapshot
 
 CASES = Path(__file__).parent / "golden" / "translate"
+LAYOUT = GoldenLayout(
+    CASES, "input.yaml", frozenset({"status.yaml", "ir.yaml"}), frozenset({"settings.yaml"})
+)
 
 
 def load(path: Path) -> object:
-    docs = [
-        Document(str(path.name), i, body)
-        for i, body in enumerate(yaml.safe_load_all(path.read_text()))
-        if body is not None
-    ]
-    result = parse_documents(docs)
-    assert not result.errors, [e.to_dict() for e in result.errors]
-    return result.snapshot
+    return file_snapshot(path)
 
 
 def load_settings(path: Path) -> Settings:
@@ -80,16 +76,17 @@ def observed_at(path: Path) -> datetime | None:
     return when if isinstance(when, datetime) else None
 
 
-@pytest.mark.parametrize(
-    "case", sorted(p.name for p in CASES.iterdir() if (p / "input.yaml").exists())
-)
+@pytest.mark.parametrize("case", LAYOUT.cases())
 def test_golden(case: str, update_golden: bool) -> None:
     snapshot = load(CASES / case / "input.yaml")
     snapshot = dataclasses.replace(
         snapshot, observed_at=observed_at(CASES / case / "settings.yaml")
     )  # type: ignore[type-var]
     out = translate(snapshot, load_settings(CASES / case / "settings.yaml"))  # type: ignore[arg-type]
-    check_golden(
-        CASES / case / "status.yaml", dump_yaml(report_to_dicts(out.report)), update_golden
-    )
-    check_golden(CASES / case / "ir.yaml", dump_yaml(ir_to_dicts(out.ir)), update_golden)
+    outputs = {
+        "status.yaml": dump_yaml(report_to_dicts(out.report)),
+        "ir.yaml": dump_yaml(ir_to_dicts(out.ir)),
+    }
+    assert set(outputs) == LAYOUT.outputs
+    for name, text in outputs.items():
+        check_golden(CASES / case / name, text, update_golden)

@@ -9,19 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import translate
+from snapshots import parse, read_yaml
 
 CASES = Path(__file__).parent / "golden" / "translate"
-INPUTS = {
-    p.parent.name: [d for d in yaml.safe_load_all(p.read_text()) if d is not None]
-    for p in sorted(CASES.glob("*/input.yaml"))
-}
+INPUTS = {p.parent.name: read_yaml(p) for p in sorted(CASES.glob("*/input.yaml"))}
 CASE_NAMES = sorted(INPUTS)
 
 # Replacement values for mutated leaves: plausible enough to pass schema validation often.
@@ -62,8 +58,7 @@ _VALUES: list[Any] = [
 
 
 def _render(docs: list[dict[str, Any]]) -> str:
-    result = parse_documents([Document("input.yaml", i, d) for i, d in enumerate(docs)])
-    out = translate(result.snapshot)
+    out = translate(parse(docs, "input.yaml").snapshot)
     return dump_yaml(report_to_dicts(out.report)) + dump_yaml(ir_to_dicts(out.ir))
 
 

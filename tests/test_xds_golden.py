@@ -20,13 +20,15 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
-from conftest import check_golden
+from conftest import GoldenLayout, check_golden
 from hatchway import xds
 from hatchway.ir import IR
 from hatchway.ir.codec import from_dict
 
 GOLDEN = Path(__file__).parent / "golden" / "xds"
-CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "ir.yaml").exists())
+KINDS = ("listeners", "routes", "clusters", "endpoints", "secrets")
+LAYOUT = GoldenLayout(GOLDEN, "ir.yaml", frozenset(f"{kind}.yaml" for kind in KINDS))
+CASES = LAYOUT.cases()
 
 
 def load_ir(case: str) -> IR:
@@ -40,8 +42,10 @@ def dump(data: Any) -> str:
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case: str, update_golden: bool) -> None:
     resources = xds.build(load_ir(case))
-    for short, items in xds.to_dicts(resources).items():
-        check_golden(GOLDEN / case / f"{short}.yaml", dump(items), update_golden)
+    outputs = {f"{short}.yaml": dump(items) for short, items in xds.to_dicts(resources).items()}
+    assert set(outputs) == LAYOUT.outputs
+    for name, text in outputs.items():
+        check_golden(GOLDEN / case / name, text, update_golden)
 
 
 @pytest.mark.parametrize("case", CASES)

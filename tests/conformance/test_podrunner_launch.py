@@ -139,3 +139,35 @@ def test_exec_joins_a_running_container(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_an_image_under_tmp_runs_though_the_container_has_its_own_tmp(tmp_path: Path) -> None:
+    """A clone (and its venv) under /tmp is the image's own: bound at its host path after
+    the volumes, so neither the image's empty /tmp nor an emptyDir at /tmp hides it."""
+    sys.path.insert(0, str(LAUNCH.parent.parent))
+    from podrunner.containers import _host_paths
+    from podrunner.images import Image
+
+    repo = tmp_path / "clone"
+    (repo / "bin").mkdir(parents=True)
+    program = repo / "bin" / "hello"
+    program.write_text("#!/bin/sh\necho hello from the image\n")
+    program.chmod(0o755)
+    scratch = tmp_path / "empty-dir"
+    scratch.mkdir()
+    image = Image([str(program)], host_paths=(str(repo),))
+    assert _host_paths(image) == [(str(repo), str(repo), True)]
+    assert _host_paths(Image(["/usr/bin/env"], host_paths=("/usr/bin",))) == []
+    emptydir = [str(scratch), "/tmp", False]
+    hidden = _run(_spec(tmp_path, [str(program)], mounts=[emptydir], read_only_root=True))
+    assert hidden.returncode != 0  # what the container saw before: its /tmp is empty
+    shown = _run(
+        _spec(
+            tmp_path,
+            [str(program)],
+            mounts=[emptydir, *map(list, _host_paths(image))],
+            read_only_root=True,
+        )
+    )
+    assert shown.returncode == 0, shown.stderr + shown.stdout
+    assert shown.stdout == "hello from the image\n"

@@ -147,7 +147,10 @@ def test_echo_pod_gets_downward_env_and_its_secret_mounted_at_the_real_path(tmp_
     assert plan.env["POD_NAME"] == "tls-backend-5d8f7-abcde"
     assert plan.env["NAMESPACE"] == "infra"
     assert plan.env["TLS_SERVER_CERT"] == "/etc/secret-volume/crt"  # not rewritten: mounted there
-    ((source, target, read_only),) = plan.mounts
+    # The volume, then the echo server the image holds (built under /tmp here: shown at its
+    # own path, read-only, over the container's empty /tmp).
+    (source, target, read_only), echo = plan.mounts
+    assert echo == (str(tmp_path / "echo-basic"),) * 2 + (True,)
     assert (target, read_only) == ("/etc/secret-volume", True)
     assert (Path(source) / "crt").read_text() == "CERT"
     assert plan.tcp_ports == [3000] and plan.uid == 0
@@ -192,7 +195,7 @@ def test_pod_waits_for_missing_secret_and_rejects_unknown_images(tmp_path: Path)
         ],
         volumes=[{"name": "sv", "secret": {"secretName": "absent", "optional": True}}],
     )
-    ((source, _path, _ro),) = _plan(optional, tmp_path)[0].mounts
+    (source, _path, _ro), _echo = _plan(optional, tmp_path)[0].mounts
     assert [p.name for p in Path(source).iterdir() if not p.name.startswith("..")] == []
     with pytest.raises(Unsupported, match="nginx:1"):
         _plan(_pod(containers=[{"name": "c", "image": "nginx:1"}]), tmp_path)

@@ -8,34 +8,17 @@ import ipaddress
 import random
 import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lightkube import Client
+
+from manifests import gateway_class, http_gateway
 
 from .conftest import ControllerProcess, free_port
 from .test_controller_k8s import OURS, RES, create, get, summary, wait_for
 
 pytestmark = pytest.mark.k8s
-GW_API = "gateway.networking.k8s.io/v1"
 UNUSABLE = "203.0.113.1"  # TEST-NET-3: no interface here holds it; nothing is sent there
-
-
-def gateway(
-    ns: str, name: str, gc: str, port: int, addresses: list[dict[str, str]] | None
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "gatewayClassName": gc,
-        "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
-    }
-    if addresses is not None:
-        spec["addresses"] = addresses
-    return {
-        "apiVersion": GW_API,
-        "kind": "Gateway",
-        "metadata": {"namespace": ns, "name": name},
-        "spec": spec,
-    }
 
 
 def status_of(client: Client, ns: str, name: str) -> tuple[dict[str, tuple[str, str]], list[str]]:
@@ -65,27 +48,13 @@ def test_gateways_get_their_own_stable_addresses_and_unusable_ones_are_reported(
     pool = ipaddress.ip_network(f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
     port = free_port()
     gc = f"gc-{ns}"
+    create(client, gateway_class(gc, OURS))
+    create(client, http_gateway("none", port, ns, class_name=gc))
     create(
-        client,
-        {
-            "apiVersion": GW_API,
-            "kind": "GatewayClass",
-            "metadata": {"name": gc},
-            "spec": {"controllerName": OURS},
-        },
+        client, http_gateway("empty", port, ns, class_name=gc, addresses=[{"type": "IPAddress"}])
     )
-    create(client, gateway(ns, "none", gc, port, None))
-    create(client, gateway(ns, "empty", gc, port, [{"type": "IPAddress"}]))
-    create(
-        client,
-        gateway(
-            ns,
-            "static",
-            gc,
-            port,
-            [{"type": "IPAddress", "value": UNUSABLE}, {"type": "IPAddress", "value": "127.0.0.1"}],
-        ),
-    )
+    static = [{"type": "IPAddress", "value": UNUSABLE}, {"type": "IPAddress", "value": "127.0.0.1"}]
+    create(client, http_gateway("static", port, ns, class_name=gc, addresses=static))
     env = {"HATCHWAY_GATEWAY_ADDRESS_POOL": str(pool)}
     first = ControllerProcess(kubeconfig, tmp_path / "controller-0.log", env=env)
     try:

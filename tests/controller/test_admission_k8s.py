@@ -28,6 +28,17 @@ from lightkube.resources.admissionregistration_v1 import ValidatingWebhookConfig
 from lightkube.resources.core_v1 import Namespace, Secret
 
 from helm import helm_binary, helm_env
+from manifests import (
+    Doc,
+    backend,
+    gateway,
+    gateway_class,
+    http_gateway,
+    listener,
+    prefix,
+    route,
+    service,
+)
 
 from .conftest import ROOT, ControllerProcess, free_port
 from .test_controller_k8s import OURS, RES, create, get, ours, summary, wait_for
@@ -79,22 +90,13 @@ def chart_webhook(home: Path, release: str) -> dict[str, Any]:
     return dict(doc)
 
 
-def route(
-    ns: str, name: str, parents: list[dict[str, Any]], *rules: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "apiVersion": GW,
-        "kind": "HTTPRoute",
-        "metadata": {"namespace": ns, "name": name},
-        "spec": {"parentRefs": parents, "rules": list(rules)},
-    }
+def http_route(ns: str, name: str, parents: list[Doc], *rules: Doc) -> Doc:
+    return route("HTTPRoute", name, parents, list(rules), namespace=ns)
 
 
-def prefix(path: str) -> dict[str, Any]:
-    return {
-        "matches": [{"path": {"type": "PathPrefix", "value": path}}],
-        "backendRefs": [{"name": "echo", "port": 80}],
-    }
+def to_echo(path: str) -> Doc:
+    """A rule sending a path prefix to the Service `echo`."""
+    return {"matches": [prefix(path)], "backendRefs": [backend("echo")]}
 
 
 BAD_REGEX = {"matches": [{"path": {"type": "RegularExpression", "value": "/a(?=b)"}}]}
@@ -166,27 +168,10 @@ def _cluster(rig: Rig) -> None:
     ns = rig.ns
     classes = [(f"ours-{ns}", OURS, "gw"), (f"theirs-{ns}", "example.com/another", "their-gw")]
     for gc, controller, gw in classes:
-        create(
-            rig.client,
-            {
-                "apiVersion": GW,
-                "kind": "GatewayClass",
-                "metadata": {"name": gc},
-                "spec": {"controllerName": controller},
-            },
-        )
-        listener = {"name": "http", "protocol": "HTTP", "port": free_port()}
-        create(
-            rig.client,
-            {
-                "apiVersion": GW,
-                "kind": "Gateway",
-                "metadata": {"namespace": ns, "name": gw},
-                "spec": {"gatewayClassName": gc, "listeners": [listener]},
-            },
-        )
-    service = {"metadata": {"namespace": ns, "name": "echo"}, "spec": {"ports": [{"port": 80}]}}
-    rig.client.create(RES["Service"].from_dict(service))
+        create(rig.client, gateway_class(gc, controller))
+        create(rig.client, http_gateway(gw, free_port(), ns, class_name=gc))
+    (echo,) = service("echo", 80, ns, endpoints=False)
+    create(rig.client, echo)
     wait_for(
         "our Gateway accepted",
         lambda: (
@@ -205,7 +190,7 @@ def _absent(rig: Rig, name: str) -> bool:
 
 def test_kubectl_apply_is_refused_with_our_message(rig: Rig) -> None:
     ns = rig.ns
-    done = rig.apply(route(ns, "bad-regex", [{"name": "gw"}], BAD_REGEX))
+    done = rig.apply(http_route(ns, "bad-regex", [{"name": "gw"}], BAD_REGEX))
     assert done.returncode != 0, done.stdout
     assert (
         f"{DENIED}HTTPRoute {ns}/bad-regex cannot be served by Hatchway: "
@@ -215,7 +200,9 @@ def test_kubectl_apply_is_refused_with_our_message(rig: Rig) -> None:
     assert _absent(rig, "bad-regex")
 
     done = rig.apply(
-        route(ns, "strip-host", [{"name": "gw"}], prefix("/ok"), {**prefix("/x"), **REMOVES_HOST})
+        http_route(
+            ns, "strip-host", [{"name": "gw"}], to_echo("/ok"), {**to_echo("/x"), **REMOVES_HOST}
+        )
     )
     assert done.returncode != 0
     assert (
@@ -228,7 +215,9 @@ def test_kubectl_apply_is_refused_with_our_message(rig: Rig) -> None:
 
 def test_kubectl_apply_prints_our_warnings_and_creates_the_object(rig: Rig) -> None:
     ns = rig.ns
-    done = rig.apply(route(ns, "two-parents", [{"name": "gw"}, {"name": "nope"}], prefix("/two")))
+    done = rig.apply(
+        http_route(ns, "two-parents", [{"name": "gw"}, {"name": "nope"}], to_echo("/two"))
+    )
     assert done.returncode == 0, done.stderr
     assert "httproute.gateway.networking.k8s.io/two-parents created" in done.stdout
     assert (
@@ -236,11 +225,11 @@ def test_kubectl_apply_prints_our_warnings_and_creates_the_object(rig: Rig) -> N
         f"{ns}/nope does not exist [ParentNotFound]"
     ) in done.stderr, done.stderr
 
-    done = rig.apply(route(ns, "first", [{"name": "gw"}], prefix("/shared")))
+    done = rig.apply(http_route(ns, "first", [{"name": "gw"}], to_echo("/shared")))
     assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
     # The second is judged against a view that holds the first: wait for its status.
     wait_for("the first route's status", lambda: ours(get(rig.client, "HTTPRoute", ns, "first")))
-    done = rig.apply(route(ns, "second", [{"name": "gw"}], prefix("/shared")))
+    done = rig.apply(http_route(ns, "second", [{"name": "gw"}], to_echo("/shared")))
     assert done.returncode == 0, done.stderr
     assert "httproute.gateway.networking.k8s.io/second created" in done.stdout
     assert (
@@ -251,27 +240,14 @@ def test_kubectl_apply_prints_our_warnings_and_creates_the_object(rig: Rig) -> N
 
 def test_another_controllers_objects_pass_without_a_word(rig: Rig) -> None:
     ns = rig.ns
-    done = rig.apply(route(ns, "theirs", [{"name": "their-gw"}], BAD_REGEX))
+    done = rig.apply(http_route(ns, "theirs", [{"name": "their-gw"}], BAD_REGEX))
     assert done.returncode == 0, done.stderr
     assert "created" in done.stdout and "Warning" not in done.stderr, done.stderr
-    https = {
-        "name": "https",
-        "port": 8443,
-        "protocol": "HTTPS",
-        "tls": {"certificateRefs": [{"name": "nowhere"}]},
-    }
-    gateway = {
-        "apiVersion": GW,
-        "kind": "Gateway",
-        "metadata": {"namespace": ns, "name": "their-tls"},
-        "spec": {"gatewayClassName": f"theirs-{ns}", "listeners": [https]},
-    }
-    done = rig.apply(gateway)
+    https = [listener("https", 8443, "HTTPS", certs=("nowhere",))]
+    done = rig.apply(gateway("their-tls", https, ns, class_name=f"theirs-{ns}"))
     assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
     # The same Gateway of our class: warned (its certificate Secret does not exist).
-    gateway["metadata"]["name"] = "our-tls"
-    gateway["spec"]["gatewayClassName"] = f"ours-{ns}"
-    done = rig.apply(gateway)
+    done = rig.apply(gateway("our-tls", https, ns, class_name=f"ours-{ns}"))
     assert done.returncode == 0, done.stderr
     assert f"Warning: Gateway {ns}/our-tls listener https: ResolvedRefs=False" in done.stderr
 
@@ -280,7 +256,7 @@ def test_with_the_controller_down_writes_still_succeed(rig: Rig) -> None:
     """failurePolicy Ignore: the webhook's outage never blocks users (last in this module)."""
     rig.controller.stop()
     started = time.monotonic()
-    done = rig.apply(route(rig.ns, "unchecked", [{"name": "gw"}], BAD_REGEX))
+    done = rig.apply(http_route(rig.ns, "unchecked", [{"name": "gw"}], BAD_REGEX))
     assert done.returncode == 0, done.stderr
     assert "httproute.gateway.networking.k8s.io/unchecked created" in done.stdout
     assert time.monotonic() - started < 30

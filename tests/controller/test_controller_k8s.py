@@ -11,13 +11,21 @@ import pytest
 from lightkube import Client
 from lightkube.types import PatchType
 
-from e2e.pki import CA
+from e2e.pki import CA, KeyPair
 from hatchway import render
-from hatchway.model.inputs import Document
-from hatchway.model.parse import parse_documents
 from hatchway.sources.kube import WATCHED, resource_class
 from hatchway.sources.status_writer import GATEWAY_CLASS_FINALIZER
 from hatchway.translate import translate
+from manifests import (
+    catch_all_route,
+    gateway,
+    gateway_class,
+    http_gateway,
+    listener,
+    service,
+    tls_secret,
+)
+from snapshots import snapshot
 
 from .conftest import ControllerProcess, free_port
 
@@ -28,38 +36,11 @@ RES = {kind: resource_class(spec, spec.versions[0]) for kind, spec in SPECS.item
 
 
 def objects(ns: str, gc: str, port: int) -> list[dict[str, Any]]:
-    gw = "gateway.networking.k8s.io/v1"
     return [
-        {
-            "apiVersion": gw,
-            "kind": "GatewayClass",
-            "metadata": {"name": gc},
-            "spec": {"controllerName": OURS},
-        },
-        {
-            "apiVersion": gw,
-            "kind": "Gateway",
-            "metadata": {"namespace": ns, "name": "gw"},
-            "spec": {
-                "gatewayClassName": gc,
-                "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"namespace": ns, "name": "echo"},
-            "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
-        },
-        {
-            "apiVersion": gw,
-            "kind": "HTTPRoute",
-            "metadata": {"namespace": ns, "name": "r1"},
-            "spec": {
-                "parentRefs": [{"name": "gw"}],
-                "rules": [{"backendRefs": [{"name": "echo", "port": 80}]}],
-            },
-        },
+        gateway_class(gc, OURS),
+        http_gateway("gw", port, ns, class_name=gc),
+        *service("echo", 8080, ns, endpoints=False),
+        catch_all_route("r1", "gw", "echo", ns),
     ]
 
 
@@ -94,14 +75,12 @@ def ours(route: dict[str, Any]) -> list[dict[str, Any]]:
 
 def core_expectation(client: Client, bodies: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
     """What the pure core says for the same objects, as read back from the API server."""
-    docs = []
-    for i, b in enumerate(bodies):
+    lives = []
+    for b in bodies:
         live = get(client, b["kind"], b["metadata"].get("namespace"), b["metadata"]["name"])
         live["metadata"].pop("managedFields", None)
-        docs.append(Document(source="cluster", index=i, body=live))
-    parsed = parse_documents(docs)
-    assert not parsed.errors, parsed.errors
-    report = render.report_to_dicts(translate(parsed.snapshot).report)
+        lives.append(live)
+    report = render.report_to_dicts(translate(snapshot(lives, "cluster")).report)
     return {(r["kind"], r["metadata"]["name"]): r["status"] for r in report["resources"]}
 
 
@@ -290,53 +269,29 @@ def test_mismatched_key_pair_reported_and_kept_out_of_envoy(
     ca = CA()
     right, wrong = ca.issue("a", dns=("a.test",)), ca.issue("b", dns=("a.test",))
     gc = f"gc-{ns}"
-    gw = "gateway.networking.k8s.io/v1"
     start_controller()
+    listeners = [
+        listener("http", free_port()),
+        listener("https", free_port(), "HTTPS", certs=("mismatched",)),
+    ]
     for body in (
-        {
-            "apiVersion": gw,
-            "kind": "GatewayClass",
-            "metadata": {"name": gc},
-            "spec": {"controllerName": OURS},
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"namespace": ns, "name": "mismatched"},
-            "type": "kubernetes.io/tls",
-            "stringData": {"tls.crt": right.cert_pem, "tls.key": wrong.key_pem},
-        },
-        {
-            "apiVersion": gw,
-            "kind": "Gateway",
-            "metadata": {"namespace": ns, "name": "gw"},
-            "spec": {
-                "gatewayClassName": gc,
-                "listeners": [
-                    {"name": "http", "protocol": "HTTP", "port": free_port()},
-                    {
-                        "name": "https",
-                        "protocol": "HTTPS",
-                        "port": free_port(),
-                        "tls": {"certificateRefs": [{"name": "mismatched"}]},
-                    },
-                ],
-            },
-        },
+        gateway_class(gc, OURS),
+        tls_secret("mismatched", KeyPair(right.cert_pem, wrong.key_pem), ns),
+        gateway("gw", listeners, ns, class_name=gc),
     ):
         create(client, body)
-    gateway = wait_for(
+    live = wait_for(
         "Gateway listener status",
         lambda: (g := get(client, "Gateway", ns, "gw")).get("status", {}).get("listeners") and g,
     )
-    listeners = {lst["name"]: summary(lst["conditions"]) for lst in gateway["status"]["listeners"]}
+    listeners = {lst["name"]: summary(lst["conditions"]) for lst in live["status"]["listeners"]}
     assert listeners["https"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
     assert listeners["https"]["Programmed"] == ("False", "Invalid")
     assert listeners["http"]["Programmed"] == ("True", "Programmed")
-    conds = summary(gateway["status"]["conditions"])
+    conds = summary(live["status"]["conditions"])
     assert conds["ResolvedRefs"] == ("False", "ListenersNotResolved")
     assert conds["Programmed"] == ("True", "Programmed")  # Envoy accepted what it was given
-    https = next(c for c in gateway["status"]["listeners"] if c["name"] == "https")
+    https = next(c for c in live["status"]["listeners"] if c["name"] == "https")
     message = next(c["message"] for c in https["conditions"] if c["type"] == "ResolvedRefs")
     assert "tls.key does not match the certificate" in message
     client.delete(RES["Gateway"], "gw", namespace=ns)

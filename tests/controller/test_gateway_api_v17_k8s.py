@@ -5,6 +5,7 @@ ClusterTrustBundles (GEP-5075: the API server serves them, the controller watche
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,28 +13,27 @@ import pytest
 from lightkube import Client
 
 from e2e.pki import CA
+from manifests import (
+    GW_API,
+    Doc,
+    catch_all_route,
+    gateway_class,
+    http_gateway,
+    parent,
+    route,
+    service,
+)
 
 from .conftest import ControllerProcess, EchoHost, free_port
 from .test_controller_k8s import OURS, RES, create, get, summary, wait_for
 
 pytestmark = pytest.mark.k8s
 
-GW = "gateway.networking.k8s.io/v1"
+XBACKEND_GROUP = "gateway.networking.x-k8s.io"
 
 
-def gateway(
-    ns: str, gc: str, name: str, port: int, addresses: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "apiVersion": GW,
-        "kind": "Gateway",
-        "metadata": {"namespace": ns, "name": name},
-        "spec": {
-            "gatewayClassName": gc,
-            "addresses": addresses,
-            "listeners": [{"name": "http", "protocol": "HTTP", "port": port}],
-        },
-    }
+def gateway(ns: str, gc: str, name: str, port: int, addresses: list[Doc]) -> Doc:
+    return http_gateway(name, port, ns, class_name=gc, addresses=addresses)
 
 
 def features(client: Client, gc: str) -> set[str]:
@@ -46,26 +46,10 @@ def test_cluster_routability_and_trust_bundles(
 ) -> None:
     gc = f"gc-{ns}"
     # The Service in front of Envoy: the API server gives it a ClusterIP from its ServiceCIDR.
-    create(
-        client,
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"namespace": ns, "name": "envoy"},
-            "spec": {"ports": [{"name": "http", "port": 80}]},
-        },
-    )
+    create(client, service("envoy", 80, ns, endpoints=False)[0])
     cluster_ip = get(client, "Service", ns, "envoy")["spec"]["clusterIP"]
     start_controller({"HATCHWAY_ENVOY_SERVICE": f"{ns}/envoy"})
-    create(
-        client,
-        {
-            "apiVersion": GW,
-            "kind": "GatewayClass",
-            "metadata": {"name": gc},
-            "spec": {"controllerName": OURS},
-        },
-    )
+    create(client, gateway_class(gc, OURS))
     port = free_port()
     bodies = [
         gateway(ns, gc, "cluster", port, [{"type": "IPAddress", "routability": "Cluster"}]),
@@ -123,23 +107,10 @@ def test_cluster_routability_and_trust_bundles(
         },
     )
     for body in (
+        *service("secure", 443, ns, port=443, port_name="https", endpoints=False),
+        catch_all_route("r", "cluster", "secure", ns, 443),
         {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"namespace": ns, "name": "secure"},
-            "spec": {"ports": [{"name": "https", "port": 443}]},
-        },
-        {
-            "apiVersion": GW,
-            "kind": "HTTPRoute",
-            "metadata": {"namespace": ns, "name": "r"},
-            "spec": {
-                "parentRefs": [{"name": "cluster"}],
-                "rules": [{"backendRefs": [{"name": "secure", "port": 443}]}],
-            },
-        },
-        {
-            "apiVersion": GW,
+            "apiVersion": GW_API,
             "kind": "BackendTLSPolicy",
             "metadata": {"namespace": ns, "name": "p"},
             "spec": {
@@ -210,15 +181,10 @@ def test_xbackend_endpoints_from_pods(
             Pod.Status, f"echo-{i}", {"status": status}, namespace=ns, patch_type=PatchType.MERGE
         )
     for body in (
-        {
-            "apiVersion": GW,
-            "kind": "GatewayClass",
-            "metadata": {"name": gc},
-            "spec": {"controllerName": OURS},
-        },
+        gateway_class(gc, OURS),
         gateway(ns, gc, "gw", port, []),
         {
-            "apiVersion": "gateway.networking.x-k8s.io/v1alpha1",
+            "apiVersion": f"{XBACKEND_GROUP}/v1alpha1",
             "kind": "XBackend",
             "metadata": {"namespace": ns, "name": "echo"},
             "spec": {
@@ -227,25 +193,13 @@ def test_xbackend_endpoints_from_pods(
                 "port": {"number": 8080},
             },
         },
-        {
-            "apiVersion": GW,
-            "kind": "HTTPRoute",
-            "metadata": {"namespace": ns, "name": "r"},
-            "spec": {
-                "parentRefs": [{"name": "gw"}],
-                "rules": [
-                    {
-                        "backendRefs": [
-                            {
-                                "group": "gateway.networking.x-k8s.io",
-                                "kind": "XBackend",
-                                "name": "echo",
-                            }
-                        ]
-                    }
-                ],
-            },
-        },
+        route(
+            "HTTPRoute",
+            "r",
+            [parent("gw")],
+            [{"backendRefs": [{"group": XBACKEND_GROUP, "kind": "XBackend", "name": "echo"}]}],
+            namespace=ns,
+        ),
     ):
         create(client, body)
 
@@ -258,3 +212,53 @@ def test_xbackend_endpoints_from_pods(
         Pod.Status, "echo-0", {"status": not_ready}, namespace=ns, patch_type=PatchType.MERGE
     )
     wait_for("only the ready Pod", lambda: answers() == {"echo host2"})
+
+
+def test_embedded_addresses_enter_through_translation(
+    client: Client, ns: str, start_controller: Callable[..., ControllerProcess]
+) -> None:
+    """A Gateway that requests no address is reported at the Service in front of the
+    embedded Envoy (`--envoy-service`): its ClusterIP (routability Cluster) until its load
+    balancer has an address, then that one; a change of the Service's status alone is enough."""
+    from lightkube.resources.core_v1 import Service
+    from lightkube.types import PatchType
+
+    gc = f"gc-{ns}"
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"namespace": ns, "name": "envoy"},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80}]},
+    }
+    create(client, svc)
+    cluster_ip = get(client, "Service", ns, "envoy")["spec"]["clusterIP"]
+    controller = start_controller({"HATCHWAY_ENVOY_SERVICE": f"{ns}/envoy"})
+    create(client, gateway_class(gc, OURS))
+    create(client, gateway(ns, gc, "plain", free_port(), []))
+
+    def addresses() -> list[dict[str, Any]] | None:
+        return (get(client, "Gateway", ns, "plain").get("status") or {}).get("addresses")
+
+    first = wait_for("the ClusterIP", addresses)
+    assert first == [{"type": "IPAddress", "value": cluster_ip, "routability": "Cluster"}]
+    lb = {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.9"}]}}}
+    client.patch(Service.Status, "envoy", lb, namespace=ns, patch_type=PatchType.MERGE)
+    assigned = wait_for(
+        "the load balancer's address",
+        lambda: (a := addresses()) and a[0]["value"] == "203.0.113.9" and a,
+    )
+    assert [(a["type"], a["value"], a.get("routability", "")) for a in assigned] == [
+        ("IPAddress", "203.0.113.9", "")
+    ]
+    gateway_status = get(client, "Gateway", ns, "plain")["status"]
+    assert summary(gateway_status["conditions"])["Programmed"] == ("True", "Programmed")
+    # The translation itself says so (the admin API shows what was translated): no status
+    # is patched on its way to the API server.
+    code, body = controller.get("/status")
+    assert code == 200
+    shown = next(
+        r["status"]
+        for r in json.loads(body)["resources"]
+        if r["kind"] == "Gateway" and r["metadata"] == {**r["metadata"], "name": "plain"}
+    )
+    assert shown["addresses"] == assigned

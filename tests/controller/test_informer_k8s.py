@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from lightkube import AsyncClient, Client, KubeConfig
 
+import manifests
 from hatchway.sources.kube import (
     WATCHED,
     Informer,
@@ -146,8 +147,7 @@ def test_gone_version_relists_and_drops_deletes_missed_in_the_gap(
 
 
 def secret(ns: str, name: str, type_: str, **data: str) -> Any:
-    body = {"metadata": {"namespace": ns, "name": name}, "type": type_, "stringData": data}
-    return RES["Secret"].from_dict(body)
+    return RES["Secret"].from_dict(manifests.secret(name, type_, data, ns))
 
 
 def test_only_tls_secrets_reach_the_cache_and_others_trigger_nothing(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from lightkube import Client
 from lightkube.types import PatchType
+
+from manifests import Doc, endpoint_slice
 
 from .conftest import ControllerProcess, EchoHost, free_port
 from .test_controller_k8s import RES, create, objects, wait_for
@@ -17,19 +18,9 @@ from .test_controller_k8s import RES, create, objects, wait_for
 pytestmark = pytest.mark.k8s
 
 
-def slice_for(ns: str, hosts: list[EchoHost]) -> dict[str, Any]:
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "namespace": ns,
-            "name": "echo-1",
-            "labels": {"kubernetes.io/service-name": "echo"},
-        },
-        "addressType": "IPv4",
-        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-        "endpoints": [{"addresses": [h.ip], "conditions": {"ready": True}} for h in hosts],
-    }
+def slice_for(ns: str, hosts: list[EchoHost]) -> Doc:
+    port = {"name": "http", "port": 8080, "protocol": "TCP"}
+    return endpoint_slice("echo-1", "echo", port, True, ns, [h.ip for h in hosts])
 
 
 def fetch(port: int, path: str) -> str:

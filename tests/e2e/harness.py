@@ -171,73 +171,20 @@ class Hatchway:
         return int(self.proc.returncode)
 
 
-# --- manifests --------------------------------------------------------------------------------
+# --- reading status ---------------------------------------------------------------------------
 
 
-def gateway_class() -> dict[str, Any]:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "GatewayClass",
-        "metadata": {"name": "hatchway"},
-        "spec": {"controllerName": "hatchway.dev/gateway-controller"},
-    }
+def status_of(resources: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The status block of one object from the admin API's `/status` list."""
+    for r in resources:
+        if r["kind"] == kind and r["metadata"]["name"] == name:
+            return dict(r["status"])
+    raise AssertionError(f"no {kind}/{name} in status: {[r['kind'] for r in resources]}")
 
 
-def gateway(name: str, port: int, namespace: str = "default") -> dict[str, Any]:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "Gateway",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "gatewayClassName": "hatchway",
-            "listeners": [{"name": "http", "port": port, "protocol": "HTTP"}],
-        },
-    }
-
-
-def http_route(
-    name: str, gateway_name: str, rules: Iterable[tuple[str, str]], namespace: str = "default"
-) -> dict[str, Any]:
-    """`rules`: (path prefix, Service name), each Service on port 80."""
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "parentRefs": [{"name": gateway_name}],
-            "rules": [
-                {
-                    "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
-                    "backendRefs": [{"name": service, "port": 80}],
-                }
-                for prefix, service in rules
-            ],
-        },
-    }
-
-
-def service(name: str, target_port: int, namespace: str = "default") -> list[dict[str, Any]]:
-    """A Service on port 80 plus the EndpointSlice giving it one loopback endpoint."""
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"ports": [{"name": "http", "port": 80, "targetPort": target_port}]},
-        },
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {
-                "name": f"{name}-1",
-                "namespace": namespace,
-                "labels": {"kubernetes.io/service-name": name},
-            },
-            "addressType": "IPv4",
-            "ports": [{"name": "http", "port": target_port}],
-            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
-        },
-    ]
+def conditions(block: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """{type: (status, reason)} of a `conditions` list."""
+    return {c["type"]: (c["status"], c["reason"]) for c in block.get("conditions", [])}
 
 
 def write_yaml(path: Path, docs: Iterable[dict[str, Any]]) -> None:

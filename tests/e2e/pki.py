@@ -10,7 +10,6 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -112,25 +111,3 @@ def common_name(cert_der: bytes) -> str:
     cert = x509.load_der_x509_certificate(cert_der)
     attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else ""
-
-
-# --- manifests --------------------------------------------------------------------------------
-
-
-def tls_secret(name: str, pair: KeyPair, namespace: str = "default") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "type": "kubernetes.io/tls",
-        "stringData": {"tls.crt": pair.cert_pem, "tls.key": pair.key_pem},
-    }
-
-
-def ca_config_map(name: str, ca_pem: str, namespace: str = "default") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {"ca.crt": ca_pem},
-    }

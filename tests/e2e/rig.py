@@ -18,10 +18,11 @@ import h2.config
 import h2.connection
 import h2.events
 
+import manifests
 from e2e.echo import EchoPool, EchoServer, Request
-from e2e.harness import Hatchway, Response, free_port, gateway_class, http_request, write_yaml
+from e2e.harness import Hatchway, Response, free_port, http_request, write_yaml
+from manifests import Doc, gateway, gateway_class, listener
 
-Doc = dict[str, Any]
 GW = "gw"  # the Gateway every rig creates
 
 
@@ -96,14 +97,9 @@ def running_rig(
     config.mkdir()
     port = free_port()
     extra = [free_port() for _ in range(extra_listener_ports)]
-    lis = [{**entry, "port": entry.get("port", port)} for entry in (listeners or [http_listener()])]
-    lis += [http_listener(f"extra-{i}", p) for i, p in enumerate(extra)]
-    gw = {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "Gateway",
-        "metadata": {"name": GW, "namespace": "default"},
-        "spec": {"gatewayClassName": "hatchway", "listeners": lis},
-    }
+    lis = [{**entry, "port": entry.get("port", port)} for entry in (listeners or [listener()])]
+    lis += [listener(f"extra-{i}", p) for i, p in enumerate(extra)]
+    gw = gateway(GW, lis)
     write_yaml(config / "gateway.yaml", [gateway_class(), gw])
     write_yaml(config / "services.yaml", list(services))
     write_yaml(config / "routes.yaml", list(routes))
@@ -116,16 +112,7 @@ def running_rig(
             hw.stop()
 
 
-# --- manifests --------------------------------------------------------------------------------
-
-
-def http_listener(name: str = "http", port: int | None = None, hostname: str | None = None) -> Doc:
-    out: Doc = {"name": name, "protocol": "HTTP"}
-    if port is not None:
-        out["port"] = port
-    if hostname is not None:
-        out["hostname"] = hostname
-    return out
+# --- manifests bound to the rig's Gateway ----------------------------------------------------
 
 
 def route(
@@ -137,39 +124,18 @@ def route(
     namespace: str = "default",
     port: int | None = None,
 ) -> Doc:
-    parent: Doc = {"name": GW, "namespace": "default"}
-    if section is not None:
-        parent["sectionName"] = section
+    """An HTTPRoute attached to the rig's Gateway (`section`, `port`: of its parentRef)."""
+    ref = manifests.parent(GW, section, namespace="default")
     if port is not None:
-        parent["port"] = port
-    meta: Doc = {"name": name, "namespace": namespace}
-    if created is not None:
-        meta["creationTimestamp"] = created
-    spec: Doc = {"parentRefs": [parent], "rules": rules}
-    if hostnames:
-        spec["hostnames"] = list(hostnames)
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": meta,
-        "spec": spec,
-    }
+        ref["port"] = port
+    return manifests.route("HTTPRoute", name, [ref], rules, hostnames, namespace, created)
 
 
-def to(*names: str, weights: Iterable[int] | None = None, **extra: Any) -> list[Doc]:
-    """backendRefs to Services (port 80) with optional weights."""
-    ws = list(weights) if weights is not None else [None] * len(names)
-    refs: list[Doc] = []
-    for n, w in zip(names, ws, strict=True):
-        ref: Doc = {"name": n, "port": 80, **extra}
-        if w is not None:
-            ref["weight"] = w
-        refs.append(ref)
-    return refs
+class Port:
+    """Where something listens (or nothing does): enough for `svc` and `svc_multi`."""
 
-
-def prefix(value: str) -> Doc:
-    return {"path": {"type": "PathPrefix", "value": value}}
+    def __init__(self, port: int) -> None:
+        self.port = port
 
 
 def svc(
@@ -182,40 +148,10 @@ def svc(
 
     `server=None` gives a Service without any EndpointSlice; `ready=False` a not-ready endpoint.
     """
-    port: Doc = {"name": "http", "port": 80, "targetPort": server.port if server else 8080}
-    if app_protocol is not None:
-        port["appProtocol"] = app_protocol
-    docs: list[Doc] = [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"ports": [port]},
-        }
-    ]
-    if server is not None:
-        docs.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-1",
-                    "namespace": "default",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "ports": [{"name": "http", "port": server.port}],
-                "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": ready}}],
-            }
-        )
-    return docs
-
-
-class Port:
-    """Where something listens (or nothing does): enough for `svc` and `svc_multi`."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
+    target = server.port if server else 8080
+    return manifests.service(
+        name, target, app_protocol=app_protocol, ready=ready, endpoints=server is not None
+    )
 
 
 def svc_multi(name: str, servers: Iterable[EchoServer | Port]) -> list[Doc]:

@@ -12,10 +12,27 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, wait_for, write_yaml
-from e2e.manifests import conditions, gateway, l4_service, listener, parent, route, status_of
-from e2e.pki import CA, ca_config_map, tls_secret
+from e2e.harness import (
+    Hatchway,
+    conditions,
+    free_port,
+    http_request,
+    status_of,
+    wait_for,
+    write_yaml,
+)
+from e2e.pki import CA
 from e2e.tls_echo import TLSEchoServer, server_context
+from manifests import (
+    ca_config_map,
+    gateway,
+    gateway_class,
+    l4_service,
+    listener,
+    parent,
+    route,
+    tls_secret,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import NameOID
 
 from e2e.echo import EchoPool
-from e2e.harness import Hatchway, free_port, gateway_class, service, wait_for, write_yaml
-from e2e.manifests import conditions, gateway, listener, parent, route, status_of
-from e2e.pki import CA, KeyPair, tls_secret
+from e2e.harness import Hatchway, conditions, free_port, status_of, wait_for, write_yaml
+from e2e.pki import CA, KeyPair
 from e2e.tls_client import https_request
 from hatchway.runtime.envoy import envoy_binary
 from hatchway.translate.pem import check_key_pair
+from manifests import gateway, gateway_class, listener, parent, route, service, tls_secret
 
 pytestmark = pytest.mark.e2e
 

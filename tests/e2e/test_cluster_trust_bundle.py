@@ -15,17 +15,26 @@ import pytest
 from e2e.echo import EchoPool
 from e2e.harness import (
     Hatchway,
+    conditions,
     free_port,
-    gateway_class,
     http_request,
-    service,
+    status_of,
     wait_for,
     write_yaml,
 )
-from e2e.manifests import conditions, gateway, l4_service, listener, parent, route, status_of
-from e2e.pki import CA, tls_secret
+from e2e.pki import CA
 from e2e.tls_client import https_request
 from e2e.tls_echo import TLSEchoServer, server_context
+from manifests import (
+    gateway,
+    gateway_class,
+    l4_service,
+    listener,
+    parent,
+    route,
+    service,
+    tls_secret,
+)
 
 pytestmark = pytest.mark.e2e
 

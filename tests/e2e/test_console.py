@@ -6,6 +6,7 @@ The test saves a screenshot next to its log."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,8 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import ROOT, Hatchway, free_port, gateway_class, http_request, write_yaml
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
+from e2e.harness import ROOT, Hatchway, free_port, http_request, write_yaml
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 
@@ -155,9 +156,7 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     page.select_option("#explain-method", "GET")
     page.fill("#explain-headers", "X-Test: 1")
     page.click("#explain-submit")
-    page.wait_for_function(
-        "document.getElementById('explain-output').textContent.includes('Route ')", timeout=10_000
-    )
+    _wait_until(page, lambda: "Route " in page.locator("#explain-output").inner_text(), 10)
     trace = page.locator("#explain-output").inner_text()
     assert "HTTPRoute/apps/shop rule 0 (cart)" in trace
     assert "apps/shadow" in trace  # among the candidates not chosen, with why
@@ -186,17 +185,14 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     load = threading.Thread(target=_traffic, args=(port, stop), daemon=True)
     load.start()
     try:
-        page.wait_for_function(
-            """() => {
-                const row = document.querySelector('tr.route[data-route="apps/shop"]');
-                const rate = parseFloat(row.querySelector('.rate').textContent);
-                const p50 = row.querySelector('.p50').textContent;
-                const err = parseFloat(row.querySelector('.errors').textContent);
-                return rate > 1 && p50.endsWith('ms') && err > 0;
-            }""",
-            timeout=25_000,
-            polling=500,
-        )
+
+        def moving() -> bool:
+            rate = _number(shop.locator(".rate").inner_text())
+            p50 = shop.locator(".p50").inner_text()
+            errs = _number(shop.locator(".errors").inner_text())
+            return rate > 1 and p50.endswith("ms") and errs > 0
+
+        _wait_until(page, moving, 25)
     finally:
         stop.set()
         load.join(35)
@@ -206,3 +202,19 @@ def test_console_shows_topology_warnings_explain_and_live_rates(
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert errors == []
+
+
+def _wait_until(page: Any, ready: Callable[[], bool], timeout_s: float) -> None:
+    """Poll from the test, through locators: `page.wait_for_function` evaluates a string in
+    the page, which the console's Content-Security-Policy (no 'unsafe-eval') may refuse."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        assert time.monotonic() < deadline, f"not ready after {timeout_s} s"
+        page.wait_for_timeout(250)
+
+
+def _number(text: str) -> float:
+    """The leading number of a cell ("12.5", "3.1%"), as the page's parseFloat reads it; 0
+    for an en dash (nothing measured yet)."""
+    m = re.match(r"\s*[0-9.]+", text)
+    return float(m.group()) if m else 0.0

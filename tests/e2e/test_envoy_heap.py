@@ -16,18 +16,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.envoy_admin import envoy_admin_port
-from e2e.harness import (
-    Hatchway,
-    Response,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
+from e2e.harness import Hatchway, Response, free_port, http_request, wait_for, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 ACTIONS = "overload.envoy.overload_actions."
@@ -45,7 +35,7 @@ def _config(tmp_path: Path, echo_pool: EchoPool) -> tuple[Path, int]:
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "route.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     return config, port

@@ -20,16 +20,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.envoy_admin import envoy_admin_port
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    write_yaml,
-)
+from e2e.harness import Hatchway, free_port, http_request, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +33,7 @@ def test_log_lines_over_64_kib_neither_wedge_envoy_nor_shutdown(
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "route.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     hw = hatchway_factory(config, extra_args=["--envoy-log-level", "debug"])
@@ -76,7 +68,7 @@ def test_shutdown_is_bounded_when_envoy_does_not_answer(
     blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
     config = tmp_path / "config"
     config.mkdir()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", free_port())])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", free_port())])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     hw = hatchway_factory(config)
     envoy = hw.envoy_pid()

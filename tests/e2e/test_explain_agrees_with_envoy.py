@@ -16,14 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from e2e.harness import free_port
 from hatchway import ir, xds
 from hatchway.explain import Request, explain
-from hatchway.model.parse import Document, parse_documents
 from hatchway.status.report import StatusReport
 from hatchway.translate import translate
+from snapshots import parse_file
 from test_xds_golden import envoy_binary, static_bootstrap
 
 pytestmark = pytest.mark.e2e
@@ -33,8 +32,7 @@ PROBES = ("/", "/a", "/abc", "/a/b", "/path1", "/path12", "/x", "/re/alpha1", "/
 
 
 def _ir(case: Path) -> ir.IR:
-    docs = [Document("in", i, b) for i, b in enumerate(yaml.safe_load_all(case.read_text()))]
-    return translate(parse_documents([d for d in docs if d.body is not None]).snapshot).ir
+    return translate(parse_file(case, "in").snapshot).ir
 
 
 def _answering(case: str, route: ir.Route, vh: ir.VirtualHost) -> ir.Route:

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+import manifests
 from e2e.auth_servers import GrpcAuth, HttpAuth
 from e2e.echo import EchoPool
-from e2e.harness import free_port, http_request
-from e2e.manifests import conditions, status_of
-from e2e.rig import Doc, Port, RecordingEcho, Rig, recording_echo, running_rig, svc
+from e2e.harness import conditions, free_port, http_request, status_of
+from e2e.rig import Port, RecordingEcho, Rig, recording_echo, running_rig, svc
+from manifests import Doc, parent
 
 pytestmark = pytest.mark.e2e
 
@@ -37,16 +38,7 @@ def rule(path: str, to: str, *filters: Doc, **extra: Any) -> Doc:
 
 
 def route(name: str, section: str, rules: list[Doc], hostnames: list[str]) -> Doc:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "parentRefs": [{"name": "gw", "sectionName": section}],
-            "hostnames": hostnames,
-            "rules": rules,
-        },
-    }
+    return manifests.route("HTTPRoute", name, [parent("gw", section)], rules, hostnames)
 
 
 @pytest.fixture(scope="module")

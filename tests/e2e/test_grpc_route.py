@@ -13,9 +13,18 @@ import grpc
 import pytest
 
 from e2e.grpc_echo import GrpcEcho, call, call_code
-from e2e.harness import Hatchway, free_port, gateway_class, wait_for, write_yaml
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
-from e2e.pki import CA, tls_secret
+from e2e.harness import Hatchway, free_port, wait_for, write_yaml
+from e2e.pki import CA
+from manifests import (
+    backend,
+    gateway,
+    gateway_class,
+    l4_service,
+    listener,
+    parent,
+    route,
+    tls_secret,
+)
 
 pytestmark = pytest.mark.e2e
 

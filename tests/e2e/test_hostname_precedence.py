@@ -14,13 +14,13 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.grpc_echo import GrpcEcho, call
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, write_yaml
+from e2e.harness import Hatchway, free_port, http_request, write_yaml
 from e2e.l4echo import L4Echo, tls_hello
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
 from e2e.pki import CA
-from e2e.rig import Rig, echo, prefix, running_rig, svc
-from e2e.rig import route as http_route
+from e2e.rig import Rig, echo, running_rig, svc
+from e2e.rig import route as rig_route
 from e2e.tls_client import client_context
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, prefix, route
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +32,8 @@ OLDER, NEWER = "2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"
 def rig(tmp_path_factory: pytest.TempPathFactory, echo_pool: EchoPool) -> Iterator[Rig]:
     def pair(section: str, older: dict[str, Any], newer: dict[str, Any]) -> list[Any]:
         return [
-            http_route(f"{section}-older", [older], ["*.example.com"], section, OLDER),
-            http_route(f"{section}-newer", [newer], ["abc.example.com"], section, NEWER),
+            rig_route(f"{section}-older", [older], ["*.example.com"], section, OLDER),
+            rig_route(f"{section}-newer", [newer], ["abc.example.com"], section, NEWER),
         ]
 
     to_v1 = [{"name": "v1", "port": 80}]
@@ -51,8 +51,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory, echo_pool: EchoPool) -> Iterat
             {"matches": [prefix("/path/prefix")], "backendRefs": to_v1},
             {"matches": [header_a], "backendRefs": to_v2},
         ),
-        http_route("wild-older", [{"backendRefs": to_v1}], ["*.com"], "wild", OLDER),
-        http_route("wild-newer", [{"backendRefs": to_v2}], ["*.example.com"], "wild", NEWER),
+        rig_route("wild-older", [{"backendRefs": to_v1}], ["*.com"], "wild", OLDER),
+        rig_route("wild-newer", [{"backendRefs": to_v2}], ["*.example.com"], "wild", NEWER),
     ]
     ports = {name: free_port() for name in ("plain", "path", "header", "wild")}
     listeners = [

@@ -17,8 +17,9 @@ import h2.settings
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.rig import Doc, Port, Rig, echo, h2c_request, route, running_rig, svc, svc_multi, to
+from e2e.rig import Port, Rig, echo, h2c_request, route, running_rig, svc, svc_multi
 from e2e.ws_backend import WebSocketEcho, accept_key, frame, read_frame, read_head
+from manifests import Doc, to
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.rig import Rig, echo, route, running_rig, svc, to
+from e2e.rig import Rig, echo, route, running_rig, svc
+from manifests import to
 
 pytestmark = pytest.mark.e2e
 

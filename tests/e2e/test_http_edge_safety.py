@@ -15,19 +15,8 @@ from pathlib import Path
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.rig import (
-    Doc,
-    Rig,
-    echo,
-    h2c_request,
-    prefix,
-    raw_request,
-    raw_status,
-    route,
-    running_rig,
-    svc,
-    to,
-)
+from e2e.rig import Rig, echo, h2c_request, raw_request, raw_status, route, running_rig, svc
+from manifests import Doc, prefix, to
 
 pytestmark = pytest.mark.e2e
 

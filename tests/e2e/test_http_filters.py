@@ -13,18 +13,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import wait_for
-from e2e.rig import (
-    Doc,
-    RecordingEcho,
-    Rig,
-    echo,
-    prefix,
-    recording_echo,
-    route,
-    running_rig,
-    svc,
-    to,
-)
+from e2e.rig import RecordingEcho, Rig, echo, recording_echo, route, running_rig, svc
+from manifests import Doc, prefix, to
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import http_request
-from e2e.rig import Doc, Rig, echo, route, running_rig, svc, to
+from e2e.rig import Rig, echo, route, running_rig, svc
+from manifests import Doc, to
 
 pytestmark = pytest.mark.e2e
 

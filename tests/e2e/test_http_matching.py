@@ -13,7 +13,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import free_port
-from e2e.rig import Doc, Rig, echo, http_listener, prefix, route, running_rig, svc, to
+from e2e.rig import Rig, echo, route, running_rig, svc
+from manifests import Doc, listener, prefix, to
 
 pytestmark = pytest.mark.e2e
 
@@ -123,10 +124,10 @@ def routes() -> list[Doc]:
 def rig(tmp_path_factory: pytest.TempPathFactory, echo_pool: EchoPool) -> Iterator[Rig]:
     services = [doc for b in BACKENDS for doc in svc(b, echo(echo_pool, b))]
     listeners = [
-        http_listener("http"),
-        http_listener("wild", hostname="*.iso.example"),
-        http_listener("exact", hostname="a.iso.example"),
-        http_listener("second", port=PORT_ONLY),
+        listener("http"),
+        listener("wild", hostname="*.iso.example"),
+        listener("exact", hostname="a.iso.example"),
+        listener("second", port=PORT_ONLY),
     ]
     tmp: Path = tmp_path_factory.mktemp("matching")
     with running_rig(tmp, routes(), services, listeners) as r:

@@ -12,18 +12,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.harness import free_port
-from e2e.rig import (
-    Doc,
-    Port,
-    RecordingEcho,
-    Rig,
-    recording_echo,
-    route,
-    running_rig,
-    svc,
-    svc_multi,
-    to,
-)
+from e2e.rig import Port, RecordingEcho, Rig, recording_echo, route, running_rig, svc, svc_multi
+from manifests import Doc, to
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, service, write_yaml
-from e2e.manifests import conditions, gateway, listener, parent, route, status_of
+from e2e.harness import Hatchway, conditions, free_port, http_request, status_of, write_yaml
+from manifests import gateway, gateway_class, listener, parent, route, service
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import ROOT, Hatchway, free_port, gateway, gateway_class, write_yaml
+from e2e.harness import ROOT, Hatchway, free_port, write_yaml
+from manifests import gateway_class, http_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 def test_serve_logs_json_lines(tmp_path: Path, hatchway_factory: Factory) -> None:
     config = tmp_path / "config"
     config.mkdir()
-    write_yaml(config / "gw.yaml", [gateway_class(), gateway("demo", free_port())])
+    write_yaml(config / "gw.yaml", [gateway_class(), http_gateway("demo", free_port())])
     stdout = tmp_path / "stdout"
     hw = hatchway_factory(
         config,

@@ -14,15 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway_class,
-    http_request,
-    wait_for,
-    write_yaml,
-)
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 

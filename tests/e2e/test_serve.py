@@ -13,17 +13,8 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +33,7 @@ def setup(tmp_path: Path, echo_pool: EchoPool) -> dict[str, Any]:
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(
         config / "services.yaml", [*service("blue", blue.port), *service("green", green.port)]
     )
@@ -83,7 +74,7 @@ def test_a_253_character_gateway_name_serves(
         config / "all.yaml",
         [
             gateway_class(),
-            gateway(name, port),
+            http_gateway(name, port),
             *service("blue", blue.port),
             http_route("app", name, [("/", "blue")]),
         ],
@@ -109,7 +100,7 @@ def test_address_routability_standalone(
         ("sentinel", served, "testing.x-k8s.io/sentinel"),
         ("cluster", refused, "Cluster"),
     ):
-        gw = gateway(name, port)
+        gw = http_gateway(name, port)
         gw["spec"]["addresses"] = [{"type": "IPAddress", "routability": routability}]
         docs += [gw, http_route(f"r-{name}", name, [("/", "blue")])]
     write_yaml(config / "all.yaml", docs)
@@ -265,7 +256,7 @@ def test_nack_marks_the_gateway_and_the_rest_keeps_serving(
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        write_yaml(setup["config"] / "blocked.yaml", [gateway("blocked", taken)])
+        write_yaml(setup["config"] / "blocked.yaml", [http_gateway("blocked", taken)])
         hw = hatchway_factory(setup["config"], wait_ready=False)
 
         def nacked() -> dict[str, Any] | None:

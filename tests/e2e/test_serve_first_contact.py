@@ -17,18 +17,9 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
-from e2e.pki import CA, tls_secret
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from e2e.pki import CA
+from manifests import gateway_class, http_gateway, http_route, service, tls_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -41,14 +32,14 @@ def config(tmp_path: Path, echo_pool: EchoPool) -> dict[str, Any]:
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "route.yaml", [http_route("app", "demo", [("/", "blue")])])
     return {"dir": config, "port": port}
 
 
 def _typo_gateway(port: int) -> dict[str, Any]:
-    gw = gateway("typo", port)
+    gw = http_gateway("typo", port)
     gw["spec"]["gatewayClassName"] = "hatchwya"
     return gw
 
@@ -89,7 +80,7 @@ def test_config_shows_key_fingerprints_only(
     config: dict[str, Any], hatchway_factory: Factory
 ) -> None:
     pair = CA("first-contact").issue("secure", dns=("secure.test",))
-    https = gateway("secure", free_port())
+    https = http_gateway("secure", free_port())
     https["spec"]["listeners"] = [
         {
             "name": "https",

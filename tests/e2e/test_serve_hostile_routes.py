@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from manifests import (
+    backend,
     gateway_class,
-    http_request,
+    http_gateway,
     http_route,
+    parent,
+    prefix,
+    route,
     service,
-    wait_for,
-    write_yaml,
 )
 
 pytestmark = pytest.mark.e2e
@@ -29,20 +29,11 @@ COOKIE_PATH = "/c;Max-Age=999999999;SameSite=None"
 
 
 def _rule(match: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"matches": [match], "backendRefs": [{"name": "blue", "port": 80}], **extra}
-
-
-def _prefix(path: str) -> dict[str, Any]:
-    return {"path": {"type": "PathPrefix", "value": path}}
+    return {"matches": [match], "backendRefs": [backend("blue")], **extra}
 
 
 def _route(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": name},
-        "spec": {"parentRefs": [{"name": "demo"}], "rules": list(rules)},
-    }
+    return route("HTTPRoute", name, [parent("demo")], list(rules))
 
 
 def _accepted(hw: Hatchway, name: str) -> dict[str, Any]:
@@ -56,7 +47,7 @@ def _setup(tmp_path: Path, echo_pool: EchoPool) -> tuple[Path, int]:
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     return config, port
@@ -71,12 +62,12 @@ def test_session_names_and_cookie_paths_never_split_the_response(
         [
             _route(
                 "cookie-crlf",
-                _rule(_prefix("/crlf"), sessionPersistence={"sessionName": "s\r\nx-injected: 1"}),
+                _rule(prefix("/crlf"), sessionPersistence={"sessionName": "s\r\nx-injected: 1"}),
             ),
             _route(
                 "header-crlf",
                 _rule(
-                    _prefix("/hcrlf"),
+                    prefix("/hcrlf"),
                     sessionPersistence={"type": "Header", "sessionName": "x-s\r\nx-injected: 1"},
                 ),
             ),
@@ -130,11 +121,11 @@ def test_values_envoy_refuses_never_freeze_the_port_or_readiness(
     write_yaml(
         config / "bad.yaml",
         [
-            _route("remove-host", _rule(_prefix("/rh"), filters=[header])),
+            _route("remove-host", _rule(prefix("/rh"), filters=[header])),
             _route(
                 "set-host",
                 _rule(
-                    _prefix("/sh"),
+                    prefix("/sh"),
                     filters=[
                         {
                             "type": "RequestHeaderModifier",
@@ -146,7 +137,7 @@ def test_values_envoy_refuses_never_freeze_the_port_or_readiness(
             _route(
                 "crlf-rewrite",
                 _rule(
-                    _prefix("/rw"),
+                    prefix("/rw"),
                     filters=[
                         {
                             "type": "URLRewrite",

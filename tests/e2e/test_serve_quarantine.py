@@ -13,17 +13,8 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.envoy_admin import envoy_admin_port
-from e2e.harness import (
-    Hatchway,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +55,7 @@ def test_rejected_route_is_quarantined_and_the_port_keeps_updating(
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(
         config / "services.yaml", [*service("blue", blue.port), *service("green", green.port)]
     )
@@ -105,7 +96,7 @@ def test_new_route_rejected_by_envoy_is_refused_in_status(
     config = tmp_path / "config"
     config.mkdir()
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/blue", "blue")])])
     hw = hatchway_factory(config)

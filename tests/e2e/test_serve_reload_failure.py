@@ -17,17 +17,8 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import (
-    ROOT,
-    free_port,
-    gateway,
-    gateway_class,
-    http_request,
-    http_route,
-    service,
-    wait_for,
-    write_yaml,
-)
+from e2e.harness import ROOT, free_port, http_request, wait_for, write_yaml
+from manifests import gateway_class, http_gateway, http_route, service
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +27,7 @@ pytestmark = pytest.mark.e2e
 RUNNER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
-    from hatchway.runtime.inputs import FileSource
+    from hatchway.sources.file_source import FileSource
     from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 
     class FaultySource(FileSource):
@@ -102,7 +93,7 @@ def test_a_failed_reload_is_reported_and_the_next_good_edit_goes_live(
 ) -> None:
     blue = echo_pool.servers.get("blue") or echo_pool.start("blue")
     port = free_port()
-    write_yaml(config / "gateway.yaml", [gateway_class(), gateway("demo", port)])
+    write_yaml(config / "gateway.yaml", [gateway_class(), http_gateway("demo", port)])
     write_yaml(config / "services.yaml", service("blue", blue.port))
     write_yaml(config / "app.yaml", [http_route("app", "demo", [("/one", "blue")])])
     fail = tmp_path / "FAIL"

@@ -14,24 +14,26 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.envoy_admin import envoy_stats
-from e2e.harness import Hatchway, free_port, gateway_class, service, wait_for, write_yaml
-from e2e.manifests import (
-    conditions,
-    gateway,
-    listener,
-    namespace,
-    parent,
-    reference_grant,
-    route,
-    status_of,
-)
-from e2e.pki import CA, ca_config_map, tls_secret
+from e2e.harness import Hatchway, conditions, free_port, status_of, wait_for, write_yaml
+from e2e.pki import CA
 from e2e.tls_client import (
     H1Connection,
     client_context,
     https_request,
     s_client,
     tls_connect,
+)
+from manifests import (
+    ca_config_map,
+    gateway,
+    gateway_class,
+    listener,
+    namespace,
+    parent,
+    reference_grant,
+    route,
+    service,
+    tls_secret,
 )
 
 pytestmark = pytest.mark.e2e

@@ -13,20 +13,20 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import Hatchway, free_port, gateway_class, write_yaml
+from e2e.harness import Hatchway, conditions, free_port, status_of, write_yaml
 from e2e.l4echo import L4Echo, tls_hello
-from e2e.manifests import (
+from e2e.pki import CA
+from e2e.tls_client import client_context
+from manifests import (
     backend,
-    conditions,
     gateway,
+    gateway_class,
     l4_service,
     listener,
     parent,
     route,
-    status_of,
+    tls_secret,
 )
-from e2e.pki import CA, tls_secret
-from e2e.tls_client import client_context
 
 pytestmark = pytest.mark.e2e
 

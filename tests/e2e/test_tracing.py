@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, wait_for, write_yaml
-from e2e.manifests import backend, gateway, l4_service, listener, parent, route
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
 from e2e.otlp import Receiver
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 

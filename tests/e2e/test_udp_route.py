@@ -10,18 +10,9 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import Hatchway, free_port, gateway_class, wait_for, write_yaml
+from e2e.harness import Hatchway, conditions, free_port, status_of, wait_for, write_yaml
 from e2e.l4echo import L4Echo, udp_ask
-from e2e.manifests import (
-    backend,
-    conditions,
-    gateway,
-    l4_service,
-    listener,
-    parent,
-    route,
-    status_of,
-)
+from manifests import backend, gateway, gateway_class, l4_service, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from e2e.echo import EchoPool, EchoServer
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, wait_for, write_yaml
-from e2e.manifests import gateway, listener, parent, route
-from e2e.pki import CA, ca_config_map
+from e2e.harness import Hatchway, free_port, http_request, wait_for, write_yaml
+from e2e.pki import CA
 from e2e.tls_echo import TLSEchoServer, server_context
 from e2e.ws_backend import WebSocketEcho, accept_key, frame, read_frame, read_head
+from manifests import ca_config_map, gateway, gateway_class, listener, parent, route
 
 pytestmark = pytest.mark.e2e
 

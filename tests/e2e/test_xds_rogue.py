@@ -25,10 +25,10 @@ import pytest
 
 from e2e.echo import EchoPool
 from e2e.envoy_admin import envoy_admin_port
-from e2e.harness import Hatchway, free_port, gateway_class, http_request, service, write_yaml
-from e2e.manifests import conditions, gateway, listener, parent, route, status_of
-from e2e.pki import CA, tls_secret
+from e2e.harness import Hatchway, conditions, free_port, http_request, status_of, write_yaml
+from e2e.pki import CA
 from e2e.tls_client import https_request
+from manifests import gateway, gateway_class, listener, parent, route, service, tls_secret
 
 pytestmark = pytest.mark.e2e
 

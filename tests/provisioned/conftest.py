@@ -22,6 +22,7 @@ from lightkube import codecs
 
 from cluster import Cluster, cluster, wait_for  # noqa: F401  (the session fixture)
 from hatchway.sources.kube import WATCHED, resource_class
+from manifests import gateway_class, namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 # lightkube's codecs know the Gateway API kinds once their classes exist.
@@ -57,7 +58,7 @@ def _controller_service(rig: Cluster, port: int) -> list[dict[str, Any]]:
     """The controller's Service, pointing at the host (where the test runs the controller)."""
     ports = [{"name": "xds", "port": port}, {"name": "certs", "port": port + 1}]
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NS}},
+        namespace(SYSTEM_NS),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -76,12 +77,7 @@ def _controller_service(rig: Cluster, port: int) -> list[dict[str, Any]]:
             "endpoints": [{"addresses": [rig.net["RIG_HOST_IP"]]}],
             "ports": [{**p, "protocol": "TCP"} for p in ports],
         },
-        {
-            "apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "GatewayClass",
-            "metadata": {"name": CLASS},
-            "spec": {"controllerName": "hatchway.dev/gateway-controller"},
-        },
+        gateway_class(CLASS),
     ]
 
 

@@ -16,9 +16,17 @@ from typing import Any
 import pytest
 
 from cluster import Cluster, wait_for
-from e2e.pki import CA, tls_secret
+from e2e.pki import CA
 from hatchway.sources.kube import WATCHED, resource_class
 from helm import helm_binary, helm_env
+from manifests import (
+    catch_all_route,
+    gateway,
+    http_gateway,
+    listener,
+    namespace,
+    tls_secret,
+)
 
 from .conftest import apply, backend, gateway_address
 
@@ -59,7 +67,7 @@ def test_chart_lints_and_the_api_server_accepts_it(cluster: Cluster, tmp_path: P
     )
     kubectl = ["kubectl", "--kubeconfig", str(cluster.kubeconfig)]
     # `helm install --create-namespace` makes it; a dry run needs it to exist.
-    apply(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RELEASE_NS}})
+    apply(cluster, namespace(RELEASE_NS))
 
     def dry_run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -122,52 +130,17 @@ def test_http_and_https_gateways_serve_on_their_own_addresses(
     cluster: Cluster, installed: Path
 ) -> None:
     ns = APPS
-    apply(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    apply(cluster, namespace(ns))
     apply(cluster, *backend(ns, "echo"))
     ca = CA("helm-test")
     pair = ca.issue("secure", dns=("secure.test",))
-    gw_api = "gateway.networking.k8s.io/v1"
+    secure = listener("https", 443, "HTTPS", hostname="secure.test", certs=("cert",))
     apply(
         cluster,
         tls_secret("cert", pair, ns),
-        {
-            "apiVersion": gw_api,
-            "kind": "Gateway",
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": {
-                "gatewayClassName": "hatchway",
-                "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
-            },
-        },
-        {
-            "apiVersion": gw_api,
-            "kind": "Gateway",
-            "metadata": {"name": "secure", "namespace": ns},
-            "spec": {
-                "gatewayClassName": "hatchway",
-                "listeners": [
-                    {
-                        "name": "https",
-                        "port": 443,
-                        "protocol": "HTTPS",
-                        "hostname": "secure.test",
-                        "tls": {"certificateRefs": [{"name": "cert"}]},
-                    }
-                ],
-            },
-        },
-        *(
-            {
-                "apiVersion": gw_api,
-                "kind": "HTTPRoute",
-                "metadata": {"name": gw, "namespace": ns},
-                "spec": {
-                    "parentRefs": [{"name": gw}],
-                    "rules": [{"backendRefs": [{"name": "echo", "port": 80}]}],
-                },
-            }
-            for gw in ("web", "secure")
-        ),
+        http_gateway("web", 80, ns),
+        gateway("secure", [secure], ns),
+        *(catch_all_route(gw, gw, "echo", ns) for gw in ("web", "secure")),
     )
     web = wait_for("Gateway web Programmed", lambda: gateway_address(cluster, ns, "web"), 240)
     secure = wait_for(

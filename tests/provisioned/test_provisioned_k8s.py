@@ -12,40 +12,23 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod, Service, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 
+import manifests
 from cluster import Cluster, wait_for
+from manifests import catch_all_route
 
 from .conftest import CLASS, Controller, apply, backend, gateway_address, gateway_status
 from .load import Load
 
 pytestmark = pytest.mark.k8s
 
-GW_API = "gateway.networking.k8s.io/v1"
-
 
 def namespace(cluster: Cluster, name: str) -> str:
-    apply(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    apply(cluster, manifests.namespace(name))
     return name
 
 
-def gateway(ns: str, name: str, listeners: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": GW_API,
-        "kind": "Gateway",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"gatewayClassName": CLASS, "listeners": listeners, **spec},
-    }
-
-
-def route(ns: str, name: str, gateway_name: str, service: str) -> dict[str, Any]:
-    return {
-        "apiVersion": GW_API,
-        "kind": "HTTPRoute",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "parentRefs": [{"name": gateway_name}],
-            "rules": [{"backendRefs": [{"name": service, "port": 80}]}],
-        },
-    }
+def http_gateway(ns: str, name: str, port: int, **spec: Any) -> dict[str, Any]:
+    return manifests.http_gateway(name, port, ns, class_name=CLASS, **spec)
 
 
 def echo_of(cluster: Cluster, url: str) -> dict[str, Any] | None:
@@ -64,10 +47,8 @@ def test_a_port_80_gateway_serves_on_its_own_address(
     infra = {"labels": {"team": "shop"}, "annotations": {"owner": "shop@example.com"}}
     apply(
         cluster,
-        gateway(
-            ns, "web", [{"name": "http", "port": 80, "protocol": "HTTP"}], infrastructure=infra
-        ),
-        route(ns, "web", "web", "echo"),
+        http_gateway(ns, "web", 80, infrastructure=infra),
+        catch_all_route("web", "web", "echo", ns),
     )
     address = wait_for(
         "Gateway web Programmed with an address",
@@ -119,7 +100,7 @@ def test_status_says_pending_until_a_proxy_answers(
     cluster: Cluster, controller: Controller
 ) -> None:
     ns = namespace(cluster, "prov-status")
-    apply(cluster, gateway(ns, "quiet", [{"name": "http", "port": 8080, "protocol": "HTTP"}]))
+    apply(cluster, http_gateway(ns, "quiet", 8080))
     wait_for(
         "Gateway quiet Programmed",
         lambda: gateway_address(cluster, ns, "quiet"),
@@ -132,8 +113,7 @@ def test_status_says_pending_until_a_proxy_answers(
 
 def _serving_gateway(cluster: Cluster, ns: str, name: str, port: int = 80, **spec: Any) -> str:
     apply(cluster, *backend(ns, "echo"))
-    listeners = [{"name": "http", "port": port, "protocol": "HTTP"}]
-    apply(cluster, gateway(ns, name, listeners, **spec), route(ns, name, name, "echo"))
+    apply(cluster, http_gateway(ns, name, port, **spec), catch_all_route(name, name, "echo", ns))
     address = wait_for(
         f"Gateway {name} Programmed", lambda: gateway_address(cluster, ns, name), 120
     )

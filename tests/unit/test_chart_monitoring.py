@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.provision import ListenerPort, ProvisionSettings, desired_objects
 from hatchway.provision.ports import METRICS_PORT
 from hatchway.translate.params import effective
 from helm import helm_binary, helm_env
+from snapshots import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "hatchway"
@@ -57,7 +57,7 @@ def _proxy_deployment() -> dict[str, Any]:
             "listeners": [{"name": "web", "port": 80, "protocol": "HTTP"}],
         },
     }
-    (parsed,) = parse_documents([Document("gw.yaml", 0, gw)]).snapshot.gateways
+    (parsed,) = snapshot([gw], "gw.yaml").gateways
     settings = ProvisionSettings(image="hatchway:test", xds_address="x:18000", xds_ca_pem="ca")
     objs = desired_objects(parsed, effective(None, None), [ListenerPort(80, "TCP")], settings)
     return next(o for o in objs if o["kind"] == "Deployment")

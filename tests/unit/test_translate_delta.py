@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.model.routes import HTTPRoute
 from hatchway.model.snapshot import Snapshot
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import translate
 from hatchway.translate.memo import TranslateMemo
+from snapshots import parse
 
 from .test_translate_memo import SNAPSHOTS
 
@@ -82,10 +82,6 @@ def test_route_changes_equal_fresh_translations(case: str) -> None:
         assert _dump(variant, memo) == _dump(variant, None)
 
 
-def _doc(i: int, body: dict[str, Any]) -> Document:
-    return Document("delta", i, body)
-
-
 def _route(name: str, hostnames: list[str], path: str, **extra: Any) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "matches": [{"path": {"type": "PathPrefix", "value": path}}],
@@ -145,18 +141,19 @@ def _many(n: int) -> Snapshot:
         _route(f"r{i}", hosts[i % len(hosts)], f"/p{i % 7}" + ("/x" if i % 3 else ""))
         for i in range(n)
     ]
-    return parse_documents([_doc(i, b) for i, b in enumerate(bodies)]).snapshot
+    return parse(bodies, "delta").snapshot
 
 
 def test_route_changes_take_the_incremental_path() -> None:
     """Routes come and go on existing hostnames: no full translation, same results."""
     snapshot = _many(60)
-    extra = parse_documents(
+    extra = parse(
         [
-            _doc(0, _route("new-a", ["a.example.com"], "/p1/x")),
-            _doc(1, _route("new-any", [], "/")),
-            _doc(2, _route("new-wild", ["*.example.com"], "/p3")),
-        ]
+            _route("new-a", ["a.example.com"], "/p1/x"),
+            _route("new-any", [], "/"),
+            _route("new-wild", ["*.example.com"], "/p3"),
+        ],
+        "delta",
     ).snapshot.http_routes
     memo = TranslateMemo()
     translate(snapshot, memo=memo)
@@ -179,13 +176,14 @@ def test_hostnames_come_and_go_incrementally() -> None:
     hosts = [["a.example.com"], ["b.example.com"], ["c.other"]]
     bodies = _gateway_and_service([{"name": "any", "port": 8080, "protocol": "HTTP"}])
     bodies += [_route(f"r{i}", hosts[i % 3], f"/p{i}") for i in range(12)]
-    snapshot = parse_documents([_doc(i, b) for i, b in enumerate(bodies)]).snapshot
-    new = parse_documents(
+    snapshot = parse(bodies, "delta").snapshot
+    new = parse(
         [
-            _doc(0, _route("n1", ["new.example.com"], "/")),
-            _doc(1, _route("n2", ["new.example.com"], "/n2")),
-            _doc(2, _route("n3", ["*.example.com"], "/w")),
-        ]
+            _route("n1", ["new.example.com"], "/"),
+            _route("n2", ["new.example.com"], "/n2"),
+            _route("n3", ["*.example.com"], "/w"),
+        ],
+        "delta",
     ).snapshot.http_routes
     memo = TranslateMemo()
     translate(snapshot, memo=memo)
@@ -211,7 +209,7 @@ def test_changes_beyond_routes_take_the_full_path() -> None:
     memo = TranslateMemo()
     translate(snapshot, memo=memo)
     # A hostname no route had before adds a virtual host.
-    new_host = parse_documents([_doc(0, _route("n", ["z.example.com"], "/"))]).snapshot
+    new_host = parse([_route("n", ["z.example.com"], "/")], "delta").snapshot
     variant = dataclasses.replace(
         snapshot, http_routes=(*snapshot.http_routes, *new_host.http_routes)
     )
@@ -221,8 +219,8 @@ def test_changes_beyond_routes_take_the_full_path() -> None:
     assert _dump(snapshot, memo) == _dump(snapshot, None)
     assert not memo.delta_used
     # A route to a Service no route used yet adds a cluster.
-    other = parse_documents(
-        [_doc(0, _route("o", ["a.example.com"], "/o", backendRefs=[{"name": "api", "port": 80}]))]
+    other = parse(
+        [_route("o", ["a.example.com"], "/o", backendRefs=[{"name": "api", "port": 80}])], "delta"
     ).snapshot
     variant = dataclasses.replace(snapshot, http_routes=(*snapshot.http_routes, *other.http_routes))
     assert _dump(variant, memo) == _dump(variant, None)

@@ -8,26 +8,19 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.model.snapshot import Snapshot
 from hatchway.render import dump_yaml, ir_to_dicts, report_to_dicts
 from hatchway.translate import translate
 from hatchway.translate.memo import TranslateMemo
+from snapshots import file_snapshot
 
 CASES = Path(__file__).parents[1] / "golden" / "translate"
 ROUTE_KINDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
 
 
 def _snapshot(case: str) -> Snapshot:
-    path = CASES / case / "input.yaml"
-    docs = [
-        Document(case, i, body)
-        for i, body in enumerate(yaml.safe_load_all(path.read_text()))
-        if body is not None
-    ]
-    return parse_documents(docs).snapshot
+    return file_snapshot(CASES / case / "input.yaml", case)
 
 
 SNAPSHOTS = {p.parent.name: _snapshot(p.parent.name) for p in sorted(CASES.glob("*/input.yaml"))}

@@ -82,6 +82,12 @@ def _mounts(
     return out
 
 
+def _host_paths(image: Image) -> list[tuple[str, str, bool]]:
+    """The image's own files, bound read-only at their host paths after the volumes: an
+    image's /tmp and /run start empty, so a repository or cache there would be hidden."""
+    return [(p, p, True) for p in image.host_paths if p.startswith(("/tmp/", "/run/"))]
+
+
 def _untraversable(paths: list[str]) -> list[str]:
     """Ancestors of `paths` that others may not enter (e.g. a 0700 /root above the venv)."""
     out: list[str] = []
@@ -167,7 +173,7 @@ def plan_pod(
                 image=str(container.get("image", "")),
                 argv=argv,
                 env=env,
-                mounts=_mounts(container, pod, volumes),
+                mounts=_mounts(container, pod, volumes) + _host_paths(image),
                 uid=uid,
                 gid=gid,
                 groups=groups,

@@ -37,6 +37,10 @@ class Image:
     # Stand-ins of upstream images are Ready once these TCP ports accept (their manifests have
     # no readiness probe and the suite sends traffic as soon as a Pod is Ready).
     stand_in: bool = False
+    # Host paths the emulated image holds (the repository with its venv, a built binary):
+    # shown in the container at the same path even where its own empty /tmp or /run, or a
+    # volume, would hide them (a clone or cache under /tmp).
+    host_paths: tuple[str, ...] = ()
 
 
 def image_name(ref: str) -> str:
@@ -118,7 +122,15 @@ class Catalog:
         env = {"PATH": f"{venv}:{IMAGE_PATH}", **image.env}
         if "PATH" in image.env:
             env["PATH"] = f"{venv}:{image.env['PATH']}"
-        return Image(image.entrypoint, image.cmd, image.user, image.group, image.workdir, env)
+        return Image(
+            image.entrypoint,
+            image.cmd,
+            image.user,
+            image.group,
+            image.workdir,
+            env,
+            host_paths=(str(self.repo),),
+        )
 
     def lookup(self, ref: str) -> Image:
         name = image_name(ref)
@@ -127,9 +139,14 @@ class Catalog:
         if name.endswith(("gateway-api/echo-basic", "gateway-api/conformance/echo-basic")):
             if not self.echo_binary or not Path(self.echo_binary).exists():
                 raise Unsupported("image echo-basic: not built (make suite / make prepare)")
-            return Image([self.echo_binary], env={"PATH": IMAGE_PATH}, stand_in=True)
+            return Image(
+                [self.echo_binary],
+                env={"PATH": IMAGE_PATH},
+                stand_in=True,
+                host_paths=(self.echo_binary,),
+            )
         if name.endswith("coredns/coredns"):
             python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
             dns = str(Path(__file__).resolve().parent / "dns.py")
-            return Image([python, dns], env={"PATH": IMAGE_PATH}, stand_in=True)
+            return Image([python, dns], env={"PATH": IMAGE_PATH}, stand_in=True, host_paths=(dns,))
         raise Unsupported(f"no local stand-in for image {ref!r}")

@@ -37,7 +37,7 @@ from hatchway.admission.findings import (
 )
 from hatchway.admission.scope import Claim, Ownership, claim, raw_claim
 from hatchway.ir import IR
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
 from hatchway.model.kinds import KINDS
 from hatchway.model.parse import Document, parse_documents
 from hatchway.model.routes import GRPCRoute, HTTPRoute

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 from hatchway.cli import (
     controller,
@@ -39,6 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the gateway (control plane + Envoy) from files")
+    _add_serve_arguments(p)
+    p.set_defaults(run=serve.run)
+
+    _add_offline_commands(sub)
+
+    p = sub.add_parser("controller", help="run against a Kubernetes API server")
+    controller.add_arguments(p)
+    p.set_defaults(run=controller.run)
+
+    p = sub.add_parser("proxy", help="run one Envoy of a Gateway's provisioned data plane")
+    proxy.add_arguments(p)
+    p.set_defaults(run=proxy.run)
+
+    p = sub.add_parser("version", help="print Hatchway's, Envoy's and Gateway API's versions")
+    p.set_defaults(run=version.run)
+    return parser
+
+
+def _add_serve_arguments(p: argparse.ArgumentParser) -> None:
     _add_inputs(p)
     p.add_argument(
         "--admin-address",
@@ -89,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Envoy's heap budget (e.g. 512Mi, 2Gi): past 95%% it frees memory, past 98%% it "
         "refuses new requests (503); default 3/4 of the memory limit",
     )
+    _add_observability_arguments(p)
+
+
+def _add_observability_arguments(p: argparse.ArgumentParser) -> None:
+    """What `serve` logs, counts and traces."""
     p.add_argument(
         "--access-log",
         type=serve.parse_access_log,
@@ -120,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument(p)
     # Envoy's info level lists every compiled-in extension at start: too loud by default.
     p.add_argument("--envoy-log-level", default="warning", choices=levels)
-    p.set_defaults(run=serve.run)
 
+
+def _add_offline_commands(sub: Any) -> None:
+    """`status`, `translate` and `explain`: the core run once over files, no serving."""
     p = sub.add_parser("status", help="print the status the controller would write")
     _add_inputs(p)
     p.add_argument("-o", "--output", default="yaml", choices=["yaml", "json", "table"])
@@ -150,18 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="text", choices=["text", "json"])
     p.add_argument("url", metavar="URL")
     p.set_defaults(run=explain.run)
-
-    p = sub.add_parser("controller", help="run against a Kubernetes API server")
-    controller.add_arguments(p)
-    p.set_defaults(run=controller.run)
-
-    p = sub.add_parser("proxy", help="run one Envoy of a Gateway's provisioned data plane")
-    proxy.add_arguments(p)
-    p.set_defaults(run=proxy.run)
-
-    p = sub.add_parser("version", help="print Hatchway's, Envoy's and Gateway API's versions")
-    p.set_defaults(run=version.run)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -175,6 +175,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="IMAGE",
         help="the image the proxies run (this image: `hatchway proxy`)",
     )
+    _add_certificate_arguments(p)
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    logs.add_argument(p)
+
+
+def _add_certificate_arguments(p: argparse.ArgumentParser) -> None:
+    """The controller's certificate authority and the admission webhook it serves."""
     p.add_argument(
         "--ca-secret",
         default="hatchway-xds-ca",
@@ -202,8 +209,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="ValidatingWebhookConfiguration whose caBundle the controller keeps set to its CA",
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    logs.add_argument(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

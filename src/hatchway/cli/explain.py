@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hatchway.cli import inputs, output
+from hatchway.cli import input_files, output
 from hatchway.explain import Request, explain
 from hatchway.explain.show import to_json, to_text
 from hatchway.translate import translate
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = inputs.load(args.paths)
+    loaded = input_files.load(args.paths)
     result = translate(loaded.snapshot)
     headers = []
     for raw in args.headers:

@@ -2,7 +2,7 @@
 
 Exit status: 0 clean (or, without `--check`, whatever the statuses say); 1 with `--check`
 when anything will not serve (a negative condition, an input error, an error-severity
-warning); 2 when the input cannot be read (see `cli.inputs`).
+warning); 2 when the input cannot be read (see `cli.input_files`).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from hatchway import render
-from hatchway.cli import inputs, output
+from hatchway.cli import input_files, output
+from hatchway.sources import clock
 from hatchway.status.problems import condition_sets, problems
 from hatchway.translate import translate
 
@@ -22,10 +22,10 @@ EXIT_FINDINGS = 1
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = inputs.load(args.paths)
+    loaded = input_files.load(args.paths)
     result = translate(loaded.snapshot)
     doc = render.report_to_dicts(result.report)
-    resources = stamp(doc["resources"], _now())
+    resources = stamp(doc["resources"], clock.now_rfc3339())
     if args.output == "table":
         output.write(table(resources, doc["warnings"]))
     else:
@@ -39,10 +39,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"check: {line}", file=sys.stderr)
         return EXIT_FINDINGS if failures else 0
     return 0
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def stamp(resources: list[dict[str, Any]], when: str) -> list[dict[str, Any]]:

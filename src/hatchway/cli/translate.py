@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 
 from hatchway import xds
-from hatchway.cli import inputs, output
+from hatchway.cli import input_files, output
 from hatchway.translate import translate
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = inputs.load(args.paths)
+    loaded = input_files.load(args.paths)
     resources = xds.build(translate(loaded.snapshot).ir)
     output.emit(xds.to_dicts(resources, show_secrets=args.show_secrets), args.output)
     return 0

@@ -13,11 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hatchway.model import gcpause, names, rules
+from hatchway import gcpause
+from hatchway.model import names, rules
 from hatchway.model.core import NAMESPACE_NAME_LABEL
-from hatchway.model.inputs import Document, InputError
+from hatchway.model.documents import Document, InputError
 from hatchway.model.kinds import KINDS, KindInfo
 from hatchway.model.meta import EPOCH
+from hatchway.model.refs import ObjectRef
 from hatchway.model.shown import cut, name_of, shown
 from hatchway.model.snapshot import Snapshot
 
@@ -44,11 +46,11 @@ class ParseResult:
     # The creationTimestamp chosen for each object (by raw key, the first in load order wins),
     # whether or not the document stated its own. Read-only: it may be handed back as
     # `KnownStamps.known`, and a parse then trusts it by identity.
-    stamps: Mapping[ObjectKey, datetime] = field(default_factory=dict)
+    stamps: Mapping[ObjectRef, datetime] = field(default_factory=dict)
     newest: datetime | None = None  # the youngest stamp chosen (None: no objects)
     # The snapshot in pieces: per file (or whole input) and kind, the objects kept, in order.
     # Pieces of an unchanged file are the very same tuples as last parse, so a caller can
-    # skip per-object work on them (see runtime.generations).
+    # skip per-object work on them (see sources.generations).
     parts: tuple[Part, ...] = ()
     # Objects of kinds Hatchway does not use (see `skipped_summary`).
     skipped: tuple[InputError, ...] = ()
@@ -56,13 +58,12 @@ class ParseResult:
     unreadable: tuple[InputError, ...] = ()
 
 
-ObjectKey = tuple[str, str, str]  # kind, namespace (as written, may be ""), name
 # The creationTimestamp an object without one gets, from its key and its position in the input.
-Stamper = Callable[[ObjectKey, int], datetime]
+Stamper = Callable[[ObjectRef, int], datetime]
 Part = tuple[str, tuple[BaseModel, ...]]  # a Snapshot field and objects of it, in input order
 
 
-def input_order(key: ObjectKey, position: int) -> datetime:
+def input_order(key: ObjectRef, position: int) -> datetime:
     """The contract's default: timestamps in input order, so precedence ties are stable."""
     return EPOCH + timedelta(seconds=position)
 
@@ -73,10 +74,10 @@ class KnownStamps:
     `fresh(key, position)`. Stated as data so that a parse can tell, with one C-level subset
     test, that every object of an unchanged file keeps its stamp, and reuse the file whole."""
 
-    known: Mapping[ObjectKey, datetime]
+    known: Mapping[ObjectRef, datetime]
     fresh: Stamper = input_order
 
-    def __call__(self, key: ObjectKey, position: int) -> datetime:
+    def __call__(self, key: ObjectRef, position: int) -> datetime:
         ts = self.known.get(key)
         return ts if ts is not None else self.fresh(key, position)
 
@@ -85,7 +86,7 @@ class KnownStamps:
 _Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[InputError, ...]]
 # A document's object by what it says it is: (raw key, how many objects of the file had that
 # key before it, creationTimestamp); reused only while the decoded object is equal.
-_EntryKey = tuple["ObjectKey", int, datetime]
+_EntryKey = tuple["ObjectRef", int, datetime]
 _Origin = tuple[str, int]  # file, document index
 
 
@@ -97,18 +98,18 @@ class _FileParse:
     stamper: Stamper
     start: int  # position of its first object in the whole input
     count: int  # objects it holds (valid or not): positions it takes
-    stamps: dict[ObjectKey, datetime]
+    stamps: dict[ObjectRef, datetime]
     restampable: bool  # no raw key repeats, so `stamps` says what every object got
     newest: datetime | None  # the youngest of `stamps`
     parts: tuple[Part, ...]  # valid objects per kind, without the file's own duplicates
-    origins: dict[ObjectKey, _Origin]  # kept objects by (kind, namespace, name)
-    keys: frozenset[ObjectKey]
+    origins: dict[ObjectRef, _Origin]  # kept objects by (kind, namespace, name)
+    keys: frozenset[ObjectRef]
     errors: tuple[InputError, ...]
     # Per object, to re-validate only changed objects of a changed file.
     entries: dict[_EntryKey, _Memoized]
     # The latest `ParseResult.stamps` that holds all of `stamps` unchanged: when it comes
     # back as `KnownStamps.known`, the file keeps its stamps without a per-object check.
-    stamped_into: Mapping[ObjectKey, datetime] | None = None
+    stamped_into: Mapping[ObjectRef, datetime] | None = None
 
 
 @dataclass
@@ -169,7 +170,7 @@ def _parse(
     buckets: dict[str, list[BaseModel]] = {info.field: [] for info in KINDS.values()}
     parts: list[Part] = []
     errors: list[InputError] = []
-    taken: set[ObjectKey] = set()
+    taken: set[ObjectRef] = set()
     position = 0
     for name, docs in files:
         parse = before.get(name)
@@ -190,7 +191,7 @@ def _parse(
         parts += kept
     if memo is not None:
         memo.files = fresh  # forget files that are gone
-    chosen: dict[ObjectKey, datetime] = {}
+    chosen: dict[ObjectRef, datetime] = {}
     for file_parse in reversed(used):  # the first in load order wins
         chosen.update(file_parse.stamps)
     if len(chosen) == sum(len(p.stamps) for p in used):  # no file overrode another's stamp
@@ -217,7 +218,7 @@ def skipped_summary(skipped: Sequence[InputError]) -> str | None:
 
 
 def _drop_taken(
-    parse: _FileParse, taken: set[ObjectKey], earlier: Sequence[_FileParse]
+    parse: _FileParse, taken: set[ObjectRef], earlier: Sequence[_FileParse]
 ) -> tuple[list[Part], list[InputError]]:
     """The file's parts without objects an earlier file defined (and the errors saying so);
     marks the others taken."""
@@ -258,12 +259,12 @@ def _parse_file(
 ) -> _FileParse:
     old_entries = before.entries if before is not None else {}
     entries: dict[_EntryKey, _Memoized] = {}
-    seen: dict[ObjectKey, int] = {}  # raw key -> objects of this file with it so far
-    stamps: dict[ObjectKey, datetime] = {}
+    seen: dict[ObjectRef, int] = {}  # raw key -> objects of this file with it so far
+    stamps: dict[ObjectRef, datetime] = {}
     restampable = True
     errors: list[InputError] = []
     buckets: dict[str, list[BaseModel]] = {}
-    origins: dict[ObjectKey, _Origin] = {}
+    origins: dict[ObjectRef, _Origin] = {}
     position = start
     for doc in docs:
         for body in _objects(doc, errors):
@@ -333,7 +334,7 @@ def same_json(a: object, b: object) -> bool:
     return a == b
 
 
-def _raw_key(body: dict[str, Any]) -> ObjectKey:
+def _raw_key(body: dict[str, Any]) -> ObjectRef:
     meta = body.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     kind, name = body.get("kind"), meta.get("name")

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from hatchway import pki as certificates
+from hatchway.sources import clock
 
 log = logging.getLogger("hatchway.proxy.certs")
 
@@ -70,15 +71,15 @@ async def fetch(source: CertSource, out: Path) -> dt.datetime:
 async def keep_fresh(source: CertSource, out: Path, first_expiry: dt.datetime) -> None:
     """Renew at two thirds of each certificate's lifetime; retry failures with backoff."""
     expiry = first_expiry
-    issued = dt.datetime.now(dt.UTC)
+    issued = clock.now()
     while True:
         renew_at = issued + (expiry - issued) * 2 / 3
-        await asyncio.sleep(max((renew_at - dt.datetime.now(dt.UTC)).total_seconds(), 1))
+        await asyncio.sleep(max((renew_at - clock.now()).total_seconds(), 1))
         backoff = 1.0
         while True:
             try:
                 expiry = await fetch(source, out)
-                issued = dt.datetime.now(dt.UTC)
+                issued = clock.now()
                 log.info("xDS certificate renewed; valid until %s", expiry.isoformat())
                 break
             except (OSError, aiohttp.ClientError, TimeoutError, CertificateRefused) as exc:

@@ -10,7 +10,6 @@ it sends its token to.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from hatchway.pki import Authority
+from hatchway.sources import clock
 
 log = logging.getLogger("hatchway.certs")
 
@@ -51,7 +51,7 @@ class CertificateService:
             raise PermissionError(f"{username} may not ask for Gateway {gateway[:300]}")
         if self.gateway_of(namespace, account) != gw_name:
             raise PermissionError(f"{username} is not the ServiceAccount of Gateway {gateway}")
-        cert = self.authority.sign_proxy(csr.encode(), gw_ns, gw_name, dt.datetime.now(dt.UTC))
+        cert = self.authority.sign_proxy(csr.encode(), gw_ns, gw_name, clock.now())
         return {"certificate": cert.decode(), "ca": self.authority.cert_pem.decode()}
 
 

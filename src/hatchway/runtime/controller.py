@@ -2,7 +2,7 @@
 
 The same pipeline as `serve` (translate -> xds.build -> publish over ADS -> Envoy's verdict),
 fed by informers instead of files: `GatewayRuntime` is reused as it is, with the cluster
-snapshot handed to it in place of its file loader (see `ClusterSource`). Changes are debounced
+snapshot handed to it in place of its file loader (`sources.cluster_source`). Changes are debounced
 into one rebuild; after Envoy acknowledges a generation, the leader writes the statuses that
 differ from what the API server holds.
 
@@ -22,14 +22,13 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx2
 from lightkube import ApiError, AsyncClient, KubeConfig
 from lightkube.resources.networking_v1 import ServiceCIDR
 
-from hatchway.model.inputs import InputError
+from hatchway.ads.verdict import AckState
+from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision.names import base_name
 from hatchway.runtime.address_pool import (
@@ -41,14 +40,13 @@ from hatchway.runtime.address_pool import (
     requested_ips,
 )
 from hatchway.runtime.admin import AdminServer
-from hatchway.runtime.delta import AckState
 from hatchway.runtime.engine import Engine
-from hatchway.runtime.inputs import Loaded
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.provisioned import ProvisionedPlane, ProvisionedSettings
 from hatchway.runtime.serve import GatewayRuntime, ServeSettings
 from hatchway.runtime.webhook import WebhookSettings, start_webhook
-from hatchway.sources import ca_store
+from hatchway.sources import ca_store, clock
+from hatchway.sources.cluster_source import ClusterSource
 from hatchway.sources.kube import (
     PROXY_DEPLOYMENTS,
     WATCHED,
@@ -59,7 +57,7 @@ from hatchway.sources.kube import (
 )
 from hatchway.sources.lease import LeaderElector
 from hatchway.sources.status_writer import StatusWriter, plan
-from hatchway.translate.settings import CONTROLLER_NAME
+from hatchway.translate.settings import CONTROLLER_NAME, GatewayAddresses
 from hatchway.translate.settings import Settings as TranslateSettings
 
 log = logging.getLogger("hatchway.controller")
@@ -114,26 +112,6 @@ class ControllerSettings:
     proxy_image: str | None = None
     ca_secret: str = "hatchway-xds-ca"  # in `lease_namespace`
     webhook: WebhookSettings | None = None  # serve the admission webhook (runtime.webhook)
-
-
-class ClusterSource:
-    """The runtime's input under `controller`: the cluster cache as last parsed. The API
-    server keeps `metadata.generation`, so the snapshot is used as it is."""
-
-    def __init__(self, settings: TranslateSettings) -> None:
-        self.snapshot = Snapshot()
-        self.errors: tuple[InputError, ...] = ()
-        self.settings = settings  # what the controller knows about addresses, for this snapshot
-
-    def load(self) -> Loaded:
-        return Loaded(self.snapshot, self.errors, settings=self.settings)
-
-    def commit(self, loaded: Loaded) -> None:
-        pass
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Controller:
@@ -196,8 +174,10 @@ class Controller:
 
     def _on_change(self, kind: str, spec_changed: bool) -> None:
         self.last_sync_clean.clear()
-        # A provisioned Gateway's addresses are its Service's load balancer's: in its status.
-        if spec_changed or (self.provisioned and kind in ("Service", "Deployment")):
+        # A Gateway's addresses can be a Service's load balancer's (provisioned: its own;
+        # embedded: `--envoy-service`'s): they enter its status through translation.
+        addressed = self.provisioned or self.settings.envoy_service is not None
+        if spec_changed or (addressed and kind in ("Service", "Deployment")):
             self._changes += 1
             self._rebuild.set()
         self._resync.set()
@@ -280,6 +260,7 @@ class Controller:
             cluster_trust_bundles="ClusterTrustBundle" in self.specs,
             service_cidrs=self.service_cidrs if cluster_ips else (),
             cluster_ips={(g.metadata.namespace, g.metadata.name): cluster_ips for g in gateways},
+            gateway_addresses=self._given_addresses(gateways),
         )
 
     def _envoy_cluster_ips(self) -> tuple[str, ...]:
@@ -485,12 +466,15 @@ class Controller:
             except TimeoutError:
                 log.info("data planes have not answered generation %d; writing status", gen)
                 self._resync_when_answered(gen)
-        status = self.runtime.status() if self.runtime is not None else self.engine.status()
+        # Unstamped: the transition times are carried from the API server's objects.
+        status = (
+            self.runtime.status(stamped=False)
+            if self.runtime is not None
+            else self.engine.status(stamped=False)
+        )
         resources = list(status.get("resources", []))  # shared: copied to change
-        if self.runtime is not None:
-            self._set_addresses(resources)
         started = time.perf_counter()
-        writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, _now())
+        writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, clock.now_rfc3339())
         failed = await self.writer.write_all(writes) if writes else 0
         owned = {str(r["metadata"]["name"]) for r in resources if r.get("kind") == "GatewayClass"}
         if "GatewayClass" in self.specs:
@@ -536,35 +520,32 @@ class Controller:
 
         self._answer_watch = (gen, asyncio.create_task(watch(), name=f"answer-{gen}"))
 
-    def _addresses(self) -> list[dict[str, str]]:
+    def _given_addresses(self, gateways: list[Gateway]) -> dict[tuple[str, str], GatewayAddresses]:
+        """What the embedded data plane is reached at, for each Gateway that requests no
+        address: `--gateway-address`, else the load balancer of `--envoy-service`, else its
+        ClusterIPs (which carry the Cluster guarantee, GEP-5093). None with a pool: the pool's
+        addresses are the real ones."""
         values: list[str] = list(self.settings.gateway_addresses)
+        routability = ""
+        if self.pool is not None:
+            return {}
         if not values and self.settings.envoy_service:
             ns, _, name = self.settings.envoy_service.partition("/")
             svc = self.cache.get("Service", ns, name) or {}
             for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
                 values += [v for v in (ing.get("ip"), ing.get("hostname")) if v]
             if not values:
-                spec = svc.get("spec") or {}
-                cluster = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
-                # ClusterIPs of the Service: they carry the Cluster guarantee (GEP-5093).
-                return [
-                    {"type": "IPAddress", "value": v, "routability": "Cluster"} for v in cluster
-                ]
-        return [{"type": _address_type(v), "value": v, "routability": ""} for v in values]
-
-    def _set_addresses(self, resources: list[dict[str, Any]]) -> None:
-        addresses = self._addresses()
-        if not addresses or self.pool is not None:  # the pool's addresses are the real ones
-            return
-        for i, res in enumerate(resources):
-            if res.get("kind") != "Gateway":
-                continue
-            meta = res.get("metadata") or {}
-            body = self.cache.get("Gateway", meta.get("namespace"), str(meta.get("name"))) or {}
-            if not (body.get("spec") or {}).get("addresses"):
-                # A changed copy: the runtime's status dicts are shared, never modified.
-                status = {**res.get("status", {}), "addresses": addresses}
-                resources[i] = {**res, "status": status}
+                values, routability = list(self._cluster_ips(ns, name)), "Cluster"
+        if not values:
+            return {}
+        given = GatewayAddresses(
+            bind=(self.settings.bind_address,),
+            reported=tuple((_address_type(v), v) for v in values),
+            routability=routability,
+        )
+        return {
+            (g.metadata.namespace, g.metadata.name): given for g in gateways if not g.spec.addresses
+        }
 
 
 def _address_type(value: str) -> str:

@@ -29,8 +29,8 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
+from hatchway.ads.verdict import Rejection
 from hatchway.ir import Origin
-from hatchway.runtime.delta import Rejection
 from hatchway.runtime.envoy import envoy_binary
 from hatchway.xds import ROUTE, XdsResources, message_to_dict
 from hatchway.xds.routes import route_clusters

@@ -11,45 +11,37 @@ republished without it (its last accepted version keeps serving, if it has one).
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from hatchway import xds
+from hatchway import render, xds
+from hatchway.ads.tenants import SHARED, Tenant
+from hatchway.ads.verdict import AckState, Outcome, Rejection, clip, describe
 from hatchway.ir import Origin
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
+from hatchway.model.refs import ObjectRef, shown
 from hatchway.model.shown import cut
 from hatchway.model.snapshot import Snapshot
 from hatchway.runtime import culprit
 from hatchway.runtime.admin import Readiness
-from hatchway.runtime.delta import AckState, Outcome, Rejection
 from hatchway.runtime.idle_gc import IdleCollector
-from hatchway.runtime.inputs import InputSource
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Built, Pipeline, Stopwatch
-from hatchway.runtime.programmed import ObjKey as StatusKey
-from hatchway.runtime.programmed import (
-    TransitionClock,
-    apply_outcome,
-    blamed_objects,
-    clip,
-    describe,
-)
 from hatchway.runtime.publisher import Published, Publisher
-from hatchway.runtime.quarantine import ObjKey, Quarantined, culprits
+from hatchway.runtime.quarantine import Quarantined, culprits
 from hatchway.runtime.quarantine import find as find_route
-from hatchway.runtime.xds_server import SHARED, Tenant
+from hatchway.runtime.verdicts import blamed_objects, served_by, verdict_of
+from hatchway.sources import clock
+from hatchway.sources.file_source import InputSource
+from hatchway.status import StatusReport
 from hatchway.status.findings import Finding
 from hatchway.status.problems import Problem, problems
+from hatchway.status.transitions import TransitionClock
+from hatchway.status.verdict import apply_verdicts
 
 log = logging.getLogger("hatchway.engine")
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Engine:
@@ -72,11 +64,11 @@ class Engine:
         # Why the last reload failed for an unexpected reason (a bug), until one succeeds.
         self._failure: str | None = None
         self._config_cache: tuple[int, dict[str, Any]] | None = None
-        self._status_cache: tuple[tuple[object, ...], dict[str, Any]] | None = None
+        self._status_cache: dict[bool, tuple[tuple[object, ...], dict[str, Any]]] = {}
         self._ack_waiter: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self._logged_warnings: set[tuple[str, str, str]] = set()
-        self._quarantine: dict[ObjKey, Quarantined] = {}
+        self._quarantine: dict[ObjectRef, Quarantined] = {}
         self._accepted_model: Snapshot | None = None  # the input of the last ACKed generation
         self._tasks: set[asyncio.Task[Any]] = set()
         self.gc = IdleCollector(busy=self.lock.locked)
@@ -168,7 +160,7 @@ class Engine:
         return True
 
     def _build(
-        self, quarantine: dict[ObjKey, Quarantined], accepted: Snapshot | None
+        self, quarantine: dict[ObjectRef, Quarantined], accepted: Snapshot | None
     ) -> tuple[Stopwatch, tuple[list[InputError], Built | None]]:
         """In a worker thread: read the source, then the pipeline."""
         watch = Stopwatch()
@@ -266,7 +258,7 @@ class Engine:
             if obj is None or key in self._quarantine:
                 continue
             self._quarantine[key] = Quarantined(obj.spec, message)
-            added.append(f"{o.kind}/{o.namespace}/{o.name}")
+            added.append(shown(key))
         return added
 
     async def _bisect(
@@ -353,27 +345,32 @@ class Engine:
             reason += f"; {len(found)} problems on /errors, first: {found[0]}{more}"
         return Readiness(True, reason, self.generation)
 
-    def status(self, overrides: dict[Tenant, Outcome] | None = None) -> dict[str, Any]:
-        """The status document with each data plane's verdict in `Programmed`, stamped with
-        transition times; cached per generation and verdicts (callers must not modify it).
-        `overrides` replaces verdicts (e.g. PENDING while a local Envoy is not running)."""
+    def status(
+        self, overrides: dict[Tenant, Outcome] | None = None, *, stamped: bool = True
+    ) -> dict[str, Any]:
+        """The status document with each data plane's verdict in `Programmed` (applied to the
+        typed report, then rendered), stamped with transition times unless the caller keeps
+        its own (`stamped=False`: the controller's are the API server's objects); cached per
+        generation and verdicts (callers must not modify it). `overrides` replaces verdicts
+        (e.g. PENDING while a local Envoy is not running)."""
         published = self.published
         if published is None:
             return {"resources": [], "warnings": []}
         outcomes = {**self.publisher.outcomes(), **(overrides or {})}
-        key = (published, tuple(sorted(outcomes.items())))
-        if self._status_cache is None or self._status_cache[0] != key:
-            resources = published.status
-            for tenant, outcome in outcomes.items():
-                resources = apply_outcome(
-                    resources,
-                    outcome,
-                    self.publisher.origins(tenant),
-                    None if tenant == SHARED else _served_by(tenant, published.model),
-                )
-            resources = self._clock.stamp(copy.deepcopy(resources), _now())
-            self._status_cache = (key, {"resources": resources, "warnings": published.warnings})
-        return self._status_cache[1]
+        key = (published, tuple(sorted(outcomes.items())), stamped)
+        cached = self._status_cache.get(stamped)
+        if cached is None or cached[0] != key:
+            verdicts = (
+                verdict_of(o, self.publisher.origins(t), served_by(t, published.model))
+                for t, o in outcomes.items()
+            )
+            report = apply_verdicts(published.report, verdicts)
+            resources = _rendered(report, published)
+            if stamped:
+                resources = self._clock.stamp(resources, clock.now_rfc3339())
+            cached = (key, {"resources": resources, "warnings": published.warnings})
+            self._status_cache[stamped] = cached
+        return cached[1]
 
     def errors(self) -> list[dict[str, Any]]:
         """Input errors, then what keeps the published configuration from serving fully
@@ -409,23 +406,16 @@ class Engine:
         return self._config_cache[1]
 
 
-def _served_by(tenant: Tenant, model: Snapshot) -> Callable[[StatusKey], bool]:
-    """Whether a Gateway or ListenerSet status belongs to the data plane of Gateway `tenant`."""
-    namespace, _, name = tenant.partition("/")
-    sets = {
-        (s.metadata.namespace, s.metadata.name)
-        for s in model.listener_sets
-        if s.spec.parent_ref.name == name
-        and (s.spec.parent_ref.namespace or s.metadata.namespace) == namespace
-    }
-
-    def served(key: StatusKey) -> bool:
-        kind, ns, obj = key
-        if kind == "Gateway":
-            return (ns, obj) == (namespace, name)
-        return (ns or "", obj) in sets
-
-    return served
+def _rendered(report: StatusReport, published: Published) -> list[dict[str, Any]]:
+    """`report` as dicts: those of `published` for every status the verdicts left alone."""
+    if report is published.report:
+        return published.status
+    return [
+        rendered if r is before else render.resource_to_dict(r)
+        for r, before, rendered in zip(
+            report.resources, published.report.resources, published.status, strict=True
+        )
+    ]
 
 
 def _is_failure(error: dict[str, Any]) -> bool:

@@ -4,7 +4,7 @@ Rebuilds pause the cyclic collector (a full collection over the live configurati
 ~200 ms at 3,000 routes, more than an incremental rebuild). `IdleCollector` collects once
 changes pause — 1 s without a rebuild, or at the latest every 30 s under constant churn —
 then `gc.freeze`s what survives, so the automatic collections in between only look at
-what is new.
+what is new, and hands the heap's free pages back to the kernel (`runtime.memory`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import gc
 import logging
 import time
 from collections.abc import Callable
+
+from hatchway.runtime.memory import release_free_memory
 
 log = logging.getLogger("hatchway.gc")
 
@@ -47,5 +49,6 @@ class IdleCollector:
         gc.unfreeze()
         found = gc.collect()
         gc.freeze()
+        release_free_memory()
         self._last = time.monotonic()
         log.debug("%d unreachable in %.1f ms", found, (time.perf_counter() - started) * 1000)

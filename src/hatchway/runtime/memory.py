@@ -9,6 +9,8 @@ actions fire before the kernel's OOM killer would end the whole gateway.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from pathlib import Path
 
@@ -35,3 +37,23 @@ def memory_limit(limits: tuple[Path, ...] = _CGROUP_LIMITS) -> int:
 
 def default_max_heap() -> int:
     return int(memory_limit() * ENVOY_SHARE)
+
+
+# glibc's malloc keeps what is freed in its heap: a rebuild's transient peak (protobuf,
+# pydantic-core and gRPC allocate with malloc) would otherwise stay resident.
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+def release_free_memory() -> bool:
+    """Give the heap's free pages back to the kernel (glibc `malloc_trim`): after a rebuild's
+    transient peak, RSS returns to what is live. Whether anything was released (False where
+    the C library is not glibc)."""
+    libc = _glibc()
+    return libc is not None and bool(libc.malloc_trim(0))

@@ -19,7 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from hatchway.runtime.delta import XdsEvent
+from hatchway.ads.verdict import XdsEvent
 from hatchway.runtime.route_metrics import DataPlaneMetrics, register_common
 from hatchway.xds import SHORT_NAMES
 

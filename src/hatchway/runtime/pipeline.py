@@ -15,18 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hatchway import render, xds
+from hatchway import gcpause, render, xds
+from hatchway.ads.tenants import SHARED, Tenant, tenant_of
 from hatchway.ir import IR, Listener
 from hatchway.ir.partition import by_owner, clusters_used
-from hatchway.model import gcpause
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision import ListenerPort, container_ports
-from hatchway.runtime.inputs import Loaded
-from hatchway.runtime.quarantine import ROUTE_KINDS, ObjKey, Quarantined
+from hatchway.runtime.quarantine import ROUTE_KINDS, Quarantined
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
-from hatchway.runtime.xds_server import SHARED, Tenant
+from hatchway.sources.file_source import Loaded
 from hatchway.status import StatusReport
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.translate import TranslateMemo, Translation, translate
@@ -43,12 +43,8 @@ class Built:
     warnings: list[dict[str, Any]]
     loaded: Loaded
     model: Snapshot  # what was translated: `loaded`'s snapshot minus quarantined routes
-    quarantine: dict[ObjKey, Quarantined]  # the entries still in force
+    quarantine: dict[ObjectRef, Quarantined]  # the entries still in force
     ir: IR
-
-
-def tenant_of(owner: tuple[str, str] | None) -> Tenant:
-    return SHARED if owner is None else f"{owner[0]}/{owner[1]}"
 
 
 class Pipeline:
@@ -67,7 +63,7 @@ class Pipeline:
     def build(
         self,
         loaded: Loaded,
-        quarantine: dict[ObjKey, Quarantined],
+        quarantine: dict[ObjectRef, Quarantined],
         accepted: Snapshot | None,
         keep_serving: bool,
         lap: Lap,
@@ -83,7 +79,7 @@ class Pipeline:
     def _build(
         self,
         loaded: Loaded,
-        quarantine: dict[ObjKey, Quarantined],
+        quarantine: dict[ObjectRef, Quarantined],
         accepted: Snapshot | None,
         keep_serving: bool,
         lap: Lap,
@@ -165,7 +161,7 @@ def _bind_ports(ir: IR) -> tuple[tuple[int, int], ...]:
     return tuple(sorted({(lp.port, port) for lp, port in mapped.items() if lp.port != port}))
 
 
-def _with_refusals(settings: TranslateSettings, refused: dict[ObjKey, str]) -> TranslateSettings:
+def _with_refusals(settings: TranslateSettings, refused: dict[ObjectRef, str]) -> TranslateSettings:
     return dataclasses.replace(settings, refused_routes=refused) if refused else settings
 
 
@@ -184,7 +180,7 @@ def _problem_error(p: xds.Problem) -> InputError:
 
 
 def _quarantine_problems(
-    problems: list[xds.Problem], model: Snapshot, quarantine: dict[ObjKey, Quarantined]
+    problems: list[xds.Problem], model: Snapshot, quarantine: dict[ObjectRef, Quarantined]
 ) -> bool:
     """Quarantine the route a `validate` problem is pinned on; whether any was added.
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 from lightkube import AsyncClient
 from lightkube.models.authentication_v1 import TokenReviewSpec
 from lightkube.resources.authentication_v1 import TokenReview
 
+from hatchway.ads.tenants import Tenant, tenant_of
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
 from hatchway.pki import Authority, gateway_of
@@ -33,11 +33,12 @@ from hatchway.runtime import console
 from hatchway.runtime.admin import Readiness
 from hatchway.runtime.cert_server import AUDIENCE, CertificateServer, CertificateService
 from hatchway.runtime.engine import Engine
-from hatchway.runtime.inputs import InputSource
 from hatchway.runtime.metrics import Metrics
-from hatchway.runtime.pipeline import Pipeline, tenant_of
+from hatchway.runtime.pipeline import Pipeline
 from hatchway.runtime.publisher import Published, Publisher
-from hatchway.runtime.xds_server import Tenant, XdsServer
+from hatchway.runtime.xds_server import XdsServer
+from hatchway.sources import clock
+from hatchway.sources.file_source import InputSource
 from hatchway.sources.provisioner import Provisioner
 from hatchway.translate import GatewayAddresses
 from hatchway.translate import Settings as TranslateSettings
@@ -107,12 +108,9 @@ class ProvisionedPlane:
     async def start(self) -> None:
         host, port = self.settings.xds_listen
         cert, key = self.authority.server_certificate(
-            dns_names(self.settings.xds_service[0]), dt.datetime.now(dt.UTC)
+            dns_names(self.settings.xds_service[0]), clock.now()
         )
-        creds = grpc.ssl_server_credentials(
-            [(key, cert)], root_certificates=self.authority.cert_pem, require_client_auth=True
-        )
-        bound = await self.xds.start_tls(host, port, creds)
+        bound = await self.xds.start_tls(host, port, cert, key, self.authority.cert_pem)
         self._cert_server = CertificateServer(self.certs, host, bound + 1, _tls(cert, key))
         await self._cert_server.start()
 
@@ -159,7 +157,7 @@ class ProvisionedPlane:
         has them, and whether a replica of its Deployment is ready."""
         self._snapshot = snapshot
         self.recheck_in = None
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         known = {}
         for gw in self._ours(snapshot):
             ns, name = gw.metadata.namespace, gw.metadata.name
@@ -305,7 +303,7 @@ def _created(obj: Body) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
-        return dt.datetime.now(dt.UTC)
+        return clock.now()
 
 
 def _not_ready(deployment: Body) -> str | None:

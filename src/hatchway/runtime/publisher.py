@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hatchway import xds
+from hatchway.ads.snapshot import XdsSnapshot, from_resources
+from hatchway.ads.tenants import SHARED, Tenant
+from hatchway.ads.verdict import AckState, Outcome
 from hatchway.ir import IR
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.delta import AckState, Outcome
 from hatchway.runtime.pipeline import Built
-from hatchway.runtime.xds_server import SHARED, Tenant, XdsServer
-from hatchway.runtime.xds_snapshot import XdsSnapshot, from_resources
+from hatchway.runtime.xds_server import XdsServer
 from hatchway.status import StatusReport
 
 

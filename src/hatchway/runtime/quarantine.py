@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from hatchway.ads.verdict import Rejection
 from hatchway.ir import Origin
-from hatchway.model.inputs import InputError
+from hatchway.model.documents import InputError
+from hatchway.model.refs import ObjectRef, ref_of
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.delta import Rejection
 from hatchway.xds import ROUTE, XdsResources
 
-ObjKey = tuple[str, str, str]  # (kind, namespace, name)
 ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
 _ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
 # Envoy quotes the value it refused: `regex '...' RE2 program size of 166 > ...`.
@@ -56,15 +56,10 @@ def culprits(rej: Rejection, resources: XdsResources) -> list[Origin]:
     return list(found)
 
 
-def _key(obj: Any) -> ObjKey:
-    meta = obj.metadata
-    return (obj.kind, meta.namespace or "", meta.name)
-
-
-def find(snapshot: Snapshot, key: ObjKey) -> Any | None:
+def find(snapshot: Snapshot, key: ObjectRef) -> Any | None:
     for f in _ROUTE_FIELDS:
         for obj in getattr(snapshot, f):
-            if _key(obj) == key:
+            if ref_of(obj) == key:
                 return obj
     return None
 
@@ -73,21 +68,21 @@ def find(snapshot: Snapshot, key: ObjKey) -> Any | None:
 class Applied:
     snapshot: Snapshot  # quarantined routes replaced by their last accepted version
     errors: list[InputError]
-    active: dict[ObjKey, Quarantined]  # the entries still in force
+    active: dict[ObjectRef, Quarantined]  # the entries still in force
     # Quarantined routes with no accepted version: translated as refused (Accepted=False,
     # nothing served), with Envoy's message.
-    refused: dict[ObjKey, str]
+    refused: dict[ObjectRef, str]
 
 
 def apply(
-    snapshot: Snapshot, entries: dict[ObjKey, Quarantined], accepted: Snapshot | None
+    snapshot: Snapshot, entries: dict[ObjectRef, Quarantined], accepted: Snapshot | None
 ) -> Applied:
     """Each quarantined route, unless it changed since: replaced by its version in
     `accepted` (the last snapshot Envoy accepted), or else refused."""
     if not entries:
         return Applied(snapshot, [], entries, {})
-    active: dict[ObjKey, Quarantined] = {}
-    refused: dict[ObjKey, str] = {}
+    active: dict[ObjectRef, Quarantined] = {}
+    refused: dict[ObjectRef, str] = {}
     errors: list[InputError] = []
     changes: dict[str, Any] = {}  # Snapshot fields of routes -> their new tuples
     for f in _ROUTE_FIELDS:
@@ -95,7 +90,7 @@ def apply(
         out: list[Any] = []
         touched = False
         for obj in objects:
-            key = _key(obj)
+            key = ref_of(obj)
             entry = entries.get(key)
             if entry is None or obj.spec != entry.spec:
                 out.append(obj)  # not quarantined, or changed since: a new chance

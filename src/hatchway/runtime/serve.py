@@ -20,19 +20,20 @@ from typing import Any
 import aiohttp
 
 from hatchway import xds
+from hatchway.ads.tenants import SHARED
+from hatchway.ads.verdict import AckState, Outcome, XdsEvent
 from hatchway.runtime import console
 from hatchway.runtime.admin import AdminServer, Readiness
-from hatchway.runtime.delta import AckState, Outcome, XdsEvent
 from hatchway.runtime.engine import Engine
 from hatchway.runtime.envoy import Envoy, EnvoySettings
-from hatchway.runtime.inputs import FileSource, InputSource
 from hatchway.runtime.memory import default_max_heap
 from hatchway.runtime.metrics import Metrics
 from hatchway.runtime.pipeline import Pipeline
 from hatchway.runtime.publisher import Publisher
 from hatchway.runtime.route_metrics import envoy_text
 from hatchway.runtime.state_dir import StateDir
-from hatchway.runtime.xds_server import SHARED, XdsServer, single_node
+from hatchway.runtime.xds_server import XdsServer, single_node
+from hatchway.sources.file_source import FileSource, InputSource
 from hatchway.sources.watch import Fingerprint, fingerprint, watch_paths
 from hatchway.translate import Settings as TranslateSettings
 from hatchway.xds.bootstrap import BootstrapSettings, bootstrap
@@ -136,11 +137,11 @@ class GatewayRuntime:
             return Readiness(False, "Envoy is not running (or not ready yet)", self.generation)
         return self.engine.readiness(SHARED)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, stamped: bool = True) -> dict[str, Any]:
         if self.envoy is None or not self.envoy.running:
             down = Outcome(AckState.PENDING, self.generation, reason="Envoy is not running")
-            return self.engine.status({SHARED: down})
-        return self.engine.status()
+            return self.engine.status({SHARED: down}, stamped=stamped)
+        return self.engine.status(stamped=stamped)
 
     def errors(self) -> list[dict[str, Any]]:
         return self.engine.errors()

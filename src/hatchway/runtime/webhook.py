@@ -15,7 +15,6 @@ the reviewer's warm-up, and hands back what stops them.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import ssl
 import tempfile
@@ -30,6 +29,7 @@ from lightkube import AsyncClient
 from hatchway.admission import Verdict, denial_message
 from hatchway.pki import SERVER_LIFETIME, Authority
 from hatchway.runtime.reviewer import Current, Reviewer, in_namespace
+from hatchway.sources import clock
 from hatchway.sources.webhook_config import keep_ca_bundle
 
 log = logging.getLogger("hatchway.webhook")
@@ -83,7 +83,7 @@ def make_app(reviewer: Reviewer) -> web.Application:
 
 def _load(context: ssl.SSLContext, authority: Authority, names: tuple[str, ...]) -> None:
     """A fresh certificate for `names` into `context` (new handshakes use it)."""
-    cert, key = authority.server_certificate(list(names), dt.datetime.now(dt.UTC))
+    cert, key = authority.server_certificate(list(names), clock.now())
     with tempfile.TemporaryDirectory(prefix="hatchway-webhook-") as tmp:
         cert_path, key_path = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
         cert_path.write_bytes(cert)

@@ -2,7 +2,7 @@
 
 `publish(generation, snapshots)` makes a generation current for every data plane it serves
 (its *tenants*); every connected stream works towards its tenant's snapshot in
-make-before-break order (see `hatchway.runtime.delta`). `wait_acked(generation, tenant)`
+make-before-break order (see `hatchway.ads.session`). `wait_acked(generation, tenant)`
 resolves once a proxy of that tenant runs that generation (or a newer one) or rejected part
 of it.
 
@@ -25,7 +25,7 @@ import contextlib
 import logging
 import os
 import stat
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,22 +34,20 @@ from types import MappingProxyType
 import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
-from hatchway.runtime.delta import AckState, DeltaSession, Outcome, XdsEvent
-from hatchway.runtime.programmed import clip
-from hatchway.runtime.xds_snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.session import DeltaSession
+from hatchway.ads.snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.tenants import SHARED, Tenant
+from hatchway.ads.verdict import AckState, Outcome, XdsEvent, clip
 
 log = logging.getLogger("hatchway.xds")
 
 # Large configs (10k routes) are ~1 MB per RouteConfiguration; leave ample headroom.
 _MAX_MESSAGE = 256 << 20
-_KEEP_SNAPSHOTS = 8
 # A NACK's message can be a whole resource; the log gets its start.
 _LOGGED_MESSAGE_LIMIT = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux, the terminating NUL included.
 MAX_SOCKET_PATH = 107
 
-Tenant = str  # "" (SHARED): the one data plane of serve; "namespace/name": a Gateway's own
-SHARED: Tenant = ""
 # (node id of the first request, the stream's TLS peer properties) -> its tenant, or None
 Admit = Callable[[str, Mapping[str, list[bytes]]], Tenant | None]
 EventHook = Callable[[XdsEvent], None]
@@ -97,7 +95,10 @@ class XdsServer:
         self._on_push = on_push
         self._servers: list[grpc.aio.Server] = []
         self.generation = 0
-        self._snapshots: dict[Tenant, OrderedDict[int, XdsSnapshot]] = {}
+        # The newest snapshot per tenant, nothing older: each stream's session holds what it
+        # sends (its target) and what Envoy acknowledged (versions), never a past generation
+        # (at 3,000 routes each RouteConfiguration is megabytes).
+        self._snapshots: dict[Tenant, XdsSnapshot] = {}
         self._streams: dict[str, _Stream] = {}  # node id -> its live stream
         self._change = asyncio.Event()
         self.events: deque[XdsEvent] = deque(maxlen=256)
@@ -128,9 +129,12 @@ class XdsServer:
         self.socket_path = socket_path
         log.info("xDS server listening on %s", socket_path)
 
-    async def start_tls(self, host: str, port: int, credentials: grpc.ServerCredentials) -> int:
-        """Listen on TCP `host:port` with mutual TLS (`credentials` require a client
-        certificate); returns the bound port."""
+    async def start_tls(self, host: str, port: int, cert: bytes, key: bytes, ca: bytes) -> int:
+        """Listen on TCP `host:port` with mutual TLS: our certificate and key (PEM), and the CA
+        every client certificate must be signed by; returns the bound port."""
+        credentials = grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=ca, require_client_auth=True
+        )
         server = self._new_server()
         bound = int(server.add_secure_port(f"{host}:{port}", credentials))
         await server.start()
@@ -150,13 +154,8 @@ class XdsServer:
 
     def snapshot(self, tenant: Tenant = SHARED) -> XdsSnapshot:
         """The tenant's newest snapshot (empty, at the current generation, if it has none)."""
-        history = self._snapshots.get(tenant)
-        if not history:
-            return _empty(self.generation)
-        return next(reversed(history.values()))
-
-    def snapshot_for(self, generation: int, tenant: Tenant = SHARED) -> XdsSnapshot | None:
-        return self._snapshots.get(tenant, OrderedDict()).get(generation)
+        snap = self._snapshots.get(tenant)
+        return snap if snap is not None else _empty(self.generation)
 
     def tenants(self) -> list[Tenant]:
         return list(self._snapshots)
@@ -168,11 +167,7 @@ class XdsServer:
             raise ValueError(f"generation {generation} is not newer than {self.generation}")
         self.generation = generation
         for tenant in [*snapshots, *(t for t in self._snapshots if t not in snapshots)]:
-            snap = snapshots.get(tenant) or _empty(generation)
-            history = self._snapshots.setdefault(tenant, OrderedDict())
-            history[generation] = snap
-            while len(history) > _KEEP_SNAPSHOTS:
-                history.popitem(last=False)
+            self._snapshots[tenant] = snapshots.get(tenant) or _empty(generation)
         for stream in self._streams.values():
             stream.wake.set()
         self._notify()

@@ -8,7 +8,6 @@ the winner's (409, then get).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import logging
 
 from lightkube import ApiError, AsyncClient
@@ -16,6 +15,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
 
 from hatchway.pki import Authority
+from hatchway.sources import clock
 
 log = logging.getLogger("hatchway.ca")
 
@@ -38,7 +38,7 @@ async def load_or_create(client: AsyncClient, namespace: str, name: str) -> Auth
     except ApiError as exc:
         if exc.status.code != 404:
             raise
-    authority = Authority.create(dt.datetime.now(dt.UTC))
+    authority = Authority.create(clock.now())
     secret = Secret(
         metadata=ObjectMeta(
             name=name,

@@ -10,16 +10,15 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import yaml
 
-from hatchway.model import gcpause
-from hatchway.model.inputs import Document, InputError
+from hatchway import gcpause
+from hatchway.model.documents import Document, InputError
 from hatchway.model.parse import ParseMemo, ParseResult, Stamper, input_order, parse_files
-from hatchway.sources import decoding
+from hatchway.sources import clock, decoding
 
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -60,7 +59,7 @@ def load_paths(
 def observed(result: ParseResult) -> ParseResult:
     """`result` with the time it was read: the core has no clock, and a certificate's expiry
     is judged as of the snapshot (`Snapshot.observed_at`)."""
-    snapshot = dataclasses.replace(result.snapshot, observed_at=datetime.now(UTC))
+    snapshot = dataclasses.replace(result.snapshot, observed_at=clock.now())
     return dataclasses.replace(result, snapshot=snapshot)
 
 

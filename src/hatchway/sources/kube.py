@@ -28,16 +28,19 @@ from lightkube.generic_resource import (
 )
 from lightkube.models import meta_v1
 
-from hatchway.model.inputs import Document
+from hatchway.model.documents import Document
 from hatchway.model.meta import EPOCH, GATEWAY_GROUP
-from hatchway.model.parse import ObjectKey, ParseMemo, ParseResult, parse_documents
+from hatchway.model.parse import ParseMemo, ParseResult, parse_documents
+from hatchway.model.refs import ObjectRef
 from hatchway.model.xbackend import XBACKEND_GROUP
 from hatchway.sources.files import observed
 
 log = logging.getLogger("hatchway.kube")
 
 Resource = type[GenericNamespacedResource] | type[GenericGlobalResource]
-ObjKey = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped kinds
+# Within one kind's table: (namespace, name), namespace "" for cluster-scoped kinds (an
+# ObjectRef without its kind, as the API server's per-kind lists are keyed).
+NamespacedName = tuple[str, str]
 
 # Version preference for Gateway API kinds: the first one the API server serves is watched.
 VERSION_ORDER = ("v1", "v1beta1", "v1alpha3", "v1alpha2")
@@ -143,7 +146,7 @@ PROXY_DEPLOYMENTS = KindSpec(
 )
 
 
-def object_key(body: dict[str, Any]) -> ObjKey:
+def object_key(body: dict[str, Any]) -> NamespacedName:
     meta = body.get("metadata") or {}
     return (str(meta.get("namespace") or ""), str(meta.get("name")))
 
@@ -185,12 +188,12 @@ class ObjectCache:
 
     def __init__(self, on_change: Callable[[str, bool], None]) -> None:
         """`on_change(kind, spec_changed)`: spec_changed is False when only status moved."""
-        self.objects: dict[str, dict[ObjKey, dict[str, Any]]] = {}
+        self.objects: dict[str, dict[NamespacedName, dict[str, Any]]] = {}
         self.api_versions: dict[str, str] = {}
         self._on_change = on_change
         # What parsing reads, per object: a Document of the first body of its current spec
         # (numbered in arrival order per kind, so the number names the same object for life).
-        self._spec_docs: dict[str, dict[ObjKey, Document]] = {}
+        self._spec_docs: dict[str, dict[NamespacedName, Document]] = {}
         self._numbered = 0
         self._memo = ParseMemo()
         # Kept by status planning (status_writer.plan): (kind, namespace, name) -> the body
@@ -204,7 +207,7 @@ class ObjectCache:
         old = self.objects.get(kind)
         self.objects[kind] = fresh
         before = self._spec_docs.get(kind, {})
-        docs: dict[ObjKey, Document] = {}
+        docs: dict[NamespacedName, Document] = {}
         for key, body in fresh.items():
             prev = before.get(key)
             same = prev is not None and _same_spec(_body(prev), body)
@@ -257,7 +260,7 @@ class ObjectCache:
         return observed(result)
 
 
-def _from_the_api_server(_key: ObjectKey, _position: int) -> datetime:
+def _from_the_api_server(_key: ObjectRef, _position: int) -> datetime:
     """The API server stamps every object's creationTimestamp, so the stand-in is never used;
     a constant keeps the parse memo's key stable when objects come and go."""
     return EPOCH
@@ -279,7 +282,7 @@ def _without_status(body: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in body.items() if keep_status or k != "status"}, "metadata": meta}
 
 
-def _versions(objects: dict[ObjKey, dict[str, Any]]) -> dict[ObjKey, Any]:
+def _versions(objects: dict[NamespacedName, dict[str, Any]]) -> dict[NamespacedName, Any]:
     return {k: (b.get("metadata") or {}).get("resourceVersion") for k, b in objects.items()}
 
 

@@ -17,6 +17,8 @@ import httpx2
 from lightkube import ApiError, AsyncClient
 from lightkube.generic_resource import create_namespaced_resource
 
+from hatchway.sources import clock
+
 log = logging.getLogger("hatchway.lease")
 
 Lease = create_namespaced_resource("coordination.k8s.io", "v1", "Lease", "leases")
@@ -61,7 +63,7 @@ class LeaderElector:
         }
 
     async def try_acquire(self) -> bool:
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             lease = await self.client.get(Lease, self.name, namespace=self.namespace)
         except ApiError as exc:

@@ -4,7 +4,8 @@ Pure functions (no I/O), so the rules are unit-tested without a cluster:
 - Routes and BackendTLSPolicies are shared: we own only the `parents[]` / `ancestors[]`
   entries whose `controllerName` is ours; other controllers' entries are kept as they are.
 - Gateways, ListenerSets and GatewayClasses of our class are ours as a whole.
-- `lastTransitionTime` is kept from the observed condition when its status did not change.
+- `lastTransitionTime` is kept from the observed condition when its status did not change
+  (`status.transitions`, the one transition clock).
 - Conditions of a domain-prefixed type we do not write (`example.com/Foo`) belong to another
   controller: kept as they are, wherever we write conditions. Gateway API's own types carry no
   prefix, and Hatchway writes only those, so a prefixed type is never one we left behind.
@@ -18,38 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hatchway.model.meta import GATEWAY_GROUP
-
-SHARED_LISTS = {"parents": "parentRef", "ancestors": "ancestorRef"}
-
-
-def ref_identity(ref: dict[str, Any], namespace: str | None) -> tuple[Any, ...]:
-    """A parent/ancestor reference with the CRD defaults applied, for matching entries."""
-    return (
-        ref.get("group", GATEWAY_GROUP),
-        ref.get("kind", "Gateway"),
-        ref.get("namespace") or namespace,
-        ref.get("name"),
-        ref.get("sectionName"),
-        ref.get("port"),
-    )
-
-
-def carry_transition_times(
-    desired: list[dict[str, Any]], observed: list[dict[str, Any]] | None, now: str
-) -> list[dict[str, Any]]:
-    """Conditions with `lastTransitionTime` kept where the status is unchanged, else `now`."""
-    before = {c.get("type"): c for c in observed or []}
-    out = []
-    for given in desired:
-        c = dict(given)
-        prev = before.get(c.get("type"))
-        if prev is not None and prev.get("status") == c.get("status"):
-            c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
-        else:
-            c["lastTransitionTime"] = now
-        out.append(c)
-    return out
+from hatchway.status.transitions import SHARED_LISTS, carry_transition_times, ref_identity
 
 
 def foreign_conditions(

@@ -158,7 +158,8 @@ def known_addresses(gw: Gateway, known: GatewayAddresses, settings: Settings) ->
     `Cluster` entry by the Service's ClusterIP; with entries, status holds exactly one address
     per satisfied entry (GEP-5093), without any, the load balancer's (routability "")."""
     if not gw.spec.addresses:
-        return Addresses(assigned=[Assigned(v, "", "0.0.0.0", t) for t, v in known.reported])
+        r = known.routability
+        return Addresses(assigned=[Assigned(v, r, "0.0.0.0", t) for t, v in known.reported])
     assigner = _Assigner(gw, settings)
     out = assigner.out
     reported = {v: t for t, v in known.reported}

@@ -22,9 +22,10 @@ from hatchway.ir import (
     VirtualHost,
     WeightedBackend,
 )
+from hatchway.model.refs import ObjectRef
 from hatchway.status import ListenerConditionReason, ReportWarning
 from hatchway.status.findings import Finding
-from hatchway.translate.attach import Attachment, RouteCtx, RouteKey
+from hatchway.translate.attach import Attachment, RouteCtx
 from hatchway.translate.gatewayctx import GatewayCtx, ListenerCtx, ListenerKey
 from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
 from hatchway.translate.vhosts import (
@@ -45,7 +46,7 @@ class Assembly:
     # sockets by name, each route's part of them (by route key), and the sockets in the
     # order of `ir.listeners` (None where a socket produced no listener).
     http_sockets: dict[str, HttpSocket] = field(default_factory=dict)
-    parts: dict[RouteKey, list[tuple[HttpSocket, RoutePart]]] = field(default_factory=dict)
+    parts: dict[ObjectRef, list[tuple[HttpSocket, RoutePart]]] = field(default_factory=dict)
     listener_sockets: list[str] = field(default_factory=list)
     l4_listeners: frozenset[ListenerKey] = frozenset()
     port_warnings: tuple[ReportWarning, ...] = ()  # the part of `warnings` about sockets
@@ -67,7 +68,7 @@ class _Builder:
         self.cluster_gateways: dict[str, set[tuple[str, str]]] = defaultdict(set)
         # For incremental translation: every HTTP(S) socket's state, and each route's parts.
         self.http_sockets: dict[str, HttpSocket] = {}
-        self.parts: dict[RouteKey, list[tuple[HttpSocket, RoutePart]]] = defaultdict(list)
+        self.parts: dict[ObjectRef, list[tuple[HttpSocket, RoutePart]]] = defaultdict(list)
 
     def _use_clusters(self, backends: tuple[WeightedBackend, ...], lc: ListenerCtx) -> None:
         for b in backends:
@@ -81,8 +82,8 @@ class _Builder:
 
     def _virtual_hosts(self, sock: Socket) -> tuple[VirtualHost, ...]:
         """Every route's part of the socket, added up per domain in precedence order."""
-        routes: dict[RouteKey, RouteCtx] = {}
-        hosts: dict[RouteKey, set[str]] = defaultdict(set)
+        routes: dict[ObjectRef, RouteCtx] = {}
+        hosts: dict[ObjectRef, set[str]] = defaultdict(set)
         for lc in sock.listeners:
             for att in self.attachments.get(lc.key, ()):
                 key = att.route.key

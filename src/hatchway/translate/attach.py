@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hatchway.model.meta import GATEWAY_GROUP, ParentReference
+from hatchway.model.refs import ObjectRef
 from hatchway.status import (
     Condition,
     ParentRef,
@@ -25,8 +26,6 @@ from hatchway.translate.rules import CompiledRoute
 
 R = RouteConditionReason
 HOSTNAME_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")
-
-RouteKey = tuple[str, str, str]  # (kind, namespace, name): unique in a snapshot
 
 
 @dataclass(eq=False)
@@ -66,7 +65,7 @@ class RouteCtx:
         return f"{self.kind}/{self.namespace}/{self.name}"
 
     @property
-    def key(self) -> RouteKey:
+    def key(self) -> ObjectRef:
         return (self.kind, self.namespace, self.name)
 
     def accepted_listeners(self) -> set[ListenerKey]:
@@ -195,7 +194,7 @@ def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
             for att in pc.attachments:
                 by_listener.setdefault(att.listener.key, []).append(att)
     # An attachment is (route, listener); a route's attachments to one listener share a verdict.
-    losers: set[tuple[RouteKey, ListenerKey]] = set()
+    losers: set[tuple[ObjectRef, ListenerKey]] = set()
     for atts in by_listener.values():
         kinds = {a.route.kind for a in atts}
         if len(kinds) < 2:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hatchway import gcpause
 from hatchway.ir import IR, Cluster
-from hatchway.model import gcpause
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, RouteConditionReason, StatusReport
 from hatchway.status.findings import Finding
@@ -18,7 +19,6 @@ from hatchway.translate.attach import (
     ParentCtx,
     Parents,
     RouteCtx,
-    RouteKey,
     attach,
     resolve_http_grpc_conflicts,
     route_status,
@@ -100,7 +100,7 @@ def _gateways(
     return class_status, gateways, parents
 
 
-def _key(route: AnyRoute) -> RouteKey:
+def _key(route: AnyRoute) -> ObjectRef:
     return (route.kind, route.metadata.namespace, route.metadata.name)
 
 
@@ -212,12 +212,12 @@ class _Routes:
 
     ctxs: list[RouteCtx] = field(default_factory=list)
     objs: list[tuple[AnyRoute, RouteCtx]] = field(default_factory=list)
-    entries: dict[RouteKey, RouteEntry] = field(default_factory=dict)  # memo entries
-    refused: set[RouteKey] = field(default_factory=set)  # the data plane's, without entries
+    entries: dict[ObjectRef, RouteEntry] = field(default_factory=dict)  # memo entries
+    refused: set[ObjectRef] = field(default_factory=set)  # the data plane's, without entries
 
 
 def _route_entry(
-    key: RouteKey,
+    key: ObjectRef,
     obj: AnyRoute,
     memo: TranslateMemo,
     backends: Backends,

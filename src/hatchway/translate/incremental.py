@@ -28,10 +28,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from hatchway.ir import IR, Cluster, Listener
+from hatchway.model.refs import ObjectRef
 from hatchway.model.routes import HTTPRoute
 from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 from hatchway.status import ReportWarning, ResourceStatus, StatusReport
-from hatchway.translate.attach import Parents, RouteCtx, RouteKey, attach
+from hatchway.translate.attach import Parents, RouteCtx, attach
 from hatchway.translate.backends import Backends
 from hatchway.translate.gateway_status import ListenerOutcome, gateway_statuses
 from hatchway.translate.gatewayctx import GatewayCtx, ListenerKey
@@ -74,7 +75,7 @@ class DeltaState:
     clusters: tuple[Cluster, ...]
     # Listeners a change must not touch: on TLS/TCP/UDP sockets, or with GRPCRoutes.
     off_limits: frozenset[ListenerKey]
-    parts: dict[RouteKey, list[tuple[HttpSocket, RoutePart]]]  # each route's parts
+    parts: dict[ObjectRef, list[tuple[HttpSocket, RoutePart]]]  # each route's parts
     uses: Counter[ClusterUse]  # (cluster, Gateway) -> route parts using it
     status_keys: list[tuple[str, str, str, str]]
     statuses: list[ResourceStatus]  # sorted by key
@@ -107,7 +108,7 @@ class DeltaState:
         self.statuses[i] = status
 
 
-def _key(route: HTTPRoute) -> RouteKey:
+def _key(route: HTTPRoute) -> ObjectRef:
     return (route.kind, route.metadata.namespace, route.metadata.name)
 
 

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 from hatchway.status import ReportWarning, ResourceStatus
-from hatchway.translate.attach import RouteCtx, RouteKey, route_status
+from hatchway.translate.attach import RouteCtx, route_status
 from hatchway.translate.backends import ClusterSpec, Problem, Resolved
 from hatchway.translate.gatewayctx import ListenerKey
 from hatchway.translate.rules import CompiledRoute
@@ -105,7 +106,7 @@ class TranslateMemo:
     backend_inputs: tuple[object, ...] = ()
     resolved: Resolved = field(default_factory=dict)
     specs: dict[str, ClusterSpec] = field(default_factory=dict)
-    routes: dict[RouteKey, RouteEntry] = field(default_factory=dict)
+    routes: dict[ObjectRef, RouteEntry] = field(default_factory=dict)
     hits: int = 0  # routes reused by the last translation (for tests and logs)
     # The last full translation and what it read (every snapshot field but the endpoints).
     last: Translation | None = None
@@ -173,13 +174,13 @@ class TranslateMemo:
             self.routes = {}
         return unchanged
 
-    def route(self, key: RouteKey, obj: object) -> RouteEntry | None:
+    def route(self, key: ObjectRef, obj: object) -> RouteEntry | None:
         entry = self.routes.get(key)
         if entry is not None and same(entry.obj, obj):
             self.hits += 1
             return entry
         return None
 
-    def keep(self, entries: dict[RouteKey, RouteEntry]) -> None:
+    def keep(self, entries: dict[ObjectRef, RouteEntry]) -> None:
         """The entries of this translation replace the old ones (removed routes drop out)."""
         self.routes = entries

@@ -35,6 +35,7 @@ from hatchway.ir import (
     WeightedBackend,
 )
 from hatchway.ir.frozen import quick_init
+from hatchway.model.durations import duration_millis
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
@@ -55,7 +56,6 @@ from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
 from hatchway.status import RouteConditionReason
 from hatchway.translate import refusals
 from hatchway.translate.backends import Backends, Problem
-from hatchway.translate.durations import duration_ms
 from hatchway.translate.extauth import external_auth
 from hatchway.translate.precedence import (
     MatchKey,
@@ -353,14 +353,16 @@ def _compile_http_rule(
     _with_backend_rewrites(compiled)
     if rule.timeouts is not None:
         t = rule.timeouts
-        compiled.request_timeout_ms = duration_ms(t.request) if t.request else None
-        compiled.backend_timeout_ms = duration_ms(t.backend_request) if t.backend_request else None
+        compiled.request_timeout_ms = duration_millis(t.request) if t.request else None
+        compiled.backend_timeout_ms = (
+            duration_millis(t.backend_request) if t.backend_request else None
+        )
     if rule.retry is not None:
         r = rule.retry
         compiled.retry = Retry(
             codes=tuple(sorted(set(r.codes))),
             attempts=r.attempts,
-            backoff_ms=duration_ms(r.backoff) if r.backoff else None,
+            backoff_ms=duration_millis(r.backoff) if r.backoff else None,
         )
     compiled.session = _session(rule.session_persistence) or backends.session_of(compiled.backends)
     return compiled

@@ -4,8 +4,8 @@ XBackend, whichever spelling (v1.7 `cookie`/`header`, v1.6 `sessionName`) it use
 from __future__ import annotations
 
 from hatchway.ir import SessionPersistence
+from hatchway.model.durations import duration_millis
 from hatchway.model.routes import SessionPersistence as ModelSessionPersistence
-from hatchway.translate.durations import duration_ms
 
 
 def session_persistence(sp: ModelSessionPersistence | None) -> SessionPersistence | None:
@@ -14,7 +14,7 @@ def session_persistence(sp: ModelSessionPersistence | None) -> SessionPersistenc
     return SessionPersistence(
         type=sp.type,
         name=sp.name,
-        absolute_timeout_ms=duration_ms(sp.absolute_timeout) if sp.absolute_timeout else None,
+        absolute_timeout_ms=duration_millis(sp.absolute_timeout) if sp.absolute_timeout else None,
         permanent=sp.permanent,
         cookie_path=sp.cookie.path if sp.cookie is not None else None,
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hatchway.ir import IR
+from hatchway.model.refs import ObjectRef
 from hatchway.status import StatusReport
 
 CONTROLLER_NAME = "hatchway.dev/gateway-controller"
@@ -25,6 +26,9 @@ class GatewayAddresses:
     # Set while no replica of its data plane is ready (Pods starting): the reason, for
     # Programmed=False/Pending.
     not_ready: str | None = None
+    # The routability of `reported` for a Gateway that requests no address (GEP-5093): ""
+    # for a load balancer's or a given address, "Cluster" for a Service's ClusterIP.
+    routability: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Settings:
     # Routes the data plane refused (Envoy rejected what they produced), as
     # (kind, namespace, name) -> Envoy's message: Accepted=False/UnsupportedValue on every
     # parent, and nothing of them is served (the runtime's quarantine).
-    refused_routes: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
+    refused_routes: Mapping[ObjectRef, str] = field(default_factory=dict)
     # TLS Terminate and Passthrough listeners may share a port (feature TLSRouteModeMixed).
     tls_mode_mixed: bool = True
     # Report rule matches that can never win (warnings only).

@@ -97,56 +97,8 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
             "lds_config": {"ads": {}, "resource_api_version": "V3"},
         },
         "static_resources": {"clusters": [_xds_cluster(s)]},
-        "layered_runtime": {
-            "layers": [
-                {
-                    "name": "static",
-                    "static_layer": {
-                        # HTTP/2 "rapid reset" (CVE-2023-44487): a connection whose streams are
-                        # mostly reset before this lifetime is closed after this many streams.
-                        # Envoy's defaults, stated so an operator sees and can tune them.
-                        "overload.premature_reset_total_stream_count": 500,
-                        "overload.premature_reset_min_stream_lifetime_seconds": 1,
-                        # Envoy refuses a regex whose RE2 program is over 100 instructions,
-                        # which a plain `/(a|b|c)/[0-9]{1,12}/...` path match exceeds, and
-                        # the refusal rejects the whole RouteConfiguration. RE2 runs in
-                        # linear time whatever the size; this still bounds memory.
-                        "re2.max_program_size.error_level": MAX_PROGRAM_SIZE,
-                    },
-                },
-                # An admin layer so an operator can change runtime values via /runtime_modify.
-                {"name": "admin", "admin_layer": {}},
-            ]
-        },
-        "overload_manager": {
-            "refresh_interval": "0.25s",
-            "resource_monitors": [
-                {
-                    "name": "envoy.resource_monitors.global_downstream_max_connections",
-                    "typed_config": {
-                        "@type": (
-                            "type.googleapis.com/envoy.extensions.resource_monitors."
-                            "downstream_connections.v3.DownstreamConnectionsConfig"
-                        ),
-                        "max_active_downstream_connections": s.max_downstream_connections,
-                    },
-                },
-                {
-                    "name": _FIXED_HEAP,
-                    "typed_config": {
-                        "@type": (
-                            "type.googleapis.com/envoy.extensions.resource_monitors."
-                            "fixed_heap.v3.FixedHeapConfig"
-                        ),
-                        "max_heap_size_bytes": s.max_heap_bytes,
-                    },
-                },
-            ],
-            "actions": [
-                {"name": name, "triggers": [{"name": _FIXED_HEAP, "threshold": {"value": at}}]}
-                for name, at in HEAP_ACTIONS
-            ],
-        },
+        "layered_runtime": _layered_runtime(),
+        "overload_manager": _overload_manager(s),
         "stats_config": {
             # Route-level stats per virtual cluster are not used; keep tag extraction so the
             # Prometheus output has labelled metrics instead of names with embedded values.
@@ -164,6 +116,62 @@ def bootstrap(s: BootstrapSettings) -> dict[str, Any]:
     if s.json_logs:
         config["application_log_config"] = {"log_format": {"json_format": LOG_JSON_FORMAT}}
     return config
+
+
+def _layered_runtime() -> dict[str, Any]:
+    return {
+        "layers": [
+            {
+                "name": "static",
+                "static_layer": {
+                    # HTTP/2 "rapid reset" (CVE-2023-44487): a connection whose streams are
+                    # mostly reset before this lifetime is closed after this many streams.
+                    # Envoy's defaults, stated so an operator sees and can tune them.
+                    "overload.premature_reset_total_stream_count": 500,
+                    "overload.premature_reset_min_stream_lifetime_seconds": 1,
+                    # Envoy refuses a regex whose RE2 program is over 100 instructions,
+                    # which a plain `/(a|b|c)/[0-9]{1,12}/...` path match exceeds, and
+                    # the refusal rejects the whole RouteConfiguration. RE2 runs in
+                    # linear time whatever the size; this still bounds memory.
+                    "re2.max_program_size.error_level": MAX_PROGRAM_SIZE,
+                },
+            },
+            # An admin layer so an operator can change runtime values via /runtime_modify.
+            {"name": "admin", "admin_layer": {}},
+        ]
+    }
+
+
+def _overload_manager(s: BootstrapSettings) -> dict[str, Any]:
+    return {
+        "refresh_interval": "0.25s",
+        "resource_monitors": [
+            {
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": {
+                    "@type": (
+                        "type.googleapis.com/envoy.extensions.resource_monitors."
+                        "downstream_connections.v3.DownstreamConnectionsConfig"
+                    ),
+                    "max_active_downstream_connections": s.max_downstream_connections,
+                },
+            },
+            {
+                "name": _FIXED_HEAP,
+                "typed_config": {
+                    "@type": (
+                        "type.googleapis.com/envoy.extensions.resource_monitors."
+                        "fixed_heap.v3.FixedHeapConfig"
+                    ),
+                    "max_heap_size_bytes": s.max_heap_bytes,
+                },
+            },
+        ],
+        "actions": [
+            {"name": name, "triggers": [{"name": _FIXED_HEAP, "threshold": {"value": at}}]}
+            for name, at in HEAP_ACTIONS
+        ],
+    }
 
 
 def _xds_cluster(s: BootstrapSettings) -> dict[str, Any]:

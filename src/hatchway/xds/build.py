@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-
+from hatchway import gcpause
 from hatchway.ir import IR, Forward, Origin, Protocol, VirtualHost
 from hatchway.xds.clusters import build_cluster
 from hatchway.xds.listeners import build_listener
@@ -40,13 +39,8 @@ def build(
     # Tens of thousands of acyclic objects (messages, bytes, origin tuples): the cyclic GC
     # would run full passes over everything live and find nothing (10,000 routes: 2.9 s
     # with it, 0.8 s without). `translate` pauses it for the same reason.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gcpause.paused():
         return _build(ir, settings or XdsSettings(), cache)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResources:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from hatchway.model.parse import Document, parse_documents
+import snapshots
 from hatchway.model.snapshot import Snapshot
 
 GW = "gateway.networking.k8s.io/v1"
@@ -66,10 +66,7 @@ def documents(text: str = CLUSTER) -> list[dict[str, Any]]:
 
 
 def snapshot(*extra: dict[str, Any], text: str = CLUSTER) -> Snapshot:
-    docs = [*documents(text), *extra]
-    result = parse_documents([Document("cluster", i, d) for i, d in enumerate(docs)])
-    assert not result.errors, result.errors
-    return result.snapshot
+    return snapshots.snapshot([*documents(text), *extra], "cluster")
 
 
 def route(

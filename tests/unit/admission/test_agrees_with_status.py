@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hatchway.admission import review, with_object
-from hatchway.model.parse import Document, parse_documents
 from hatchway.render import report_to_dicts
 from hatchway.status.problems import condition_sets
 from hatchway.translate import translate
+from snapshots import parse
 
 from .cluster import route, snapshot
 
@@ -77,7 +77,7 @@ def _routes(draw: Any) -> dict[str, Any]:
 def _status_says(body: dict[str, Any]) -> tuple[bool, set[int], set[str]]:
     """As `hatchway status` would show the cluster with `body` in it: whether the route is
     read at all, the rules reported not served, and every condition message."""
-    parsed = parse_documents([Document("route.yaml", 0, body)])
+    parsed = parse([body], "route.yaml")
     if parsed.errors:
         return False, set(), set()
     (obj,) = parsed.snapshot.http_routes or parsed.snapshot.grpc_routes

@@ -11,16 +11,17 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
-from e2e.pki import CA, tls_secret
+import snapshots
+from e2e.pki import CA
 from hatchway import xds
-from hatchway.model.parse import Document, parse_documents
 from hatchway.translate import translate
+from manifests import tls_secret
 
 GW = "gateway.networking.k8s.io/v1"
 
 
 def parse(*bodies: dict[str, Any]) -> Any:
-    return parse_documents([Document("in.yaml", i, b) for i, b in enumerate(bodies)])
+    return snapshots.parse(bodies)
 
 
 @pytest.mark.parametrize(

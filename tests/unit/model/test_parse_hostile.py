@@ -7,14 +7,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from hatchway.model.parse import Document, parse_documents
+import snapshots
 from hatchway.model.shown import MESSAGE_LIMIT
 
 GW = "gateway.networking.k8s.io/v1"
 
 
 def parse(*bodies: object) -> Any:
-    return parse_documents([Document("in.yaml", i, b) for i, b in enumerate(bodies)])
+    return snapshots.parse(bodies)
 
 
 def deep(levels: int) -> object:
@@ -123,6 +123,6 @@ def test_null_pruning_stops_at_self_containing_and_very_deep_values() -> None:
             "metadata": {"name": "r", "labels": None},
             "spec": {"hostnames": value},
         }
-        result = parse_documents([Document("in.yaml", 0, body)])
+        result = parse(body)
         assert result.snapshot.http_routes == ()
         assert len(result.errors) >= 1

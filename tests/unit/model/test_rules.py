@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from hatchway.model.parse import Document, parse_documents
+from snapshots import parse
 
 GW = "gateway.networking.k8s.io/v1"
 CERT = {"certificateRefs": [{"name": "c"}]}
 
 
 def errors_of(body: dict[str, Any]) -> list[str | None]:
-    return [e.field for e in parse_documents([Document("t", 0, body)]).errors]
+    return [e.field for e in parse([body], "t").errors]
 
 
 def gateway(*listeners: dict[str, Any], **spec: Any) -> dict[str, Any]:
@@ -396,9 +396,7 @@ def test_cluster_trust_bundle_refs_have_no_namespace() -> None:
 def test_retry_attempts_default_and_minimum() -> None:
     assert errors_of(http(retry={"attempts": 0})) == []
     assert errors_of(http(retry={"attempts": -1})) == ["spec.rules[0].retry.attempts"]
-    (route,) = parse_documents(
-        [Document("t", 0, http(retry={"codes": [500]}))]
-    ).snapshot.http_routes
+    (route,) = parse([http(retry={"codes": [500]})], "t").snapshot.http_routes
     retry = route.spec.rules[0].retry
     assert retry is not None and retry.attempts == 1
 

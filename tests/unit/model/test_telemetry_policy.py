@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hatchway.model.parse import Document, parse_documents
+from snapshots import parse
 
 TARGET = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge"}]
 PROVIDER = {"backendRef": {"name": "otel", "port": 4317}}
@@ -23,7 +23,7 @@ def _errors(tracing: dict[str, Any] | None) -> list[str]:
         "metadata": {"name": "p", "namespace": "infra"},
         "spec": spec,
     }
-    result = parse_documents([Document("in.yaml", 0, body)])
+    result = parse([body])
     if not result.errors:
         assert len(result.snapshot.telemetry_policies) == 1
     return [f"{e.field}: {e.message}" for e in result.errors]

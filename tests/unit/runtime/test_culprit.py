@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from hatchway import ir, xds
+from hatchway.ads.verdict import Rejection
 from hatchway.runtime import culprit
-from hatchway.runtime.delta import Rejection
 from hatchway.runtime.quarantine import culprits
 from unit.xds.ir_samples import http_ir, route, vhost
 

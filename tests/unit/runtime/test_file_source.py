@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hatchway.runtime.inputs import FileSource
+from hatchway.sources.file_source import FileSource
 
 ROUTE = """
 apiVersion: gateway.networking.k8s.io/v1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from hatchway.model.parse import Document, parse_documents
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.generations import GenerationTracker
+from hatchway.sources.generations import GenerationTracker
 
 
 def _route(path: str, generation: int | None = None) -> Document:

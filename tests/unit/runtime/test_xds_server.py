@@ -18,15 +18,15 @@ from envoy.config.cluster.v3 import cluster_pb2
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
-from hatchway.runtime.delta import AckState
+from hatchway.ads.snapshot import from_messages
+from hatchway.ads.tenants import SHARED
+from hatchway.ads.verdict import AckState
 from hatchway.runtime.xds_server import (
     MAX_SOCKET_PATH,
-    SHARED,
     XdsServer,
     check_socket_path,
     single_node,
 )
-from hatchway.runtime.xds_snapshot import from_messages
 from hatchway.xds import CLUSTER, SECRET
 
 Req = discovery_pb2.DeltaDiscoveryRequest

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.model.snapshot import Snapshot
+from snapshots import snapshot
 
 
 def scale_documents(routes: int, services: int) -> list[dict[str, Any]]:
@@ -79,7 +79,4 @@ def scale_documents(routes: int, services: int) -> list[dict[str, Any]]:
 
 
 def scale_snapshot(routes: int, services: int) -> Snapshot:
-    docs = scale_documents(routes, services)
-    result = parse_documents([Document("scale", i, d) for i, d in enumerate(docs)])
-    assert not result.errors, result.errors[:3]
-    return result.snapshot
+    return snapshot(scale_documents(routes, services), "scale")

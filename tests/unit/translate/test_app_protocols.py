@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.translate import translate
+from snapshots import parse
 
 
 def docs(app_protocol: str | None, slice_body: dict[str, Any] | None = None) -> list[Any]:
@@ -58,7 +58,7 @@ def docs(app_protocol: str | None, slice_body: dict[str, Any] | None = None) -> 
 
 
 def resolved_refs(documents: list[Any]) -> tuple[str, str]:
-    parsed = parse_documents([Document("t", i, d) for i, d in enumerate(documents)])
+    parsed = parse(documents, "t")
     assert not parsed.errors, parsed.errors
     report = translate(parsed.snapshot).report
     route = report.get("HTTPRoute", "default", "r")
@@ -87,7 +87,7 @@ def test_endpoint_slice_with_null_lists_is_an_empty_slice() -> None:
         "endpoints": None,
         "ports": None,
     }
-    parsed = parse_documents([Document("t", i, d) for i, d in enumerate(docs(None, empty))])
+    parsed = parse(docs(None, empty), "t")
     assert not parsed.errors
     ir = translate(parsed.snapshot).ir
     assert [c.endpoints for c in ir.clusters] == [()]  # a cluster with no endpoints: 503

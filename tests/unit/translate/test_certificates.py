@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hatchway.model.parse import Document, parse_documents
 from hatchway.model.snapshot import Snapshot
 from hatchway.translate import translate
 from hatchway.translate.memo import TranslateMemo
 from hatchway.translate.pem import check_key_pair
+from snapshots import snapshot
 
 UTC = dt.UTC
 NOT_BEFORE = dt.datetime(2030, 1, 1, tzinfo=UTC)
@@ -78,9 +78,7 @@ def _snapshot() -> Snapshot:
             },
         },
     ]
-    result = parse_documents([Document("t.yaml", i, d) for i, d in enumerate(docs)])
-    assert not result.errors
-    return result.snapshot
+    return snapshot(docs, "t.yaml")
 
 
 def _warnings(snapshot: Snapshot, when: dt.datetime | None, memo: Any = None) -> list[str]:

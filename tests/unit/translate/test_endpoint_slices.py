@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from hatchway import xds
-from hatchway.model.parse import Document, parse_documents
 from hatchway.translate import translate
+from snapshots import parse
 
 SERVICE = {
     "apiVersion": "v1",
@@ -56,8 +56,7 @@ def endpoint_slice(name: str, address_type: str, *addresses: str) -> dict[str, A
 
 
 def load(*objects: dict[str, Any]) -> Any:
-    docs = [Document("in.yaml", i, o) for i, o in enumerate([*GATEWAY, SERVICE, *objects])]
-    return parse_documents(docs)
+    return parse([*GATEWAY, SERVICE, *objects])
 
 
 def test_an_address_that_is_not_an_ip_of_the_slice_type_is_refused() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hatchway.model.parse import Document, parse_documents
+import snapshots
 from hatchway.model.routes import HTTPRoute
 from hatchway.status import RouteStatus
 from hatchway.translate import translate
@@ -49,7 +49,7 @@ BACKENDS = [{"name": "v1", "port": 80}]
 
 def _route_conditions(rules: list[dict[str, Any]]) -> dict[str, tuple[str, str, str]]:
     """Translate one unvalidated HTTPRoute; its parent's conditions by type."""
-    snapshot = parse_documents([Document("t", i, d) for i, d in enumerate(BASE)]).snapshot
+    snapshot = snapshots.snapshot(BASE, "t")
     route = HTTPRoute.model_validate(
         {
             "apiVersion": GW,

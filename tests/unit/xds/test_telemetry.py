@@ -14,6 +14,7 @@ from hatchway.ir import IR, Origin
 from hatchway.ir.codec import from_dict
 from hatchway.xds.names import backend_of
 from hatchway.xds.telemetry import AccessLog, gateway_of, listener_label
+from snapshots import parse_file
 
 GOLDEN = Path(__file__).parents[2] / "golden"
 
@@ -90,12 +91,11 @@ def test_a_provisioned_data_plane_gets_its_tracing_collector() -> None:
     """Each Gateway's own proxies get only the clusters their configuration refers to: the
     collector of their XTelemetryPolicy among them (else Envoy would refuse the listener)."""
     from hatchway.ir.partition import by_owner
-    from hatchway.model.parse import Document, parse_documents
     from hatchway.translate import Settings, translate
 
-    text = (GOLDEN / "translate" / "telemetry-policy" / "input.yaml").read_text()
-    docs = [d for d in yaml.safe_load_all(text) if d]
-    snapshot = parse_documents([Document("in.yaml", i, d) for i, d in enumerate(docs)]).snapshot
+    snapshot = parse_file(
+        GOLDEN / "translate" / "telemetry-policy" / "input.yaml", "in.yaml"
+    ).snapshot
     ir = translate(snapshot, Settings(per_gateway_sockets=True)).ir
     tenants = by_owner(ir)
     edge = tenants[("infra", "edge")]

@@ -14,15 +14,15 @@ from hatchway.model.kinds import KINDS
 from hatchway.model.parse import (
     InputError,
     KnownStamps,
-    ObjectKey,
     ParseMemo,
     Part,
     Stamper,
     input_order,
 )
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
-from hatchway.runtime.generations import GenerationTracker
 from hatchway.sources.files import DecodeCache, load_paths
+from hatchway.sources.generations import GenerationTracker
 from hatchway.translate import Settings as TranslateSettings
 
 
@@ -68,7 +68,7 @@ class FileSource:
         self._generations = GenerationTracker()
         self._decoded = DecodeCache()
         self._validated = ParseMemo()
-        self._created: Mapping[ObjectKey, datetime] = {}
+        self._created: Mapping[ObjectRef, datetime] = {}
         # The youngest stamp ever published (never goes back, even when that object is gone).
         self._newest: datetime | None = None
         self._live: Snapshot | None = None  # the last published snapshot
@@ -99,13 +99,13 @@ class FileSource:
 def _after(newest: datetime) -> Stamper:
     """Stamps for new objects: younger than every live one, in input order."""
 
-    def stamp(key: ObjectKey, position: int) -> datetime:
+    def stamp(key: ObjectRef, position: int) -> datetime:
         return newest + timedelta(seconds=position + 1)
 
     return stamp
 
 
-def _key(obj: Any) -> ObjectKey:
+def _key(obj: Any) -> ObjectRef:
     return (type(obj).__name__, obj.metadata.namespace or "", obj.metadata.name)
 
 

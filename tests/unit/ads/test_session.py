@@ -10,8 +10,9 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
 from envoy.service.discovery.v3 import discovery_pb2
 
-from hatchway.runtime.delta import AckState, DeltaSession
-from hatchway.runtime.xds_snapshot import XdsSnapshot, from_messages
+from hatchway.ads.session import DeltaSession
+from hatchway.ads.snapshot import XdsSnapshot, from_messages
+from hatchway.ads.verdict import AckState
 from hatchway.xds import CLUSTER, ENDPOINT, LISTENER, ROUTE
 
 Req = discovery_pb2.DeltaDiscoveryRequest

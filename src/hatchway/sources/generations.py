@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 
-ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
-Seen = dict[ObjectKey, tuple[str, int]]  # spec hash and generation per object
+Seen = dict[ObjectRef, tuple[str, int]]  # spec hash and generation per object
 Part = tuple[str, tuple[BaseModel, ...]]  # a Snapshot field and objects of it, in order
 
 _FIELDS = KIND_FIELDS

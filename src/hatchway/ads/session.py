@@ -20,57 +20,16 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from envoy.service.discovery.v3 import discovery_pb2
 
-from hatchway.runtime.xds_snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.snapshot import EMPTY, XdsSnapshot
+from hatchway.ads.verdict import AckState, Outcome, Rejection, XdsEvent
 from hatchway.xds import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, SHORT_NAMES
 
 WILDCARD_TYPES = frozenset({CLUSTER, LISTENER})
 SUPPORTING = (CLUSTER, ENDPOINT, SECRET)
 CONSUMERS = (LISTENER, ROUTE)
-
-
-class AckState(StrEnum):
-    ACKED = "Acked"
-    NACKED = "Nacked"
-    PENDING = "Pending"
-
-
-@dataclass(frozen=True)
-class Rejection:
-    type_url: str
-    name: str
-    version: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Where Envoy stands with respect to one target generation."""
-
-    state: AckState
-    generation: int
-    rejected: tuple[Rejection, ...] = ()
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class XdsEvent:
-    """One ACK or NACK, for the log, metrics and `/status`."""
-
-    ack: bool
-    type_url: str
-    generation: int
-    nonce: str
-    names: tuple[str, ...]  # the resources it answers (updated and removed)
-    rejected: tuple[str, ...] = ()
-    message: str = ""
-
-    @property
-    def kind(self) -> str:
-        return SHORT_NAMES.get(self.type_url, self.type_url)
 
 
 @dataclass
