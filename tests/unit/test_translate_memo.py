@@ -110,11 +110,27 @@ def test_endpoint_changes_take_the_short_path() -> None:
 
 
 def test_changed_route_is_recompiled() -> None:
-    """A route edited in place of the old one (a new object) is translated anew."""
+    """A route edited under the same name (a new generation) is translated anew; the
+    others are reused."""
     snapshot = next(s for s in SNAPSHOTS.values() if len(s.http_routes) >= 2)
     memo = TranslateMemo()
     translate(snapshot, memo=memo)
-    edited = snapshot.http_routes[0].model_copy(deep=True)
+    route = snapshot.http_routes[0]
+    meta = route.metadata.model_copy(update={"generation": route.metadata.generation + 1})
+    edited = route.model_copy(update={"metadata": meta})
     variant = dataclasses.replace(snapshot, http_routes=(edited, *snapshot.http_routes[1:]))
+    memo.delta = None  # the full path (the route-only delta counts hits its own way)
     assert _dump(variant, memo) == _dump(variant, None)
     assert memo.hits == len(snapshot.http_routes) - 1
+
+
+def test_equal_copies_are_reused() -> None:
+    """The memo keys work by what an object is (kind, namespace, name and its value), not by
+    the Python object: a snapshot parsed again from the same documents reuses all of it."""
+    case = next(c for c, s in SNAPSHOTS.items() if len(s.http_routes) >= 2)
+    memo = TranslateMemo()
+    translate(SNAPSHOTS[case], memo=memo)
+    again = _snapshot(case)  # new objects throughout, equal in value
+    assert again.http_routes[0] is not SNAPSHOTS[case].http_routes[0]
+    assert _dump(again, memo) == _dump(again, None)
+    assert memo.endpoints_only  # nothing but (equal) endpoints to read again

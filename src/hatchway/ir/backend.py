@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hatchway.ir.frozen import quick_init
 from hatchway.ir.origin import Origin
 
 
@@ -19,12 +20,14 @@ class AppProtocol(StrEnum):
     UDP = "udp"
 
 
+@quick_init
 @dataclass(frozen=True, order=True, slots=True)
 class Endpoint:
     address: str
     port: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UpstreamTLS:
     """TLS from Envoy to a backend (BackendTLSPolicy), plus the Gateway's client certificate."""
@@ -41,6 +44,7 @@ class UpstreamTLS:
     invalid: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """One backend port: a Service port (or a mirror target), with its ready endpoints.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hatchway.ir.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True, order=True, slots=True)
 class Origin:
     """A Gateway API object, optionally narrowed to a listener (section) or a rule/match."""

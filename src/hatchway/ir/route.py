@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hatchway.ir.frozen import quick_init
 from hatchway.ir.origin import Origin
 
 
@@ -15,12 +16,14 @@ class PathMatchType(StrEnum):
     REGEX = "RegularExpression"  # RE2, validated by the core
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PathMatch:
     type: PathMatchType
     value: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HeaderMatch:
     name: str  # lower-cased; header names are case-insensitive
@@ -28,6 +31,7 @@ class HeaderMatch:
     regex: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QueryMatch:
     name: str  # case-sensitive
@@ -35,6 +39,7 @@ class QueryMatch:
     regex: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Match:
     """All conditions are ANDed. For gRPC the core turns service/method into `path`."""
@@ -45,6 +50,7 @@ class Match:
     query: tuple[QueryMatch, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HeaderModifier:
     set: tuple[tuple[str, str], ...] = ()
@@ -52,6 +58,7 @@ class HeaderModifier:
     remove: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class WeightedBackend:
     """One backendRef after resolution.
@@ -70,6 +77,7 @@ class WeightedBackend:
     rewrite: URLRewrite | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Mirror:
     cluster: str
@@ -82,6 +90,7 @@ class PathModifierType(StrEnum):
     PREFIX = "ReplacePrefixMatch"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PathModifier:
     type: PathModifierType
@@ -90,12 +99,14 @@ class PathModifier:
     matched_prefix: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class URLRewrite:
     hostname: str | None = None
     path: PathModifier | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Redirect:
     """RequestRedirect with defaults resolved by the core.
@@ -113,12 +124,14 @@ class Redirect:
     path: PathModifier | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DirectResponse:
     status: int
     body: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Forward:
     """Send to weighted backends. All-invalid (or empty) backends is a 500, decided by the core."""
@@ -126,6 +139,7 @@ class Forward:
     backends: tuple[WeightedBackend, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CORS:
     allow_origins: tuple[str, ...] = ()  # "*" alone, or scheme://host[:port] with a leading `*.`
@@ -136,6 +150,7 @@ class CORS:
     max_age_s: int = 5
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Retry:
     """GEP-1731: retry a request the backend did not process — the connection failed, the
@@ -146,6 +161,7 @@ class Retry:
     backoff_ms: int | None = None  # base interval; None: the data plane's default
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SessionPersistence:
     type: str = "Cookie"  # Cookie | Header
@@ -158,6 +174,7 @@ class SessionPersistence:
     cookie_path: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ExternalAuth:
     """Ask an authorization service about each request before it goes on (GEP-1494; on a
@@ -182,6 +199,7 @@ class ExternalAuth:
     pre_routing: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Route:
     """One rule match, placed in precedence order within its virtual host."""
@@ -206,6 +224,7 @@ class Route:
     hostname: str = "*"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VirtualHost:
     """Requests whose Host (port ignored) best matches `domain` are served by `routes`, in order.

@@ -84,6 +84,9 @@ class KnownStamps:
 
 # (the decoded object it was computed from, the result, the errors it produced)
 _Memoized = tuple[dict[str, Any], "tuple[KindInfo, BaseModel] | None", tuple[InputError, ...]]
+# A document's object by what it says it is: (raw key, how many objects of the file had that
+# key before it, creationTimestamp); reused only while the decoded object is equal.
+_EntryKey = tuple["ObjectRef", int, datetime]
 _Origin = tuple[str, int]  # file, document index
 
 
@@ -102,9 +105,8 @@ class _FileParse:
     origins: dict[ObjectRef, _Origin]  # kept objects by (kind, namespace, name)
     keys: frozenset[ObjectRef]
     errors: tuple[InputError, ...]
-    # Per document, to re-validate only changed documents of a changed file.
-    entries: dict[tuple[int, datetime], _Memoized]
-    raw_keys: dict[int, tuple[dict[str, Any], ObjectRef]]
+    # Per object, to re-validate only changed objects of a changed file.
+    entries: dict[_EntryKey, _Memoized]
     # The latest `ParseResult.stamps` that holds all of `stamps` unchanged: when it comes
     # back as `KnownStamps.known`, the file keeps its stamps without a per-object check.
     stamped_into: Mapping[ObjectRef, datetime] | None = None
@@ -114,8 +116,8 @@ class _FileParse:
 class ParseMemo:
     """The previous parse per file (a caller that reuses decoded documents for unchanged files,
     like serve's DecodeCache, then pays only for what changed): an unchanged file whose objects
-    keep their stamps is reused whole; otherwise documents are looked up by the decoded
-    object's identity and creationTimestamp, and only new ones are validated."""
+    keep their stamps is reused whole; otherwise objects are looked up by kind, namespace,
+    name and creationTimestamp, and validated again unless equal to the one seen before."""
 
     files: dict[str, _FileParse] = field(default_factory=dict)
 
@@ -132,21 +134,31 @@ def parse_files(
     memo: ParseMemo | None = None,
     stamp: Stamper = input_order,
 ) -> ParseResult:
-    """`parse_documents` over named files in load order. A file given as the same sequence
-    object as in the previous parse (with `memo`) is not looked at again if its objects keep
-    their stamps: its result is spliced in with C-level operations."""
+    """`parse_documents` over named files in load order. A file whose documents equal those
+    of the previous parse (with `memo`) is not looked at again if its objects keep their
+    stamps: its result is spliced in with C-level operations."""
     with gcpause.paused():
         return _parse(files, memo, stamp)
 
 
 def _reusable(parse: _FileParse, docs: Sequence[Document], stamp: Stamper, start: int) -> bool:
-    if parse.docs is not docs:
+    # The same documents (an unchanged file usually comes back as the same tuple: then the
+    # comparison stops at once).
+    if not (parse.docs is docs or _same_documents(parse.docs, docs)):
         return False
     if isinstance(stamp, KnownStamps) and parse.restampable:
         known = stamp.known
+        # `stamped_into` holds all of `stamps`: being it answers the subset test at once.
         return known is parse.stamped_into or parse.stamps.items() <= known.items()
     # Any other stamper is taken to be a pure function of key and position.
-    return parse.stamper is stamp and parse.start == start
+    return parse.stamper == stamp and parse.start == start
+
+
+def _same_documents(a: Sequence[Document], b: Sequence[Document]) -> bool:
+    return len(a) == len(b) and all(
+        x.source == y.source and x.index == y.index and same_json(x.body, y.body)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def _parse(
@@ -246,9 +258,8 @@ def _parse_file(
     docs: Sequence[Document], before: _FileParse | None, stamp: Stamper, start: int
 ) -> _FileParse:
     old_entries = before.entries if before is not None else {}
-    old_keys = before.raw_keys if before is not None else {}
-    entries: dict[tuple[int, datetime], _Memoized] = {}
-    raw_keys: dict[int, tuple[dict[str, Any], ObjectRef]] = {}
+    entries: dict[_EntryKey, _Memoized] = {}
+    seen: dict[ObjectRef, int] = {}  # raw key -> objects of this file with it so far
     stamps: dict[ObjectRef, datetime] = {}
     restampable = True
     errors: list[InputError] = []
@@ -257,21 +268,18 @@ def _parse_file(
     position = start
     for doc in docs:
         for body in _objects(doc, errors):
-            # The raw key of a document seen before is remembered with it (same object).
-            known = old_keys.get(id(body))
-            raw_key = known[1] if known is not None and known[0] is body else _raw_key(body)
-            raw_keys[id(body)] = (body, raw_key)
+            raw_key = _raw_key(body)
             created = stamp(raw_key, position)
             position += 1
             if raw_key in stamps:
                 restampable = False
             else:
                 stamps[raw_key] = created
-            memo_key = (id(body), created)
+            nth = seen.get(raw_key, 0)
+            seen[raw_key] = nth + 1
+            memo_key = (raw_key, nth, created)
             hit = old_entries.get(memo_key)
-            # The entry holds `body` alive, so an equal id is the same object, not a reused
-            # address.
-            if hit is None or hit[0] is not body:
+            if hit is None or not same_json(hit[0], body):
                 own: list[InputError] = []
                 hit = (body, _parse_object(doc, body, created, own), tuple(own))
             entries[memo_key] = hit
@@ -300,8 +308,30 @@ def _parse_file(
         keys=frozenset(origins),
         errors=tuple(errors),
         entries=entries,
-        raw_keys=raw_keys,
     )
+
+
+def same_json(a: object, b: object) -> bool:
+    """Two decoded values are the same document: equal, and of the same types throughout
+    (`1`, `1.0` and `true` are equal in Python but not as input). Decoded values validate the
+    same when this holds. `is` first: an unchanged file's objects usually come back as the
+    very same ones, and then nothing is walked."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        assert isinstance(b, dict)
+        if len(a) != len(b):
+            return False
+        for k, v in a.items():
+            if type(k) is not str or k not in b or not same_json(v, b[k]):
+                return False
+        return True
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        return len(a) == len(b) and all(map(same_json, a, b))
+    return a == b
 
 
 def _raw_key(body: dict[str, Any]) -> ObjectRef:
@@ -397,8 +427,22 @@ def _parse_object(
     if bad_names:
         return None
     body = _prepare(body, info, namespace or "", name, created)
+    model = _validate(info, body, lambda field, message: error(field, message, namespace))
+    if model is None:
+        return None
+    violations = rules.check(model)
+    for v in violations[:MAX_ERRORS_PER_OBJECT]:
+        error(v.field, v.message, namespace)
+    if violations:
+        return None
+    return info, model
+
+
+def _validate(
+    info: KindInfo, body: dict[str, Any], error: Callable[[str | None, str], None]
+) -> BaseModel | None:
     try:
-        model = info.model.model_validate(body, by_alias=True, by_name=False)
+        return info.model.model_validate(body, by_alias=True, by_name=False)
     except ValidationError as first:
         # The API server prunes a null in a field that is not nullable and then applies the
         # CRD's defaults; no Gateway API field is nullable, and in core objects null means
@@ -409,19 +453,13 @@ def _parse_object(
         try:
             if pruned is body:
                 raise first
-            model = info.model.model_validate(pruned, by_alias=True, by_name=False)
+            return info.model.model_validate(pruned, by_alias=True, by_name=False)
         except ValidationError as exc:
             # A Secret's values are never quoted back, even when they are of the wrong type.
             reveal = info.kind != "Secret"
             for field, message in _pydantic_errors(exc, pruned, reveal)[:MAX_ERRORS_PER_OBJECT]:
-                error(field, message, namespace)
+                error(field, message)
             return None
-    violations = rules.check(model)
-    for v in violations[:MAX_ERRORS_PER_OBJECT]:
-        error(v.field, v.message, namespace)
-    if violations:
-        return None
-    return info, model
 
 
 def _prepare(
@@ -456,6 +494,8 @@ def _without_nulls(value: Any, depth: int = 0, seen: dict[int, Any] | None = Non
     by several parents (a YAML alias) is pruned once: an alias bomb costs its distinct nodes."""
     if depth > _PRUNE_DEPTH or not isinstance(value, dict | list):
         return value
+    # By object, on purpose: YAML aliases make one decoded node many parents' child, and
+    # this walk (one call, nothing kept) must visit each node once.
     seen = {} if seen is None else seen
     done = seen.get(id(value))
     if done is not None:

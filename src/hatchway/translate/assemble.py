@@ -22,11 +22,12 @@ from hatchway.ir import (
     VirtualHost,
     WeightedBackend,
 )
+from hatchway.model.refs import ObjectRef
 from hatchway.status import ListenerConditionReason, ReportWarning
 from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
+from hatchway.translate.gatewayctx import GatewayCtx, ListenerCtx, ListenerKey
 from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
-from hatchway.translate.listeners import GatewayCtx, ListenerCtx
 from hatchway.translate.vhosts import (
     Entry,
     HttpSocket,
@@ -41,19 +42,24 @@ class Assembly:
     ir: IR
     warnings: list[ReportWarning]
     cluster_gateways: dict[str, set[tuple[str, str]]]  # cluster -> Gateways using it
-    # What an incremental translation starts from (see `translate.delta`): the HTTP(S)
-    # sockets by name, each route's part of them (by id of its RouteCtx), and the sockets
-    # in the order of `ir.listeners` (None where a socket produced no listener).
+    # What an incremental translation starts from (see `translate.incremental`): the HTTP(S)
+    # sockets by name, each route's part of them (by route key), and the sockets in the
+    # order of `ir.listeners` (None where a socket produced no listener).
     http_sockets: dict[str, HttpSocket] = field(default_factory=dict)
-    parts: dict[int, list[tuple[HttpSocket, RoutePart]]] = field(default_factory=dict)
+    parts: dict[ObjectRef, list[tuple[HttpSocket, RoutePart]]] = field(default_factory=dict)
     listener_sockets: list[str] = field(default_factory=list)
-    l4_listeners: frozenset[int] = frozenset()
+    l4_listeners: frozenset[ListenerKey] = frozenset()
     port_warnings: tuple[ReportWarning, ...] = ()  # the part of `warnings` about sockets
+    # Listeners whose address and port an older Gateway holds with another protocol.
+    unavailable: dict[ListenerKey, tuple[str, str]] = field(default_factory=dict)
 
 
 class _Builder:
     def __init__(
-        self, attachments: dict[int, list[Attachment]], detect_shadowed: bool, keep_parts: bool
+        self,
+        attachments: dict[ListenerKey, list[Attachment]],
+        detect_shadowed: bool,
+        keep_parts: bool,
     ) -> None:
         self.attachments = attachments
         self.detect_shadowed = detect_shadowed
@@ -62,7 +68,7 @@ class _Builder:
         self.cluster_gateways: dict[str, set[tuple[str, str]]] = defaultdict(set)
         # For incremental translation: every HTTP(S) socket's state, and each route's parts.
         self.http_sockets: dict[str, HttpSocket] = {}
-        self.parts: dict[int, list[tuple[HttpSocket, RoutePart]]] = defaultdict(list)
+        self.parts: dict[ObjectRef, list[tuple[HttpSocket, RoutePart]]] = defaultdict(list)
 
     def _use_clusters(self, backends: tuple[WeightedBackend, ...], lc: ListenerCtx) -> None:
         for b in backends:
@@ -76,19 +82,20 @@ class _Builder:
 
     def _virtual_hosts(self, sock: Socket) -> tuple[VirtualHost, ...]:
         """Every route's part of the socket, added up per domain in precedence order."""
-        routes: dict[int, RouteCtx] = {}
-        hosts: dict[int, set[str]] = defaultdict(set)
+        routes: dict[ObjectRef, RouteCtx] = {}
+        hosts: dict[ObjectRef, set[str]] = defaultdict(set)
         for lc in sock.listeners:
-            for att in self.attachments.get(id(lc), ()):
-                routes.setdefault(id(att.route), att.route)
-                hosts[id(att.route)].update(att.hostnames)
+            for att in self.attachments.get(lc.key, ()):
+                key = att.route.key
+                routes.setdefault(key, att.route)
+                hosts[key].update(att.hostnames)
         hs = HttpSocket(sock, Counter(h for found in hosts.values() for h in found))
         self.http_sockets[sock.name] = hs
         collected: dict[str, list[Entry]] = defaultdict(list)
         for route in routes.values():
             part = hs.part(route)
             if self.keep_parts:
-                self.parts[id(route)].append((hs, part))
+                self.parts[route.key].append((hs, part))
             for domain, entries in part.entries.items():
                 collected[domain] += entries
             for cluster, gateway in part.clusters:
@@ -149,7 +156,7 @@ class _Builder:
             owners[lc.hostname or ANY].append(lc)
         domains: set[str] = set()
         for lc in sock.listeners:
-            for att in self.attachments.get(id(lc), ()):
+            for att in self.attachments.get(lc.key, ()):
                 domains.update(att.hostnames)
         chains: list[FilterChain] = []
         for domain in sorted(domains):
@@ -160,7 +167,7 @@ class _Builder:
             rank = {p: i for i, p in enumerate(patterns)}
             best: tuple[tuple[object, ...], Attachment, ListenerCtx] | None = None
             for lc in owner:
-                for att in self.attachments.get(id(lc), ()):
+                for att in self.attachments.get(lc.key, ()):
                     covering = sorted((rank[h], h) for h in att.hostnames if h in rank)
                     if not covering:
                         continue
@@ -199,7 +206,7 @@ class _Builder:
         return tuple(chains)
 
     def l4(self, sock: Socket) -> tuple[FilterChain, ...]:
-        atts = [a for lc in sock.listeners for a in self.attachments.get(id(lc), ())]
+        atts = [a for lc in sock.listeners for a in self.attachments.get(lc.key, ())]
         lc0 = sock.listeners[0]
         if not atts:
             return (FilterChain(name=sock.name, listener=lc0.owner, l4=L4Route(lc0.owner, ())),)
@@ -227,6 +234,93 @@ def _by_hostname(listeners: list[ListenerCtx]) -> list[tuple[str | None, list[Li
     return sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
 
 
+def _attachments(routes: list[RouteCtx]) -> dict[ListenerKey, list[Attachment]]:
+    """Every accepted attachment, by listener, in route order."""
+    out: dict[ListenerKey, list[Attachment]] = defaultdict(list)
+    for route in routes:
+        for pc in route.parents:
+            if pc.rejected is None:
+                for att in pc.attachments:
+                    out[att.listener.key].append(att)
+    return out
+
+
+_SocketKey = tuple[str, str, str, int, bool]
+
+
+@dataclass
+class _Sockets:
+    """Each configured listener on the socket of its address and port (or why it is not)."""
+
+    by_key: dict[_SocketKey, Socket] = field(default_factory=dict)
+    warnings: list[ReportWarning] = field(default_factory=list)
+    unavailable: dict[ListenerKey, tuple[str, str]] = field(default_factory=dict)
+
+
+def _sockets(gateways: list[GatewayCtx], per_gateway: bool) -> _Sockets:
+    out = _Sockets()
+    for gw in sorted(gateways, key=lambda g: (g.created, g.namespace, g.name)):
+        if gw.accepted is not None:
+            continue
+        for lc in gw.all_listeners():
+            if not lc.is_configured:
+                continue
+            own = (gw.namespace, gw.name) if per_gateway else None
+            for address in gw.addresses:
+                key = (*(own or ("", "")), address, lc.port, lc.protocol == "UDP")
+                sock = out.by_key.get(key)
+                if sock is None:
+                    sock = out.by_key[key] = Socket(address, lc.port, lc.protocol, gateway=own)
+                if sock.protocol == lc.protocol:
+                    sock.listeners.append(lc)
+                    continue
+                # Another (older) Gateway bound this address and port with another
+                # protocol: in a cluster each Gateway would get its own address.
+                out.unavailable.setdefault(
+                    lc.key,
+                    (
+                        ListenerConditionReason.PORT_UNAVAILABLE,
+                        f"{address}:{lc.port} is already used for {sock.protocol} by another "
+                        "Gateway",
+                    ),
+                )
+                out.warnings.append(
+                    ReportWarning(
+                        f"Gateway/{gw.namespace}/{gw.name}",
+                        f"listener {lc.name}: {address}:{lc.port} is already used for "
+                        f"{sock.protocol} by another Gateway; this listener is not served",
+                        Finding.PORT_IN_USE,
+                    )
+                )
+    return out
+
+
+def _ir_listener(sock: Socket, chains: tuple[FilterChain, ...]) -> Listener:
+    contributors = sorted(
+        {Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name) for lc in sock.listeners}
+    )
+    listener_sets = sorted(
+        {
+            (
+                Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name),
+                Origin("Gateway", lc.gateway.namespace, lc.gateway.name),
+            )
+            for lc in sock.listeners
+            if lc.owner.kind == "ListenerSet"
+        }
+    )
+    return Listener(
+        name=sock.name,
+        address=sock.address,
+        port=sock.port,
+        protocol=Protocol(sock.protocol),
+        chains=chains,
+        gateways=tuple(contributors),
+        listener_sets=tuple(listener_sets),
+        owner=sock.gateway,
+    )
+
+
 def assemble(
     gateways: list[GatewayCtx],
     routes: list[RouteCtx],
@@ -236,89 +330,27 @@ def assemble(
     per_gateway: bool = False,
 ) -> Assembly:
     """The IR listeners of `gateways` with `routes` attached. `keep_parts`: keep each
-    route's part of each socket in the result (what `translate.delta` starts from).
+    route's part of each socket in the result (what `translate.incremental` starts from).
     `per_gateway`: every Gateway binds its own sockets (its own data plane), so Gateways
     never share, or compete for, an address and port."""
-    attachments: dict[int, list[Attachment]] = defaultdict(list)
-    for route in routes:
-        for pc in route.parents:
-            if pc.rejected is None:
-                for att in pc.attachments:
-                    attachments[id(att.listener)].append(att)
-    sockets: dict[tuple[str, str, str, int, bool], Socket] = {}
-    warnings: list[ReportWarning] = []
-    ordered_gateways = sorted(gateways, key=lambda g: (g.created, g.namespace, g.name))
-    for gw in ordered_gateways:
-        if gw.accepted is not None:
-            continue
-        for lc in gw.all_listeners():
-            if not lc.is_configured:
-                continue
-            own = (gw.namespace, gw.name) if per_gateway else None
-            for address in gw.addresses:
-                key = (*(own or ("", "")), address, lc.port, lc.protocol == "UDP")
-                sock = sockets.get(key)
-                if sock is None:
-                    sock = sockets[key] = Socket(address, lc.port, lc.protocol, gateway=own)
-                if sock.protocol != lc.protocol:
-                    # Another (older) Gateway bound this address and port with another
-                    # protocol: in a cluster each Gateway would get its own address.
-                    lc.accepted = lc.accepted or (
-                        ListenerConditionReason.PORT_UNAVAILABLE,
-                        f"{address}:{lc.port} is already used for {sock.protocol} by another "
-                        "Gateway",
-                    )
-                    warnings.append(
-                        ReportWarning(
-                            f"Gateway/{gw.namespace}/{gw.name}",
-                            f"listener {lc.name}: {address}:{lc.port} is already used for "
-                            f"{sock.protocol} by another Gateway; this listener is not served",
-                            Finding.PORT_IN_USE,
-                        )
-                    )
-                    continue
-                sock.listeners.append(lc)
-    builder = _Builder(attachments, detect_shadowed, keep_parts)
+    found = _sockets(gateways, per_gateway)
+    sockets = found.by_key
+    builder = _Builder(_attachments(routes), detect_shadowed, keep_parts)
     listeners: list[Listener] = []
     listener_sockets: list[str] = []
-    l4_listeners: set[int] = set()
+    l4_listeners: set[ListenerKey] = set()
     for key in sorted(sockets, key=lambda k: (k[:4], sockets[k].protocol)):
         sock = sockets[key]
         if sock.protocol in ("HTTP", "HTTPS"):
             chains = builder.http(sock)
         else:
-            l4_listeners.update(id(lc) for lc in sock.listeners)
+            l4_listeners.update(lc.key for lc in sock.listeners)
             chains = builder.tls(sock) if sock.protocol == "TLS" else builder.l4(sock)
         if not chains:
             continue  # e.g. HTTPS without a usable certificate: leave the port closed
-        contributors = sorted(
-            {Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name) for lc in sock.listeners}
-        )
-        listener_sets = sorted(
-            {
-                (
-                    Origin(lc.owner.kind, lc.owner.namespace, lc.owner.name),
-                    Origin("Gateway", lc.gateway.namespace, lc.gateway.name),
-                )
-                for lc in sock.listeners
-                if lc.owner.kind == "ListenerSet"
-            }
-        )
-        listeners.append(
-            Listener(
-                name=sock.name,
-                address=sock.address,
-                port=sock.port,
-                protocol=Protocol(sock.protocol),
-                chains=chains,
-                gateways=tuple(contributors),
-                listener_sets=tuple(listener_sets),
-                owner=sock.gateway,
-            )
-        )
+        listeners.append(_ir_listener(sock, chains))
         listener_sockets.append(sock.name)
-    ports = len(warnings)
-    warnings.extend(builder.warnings.values())
+    warnings = [*found.warnings, *builder.warnings.values()]
     return Assembly(
         IR(listeners=tuple(listeners)),
         warnings,
@@ -327,5 +359,6 @@ def assemble(
         dict(builder.parts),
         listener_sockets,
         frozenset(l4_listeners),
-        tuple(warnings[:ports]),
+        tuple(found.warnings),
+        found.unavailable,
     )

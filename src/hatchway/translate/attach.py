@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hatchway.model.meta import GATEWAY_GROUP, ParentReference
+from hatchway.model.refs import ObjectRef
 from hatchway.status import (
     Condition,
     ParentRef,
@@ -18,9 +19,9 @@ from hatchway.status import (
     condition,
 )
 from hatchway.translate.backends import Problem
+from hatchway.translate.gatewayctx import GatewayCtx, ListenerCtx, ListenerKey, ListenerSetCtx
 from hatchway.translate.hostnames import effective_hostnames
 from hatchway.translate.index import Index
-from hatchway.translate.listeners import GatewayCtx, ListenerCtx, ListenerSetCtx
 from hatchway.translate.rules import CompiledRoute
 
 R = RouteConditionReason
@@ -62,6 +63,16 @@ class RouteCtx:
     @property
     def ref(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def key(self) -> ObjectRef:
+        return (self.kind, self.namespace, self.name)
+
+    def accepted_listeners(self) -> set[ListenerKey]:
+        """The listeners it is attached to through accepted parentRefs (attachedRoutes)."""
+        return {
+            att.listener.key for pc in self.parents if pc.rejected is None for att in pc.attachments
+        }
 
     @property
     def fully_invalid(self) -> bool:
@@ -175,14 +186,15 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
 
 def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
     """HTTPRoute vs GRPCRoute with intersecting hostnames on one listener: the older wins (§3.3)."""
-    by_listener: dict[int, list[Attachment]] = {}
+    by_listener: dict[ListenerKey, list[Attachment]] = {}
     for route in routes:
         if route.kind not in ("HTTPRoute", "GRPCRoute"):
             continue
         for pc in route.parents:
             for att in pc.attachments:
-                by_listener.setdefault(id(att.listener), []).append(att)
-    losers: set[int] = set()
+                by_listener.setdefault(att.listener.key, []).append(att)
+    # An attachment is (route, listener); a route's attachments to one listener share a verdict.
+    losers: set[tuple[ObjectRef, ListenerKey]] = set()
     for atts in by_listener.values():
         kinds = {a.route.kind for a in atts}
         if len(kinds) < 2:
@@ -196,7 +208,7 @@ def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
                 for k in kept
             )
             if clash:
-                losers.add(id(att))
+                losers.add((att.route.key, att.listener.key))
             else:
                 kept.append(att)
     if not losers:
@@ -204,7 +216,9 @@ def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
     for route in routes:
         for pc in route.parents:
             before = len(pc.attachments)
-            pc.attachments = [a for a in pc.attachments if id(a) not in losers]
+            pc.attachments = [
+                a for a in pc.attachments if (route.key, a.listener.key) not in losers
+            ]
             if before and not pc.attachments and pc.rejected is None:
                 pc.rejected = (
                     R.NOT_ALLOWED_BY_LISTENERS,

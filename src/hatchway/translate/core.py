@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hatchway import gcpause
@@ -25,17 +25,14 @@ from hatchway.translate.attach import (
 )
 from hatchway.translate.backends import Backends, slice_warnings
 from hatchway.translate.btls import Policies
-from hatchway.translate.delta import FIELDS as DELTA_FIELDS
-from hatchway.translate.delta import DeltaState, translate_delta
+from hatchway.translate.clusters import build_clusters
+from hatchway.translate.gateway_status import ListenerOutcome, attached_counts, gateway_statuses
+from hatchway.translate.gatewayctx import GatewayCtx, ListenerKey
 from hatchway.translate.ignored import ignored
+from hatchway.translate.incremental import FIELDS as DELTA_FIELDS
+from hatchway.translate.incremental import DeltaState, translate_delta
 from hatchway.translate.index import Index
-from hatchway.translate.listeners import (
-    GatewayCtx,
-    build_gateways,
-    certificate_warnings,
-    class_statuses,
-    gateway_statuses,
-)
+from hatchway.translate.listeners import build_gateways, certificate_warnings, class_statuses
 from hatchway.translate.memo import (
     Attached,
     RouteEntry,
@@ -51,7 +48,6 @@ from hatchway.translate.rules import (
 from hatchway.translate.settings import Settings, Translation
 from hatchway.translate.telemetry import TelemetryPolicies, with_tracing
 from hatchway.translate.vhosts import ClusterUse, HttpSocket
-from hatchway.translate.xbackends import xbackend_tls
 
 
 def _referenced_services(
@@ -87,27 +83,20 @@ def _gateways(
     same_backends: bool,
 ) -> tuple[list[ResourceStatus], list[GatewayCtx], Parents]:
     """GatewayClasses, Gateways and listeners: those of the last translation when built from
-    the very same objects (and backend inputs: listener filters name Services), with what a
-    translation changes on them put back."""
+    equal objects (and backend inputs: listener filters name Services). Nothing changes them
+    once built, so they are reused as they are."""
     reused = memo.reusable_parents(snapshot, settings)
     if not same_backends:
         reused = None
         memo.parents_reused = False
     if reused is not None:
-        class_status, gateways, parents, initial = reused
-        for lc, accepted in initial:
-            lc.accepted = accepted
-            lc.attached = 0
+        class_status, gateways, parents = reused
         return class_status, gateways, parents
     classes, class_status = class_statuses(snapshot, settings)
     gateways = build_gateways(index, classes, settings, backends)
     parents = Parents(gateways)
-    initial = [
-        (lc, lc.accepted)
-        for gw in gateways
-        for lc in (*gw.listeners, *(lc for ls in gw.listener_sets for lc in ls.listeners))
-    ]
-    memo.keep_parents(snapshot, settings, (class_status, gateways, parents, initial))
+    if memo.incremental:
+        memo.keep_parents(snapshot, settings, (class_status, gateways, parents))
     return class_status, gateways, parents
 
 
@@ -217,11 +206,98 @@ def _new_endpoints(snapshot: Snapshot, memo: TranslateMemo) -> Translation:
     return result
 
 
+@dataclass
+class _Routes:
+    """Every route's context after attachment, sorted by kind, namespace and name."""
+
+    ctxs: list[RouteCtx] = field(default_factory=list)
+    objs: list[tuple[AnyRoute, RouteCtx]] = field(default_factory=list)
+    entries: dict[ObjectRef, RouteEntry] = field(default_factory=dict)  # memo entries
+    refused: set[ObjectRef] = field(default_factory=set)  # the data plane's, without entries
+
+
+def _route_entry(
+    key: ObjectRef,
+    obj: AnyRoute,
+    memo: TranslateMemo,
+    backends: Backends,
+    warnings: list[ReportWarning],
+) -> RouteEntry | None:
+    """The route's compiled rules: the memo's while the route is equal, else compiled now."""
+    entry = memo.route(key, obj)
+    if entry is not None:
+        return entry
+    compiled = _guard("/".join(key), warnings, lambda: compile_route(obj, backends))
+    return None if compiled is None else RouteEntry(obj, compiled)
+
+
+def _attach_routes(
+    snapshot: Snapshot,
+    settings: Settings,
+    memo: TranslateMemo,
+    *,
+    index: Index,
+    parents: Parents,
+    backends: Backends,
+    warnings: list[ReportWarning],
+) -> _Routes:
+    """Compile (or reuse) every route and attach it to its parents, each on its own."""
+    out = _Routes()
+    refused = settings.refused_routes
+    all_routes: list[AnyRoute] = [
+        *snapshot.http_routes,
+        *snapshot.grpc_routes,
+        *snapshot.tls_routes,
+        *snapshot.tcp_routes,
+        *snapshot.udp_routes,
+    ]
+    for obj in all_routes:
+        key = _key(obj)
+        entry = _route_entry(key, obj, memo, backends, warnings)
+        if entry is None:
+            continue
+        out.entries[key] = entry
+        if refused and (message := refused.get(key)) is not None:
+            ctx = route_ctx(obj, _refused(message, entry.compiled))
+            out.refused.add(key)
+            _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+        else:
+            ctx = route_ctx(obj, entry.compiled)
+            if entry.attach_version == memo.parents_version:
+                _reattach(ctx, entry.attached)
+            elif (
+                _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+                and memo.incremental
+            ):
+                entry.attached = attached_of(ctx)
+                entry.attach_version = memo.parents_version
+        out.ctxs.append(ctx)
+        out.objs.append((obj, ctx))
+    memo.keep(out.entries)
+    out.ctxs.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    return out
+
+
+def _route_statuses(
+    routes: _Routes, listeners: list[set[ListenerKey]], controller: str
+) -> list[ResourceStatus]:
+    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`)."""
+    out: list[ResourceStatus] = []
+    for route, accepted in zip(routes.ctxs, listeners, strict=True):
+        entry = routes.entries.get(route.key)
+        if entry is not None and route.key not in routes.refused:
+            entry.listeners = frozenset(accepted)
+            status = cached_route_status(route, entry, controller)
+        else:
+            status = route_status(route, controller)
+        if status is not None:
+            out.append(status)
+    return out
+
+
 def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:
     index = Index(snapshot)
     warnings: list[ReportWarning] = []
-    statuses: list[ResourceStatus] = []
-
     # What resolving a backendRef reads (a kubernetes.io/wss port needs a BackendTLSPolicy).
     same_backends = memo.backends_unchanged(
         (*snapshot.services, *snapshot.reference_grants, *snapshot.backend_tls_policies)
@@ -230,136 +306,38 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     class_status, gateways, parents = _gateways(
         index, snapshot, settings, memo, backends=backends, same_backends=same_backends
     )
-    statuses += class_status
+    statuses = list(class_status)
     memo.expiry_warnings = tuple(certificate_warnings(gateways, snapshot.observed_at))
     warnings += memo.expiry_warnings
     memo.hits = 0
-
-    all_routes: list[AnyRoute] = [
-        *snapshot.http_routes,
-        *snapshot.grpc_routes,
-        *snapshot.tls_routes,
-        *snapshot.tcp_routes,
-        *snapshot.udp_routes,
-    ]
-    routes: list[RouteCtx] = []
-    route_objs: list[tuple[AnyRoute, RouteCtx]] = []
-    entries: dict[int, RouteEntry] = {}
-    entry_of: dict[int, RouteEntry] = {}  # id(RouteCtx) -> its memo entry
-    refused = settings.refused_routes
-    for obj in all_routes:
-        entry = memo.route(obj)
-        if entry is None:
-            ref = f"{obj.kind}/{obj.metadata.namespace}/{obj.metadata.name}"
-            compiled = _guard(ref, warnings, lambda obj=obj: compile_route(obj, backends))  # type: ignore[misc]
-            if compiled is None:
-                continue
-            entry = RouteEntry(obj, compiled)
-        entries[id(obj)] = entry
-        if refused and (message := refused.get(_key(obj))) is not None:
-            ctx = route_ctx(obj, _refused(message, entry.compiled))
-            _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
-            routes.append(ctx)
-            route_objs.append((obj, ctx))
-            continue
-        ctx = entry.ctx
-        if ctx is None:
-            ctx = entry.ctx = route_ctx(obj, entry.compiled)
-        else:
-            ctx.parents = []  # the rest is the route's own, unchanged
-        entry_of[id(ctx)] = entry
-        if entry.attach_version == memo.parents_version:
-            _reattach(ctx, entry.attached)
-        elif _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx)):  # type: ignore[misc]
-            entry.attached = attached_of(ctx)
-            entry.attach_version = memo.parents_version
-        routes.append(ctx)
-        route_objs.append((obj, ctx))
-    memo.keep(entries)
-    routes.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    routes = _attach_routes(
+        snapshot,
+        settings,
+        memo,
+        index=index,
+        parents=parents,
+        backends=backends,
+        warnings=warnings,
+    )
     # Conflicts are cross-route: a route-only change on these listeners is translated anew.
-    grpc_listeners = {
-        id(att.listener)
-        for r in routes
-        if r.kind == "GRPCRoute"
-        for pc in r.parents
-        for att in pc.attachments
-    }
-    resolve_http_grpc_conflicts(routes)
-
-    for route in routes:
-        counted: set[int] = set()
-        for pc in route.parents:
-            if pc.rejected is not None:
-                continue
-            for att in pc.attachments:
-                if id(att.listener) not in counted:
-                    counted.add(id(att.listener))
-                    att.listener.attached += 1
-        entry = entry_of.get(id(route))
-        status = (
-            cached_route_status(route, entry, settings.controller_name)
-            if entry is not None
-            else route_status(route, settings.controller_name)
-        )
-        if status is not None:
-            statuses.append(status)
-
+    grpc_listeners = {lk for r in routes.ctxs if r.kind == "GRPCRoute" for lk in _all_listeners(r)}
+    resolve_http_grpc_conflicts(routes.ctxs)
+    accepted = [r.accepted_listeners() for r in routes.ctxs]
+    statuses += _route_statuses(routes, accepted, settings.controller_name)
+    attached = attached_counts(accepted)
     assembly = assemble(
         gateways,
-        routes,
+        routes.ctxs,
         settings.detect_shadowed,
         keep_parts=memo.incremental,
         per_gateway=settings.per_gateway_sockets,
     )
-    statuses += gateway_statuses(gateways)  # after assembly: it can find unavailable ports
+    # After assembly: it can find unavailable ports.
+    statuses += gateway_statuses(gateways, ListenerOutcome(attached, assembly.unavailable))
     warnings += assembly.warnings
-
-    policies = Policies(index, settings.cluster_trust_bundles)
-    gateway_by_key = {(g.namespace, g.name): g for g in gateways}
-    telemetry = TelemetryPolicies(index, set(gateway_by_key), backends)
-    for collector, gw in telemetry.collectors():
-        assembly.cluster_gateways.setdefault(collector, set()).add(gw)
-    clusters: list[Cluster] = []
-    service_gateways: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for name in sorted(assembly.cluster_gateways):
-        spec = backends.specs[name]
-        gws = assembly.cluster_gateways[name]
-        if spec.xbackend is not None:  # its own TLS (never a BackendTLSPolicy's)
-            tls = xbackend_tls(index, spec.xbackend, settings.cluster_trust_bundles)
-        else:
-            assert spec.service is not None
-            meta = spec.service.metadata
-            service_gateways.setdefault((meta.namespace, meta.name), set()).update(gws)
-            client_cert = next(
-                (
-                    gateway_by_key[g].client_cert
-                    for g in sorted(gws)
-                    if gateway_by_key[g].client_cert
-                ),
-                None,
-            )
-            tls = policies.upstream_tls(spec, client_cert)
-        clusters.append(
-            Cluster(
-                name=name,
-                service=spec.origin,
-                port=spec.number,
-                protocol=spec.protocol,
-                endpoints=backends.endpoints(spec),
-                tls=tls,
-            )
-        )
-    referenced = _referenced_services(route_objs) if policies.any_target_not_found else None
-    statuses += policies.statuses(service_gateways, settings.controller_name, referenced)
-    statuses += telemetry.statuses(settings.controller_name)
-
-    report = StatusReport(
-        resources=tuple(sorted(statuses, key=lambda s: s.key.order)),
-        warnings=tuple(sorted(set(warnings))),
+    report, ir = _clusters_and_policies(
+        index, settings, backends, gateways, assembly, routes, statuses, warnings
     )
-    listeners = with_tracing(assembly.ir.listeners, telemetry)
-    ir = IR(listeners=listeners, clusters=tuple(clusters))
     memo.delta = None
     # Policies reach into sockets and clusters a route-only change would not look at again.
     if memo.incremental and not snapshot.backend_tls_policies and not snapshot.telemetry_policies:
@@ -373,10 +351,53 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
             assembly=assembly,
             report=report,
             ir=ir,
+            attached=attached,
         )
         memo.delta.off_limits = frozenset(grpc_listeners | assembly.l4_listeners)
         memo.delta.warnings.update(warnings[: len(warnings) - len(assembly.warnings)])
     return Translation(report, ir)
+
+
+def _all_listeners(route: RouteCtx) -> set[ListenerKey]:
+    return {att.listener.key for pc in route.parents for att in pc.attachments}
+
+
+def _clusters_and_policies(  # noqa: PLR0917 (one call site, in order of the steps)
+    index: Index,
+    settings: Settings,
+    backends: Backends,
+    gateways: list[GatewayCtx],
+    assembly: Assembly,
+    routes: _Routes,
+    statuses: list[ResourceStatus],
+    warnings: list[ReportWarning],
+) -> tuple[StatusReport, IR]:
+    """The clusters the assembly uses, the policies' statuses, and the finished report."""
+    policies = Policies(index, settings.cluster_trust_bundles)
+    gateway_by_key = {(g.namespace, g.name): g for g in gateways}
+    telemetry = TelemetryPolicies(index, set(gateway_by_key), backends)
+    for collector, gw in telemetry.collectors():
+        assembly.cluster_gateways.setdefault(collector, set()).add(gw)
+    clusters, service_gateways = build_clusters(
+        index,
+        settings,
+        backends,
+        policies=policies,
+        used=assembly.cluster_gateways,
+        gateways=gateway_by_key,
+    )
+    referenced = _referenced_services(routes.objs) if policies.any_target_not_found else None
+    statuses = [
+        *statuses,
+        *policies.statuses(service_gateways, settings.controller_name, referenced),
+        *telemetry.statuses(settings.controller_name),
+    ]
+    report = StatusReport(
+        resources=tuple(sorted(statuses, key=lambda s: s.key.order)),
+        warnings=tuple(sorted(set(warnings))),
+    )
+    listeners = with_tracing(assembly.ir.listeners, telemetry)
+    return report, IR(listeners=listeners, clusters=tuple(clusters))
 
 
 def _delta_state(
@@ -390,12 +411,13 @@ def _delta_state(
     assembly: Assembly,
     report: StatusReport,
     ir: IR,
+    attached: dict[ListenerKey, int],
 ) -> DeltaState:
-    """What the next route-only change starts from (see `translate.delta`)."""
-    socket_of: dict[int, list[HttpSocket]] = {}
+    """What the next route-only change starts from (see `translate.incremental`)."""
+    socket_of: dict[ListenerKey, list[HttpSocket]] = {}
     for hs in assembly.http_sockets.values():
-        for lid in hs.listener_ids:
-            socket_of.setdefault(lid, []).append(hs)
+        for lk in hs.listener_keys:
+            socket_of.setdefault(lk, []).append(hs)
     uses: Counter[ClusterUse] = Counter()
     warnings: Counter[ReportWarning] = Counter(assembly.port_warnings)
     for parts in assembly.parts.values():
@@ -408,7 +430,7 @@ def _delta_state(
     return DeltaState(
         settings=settings,
         inputs=tuple(getattr(snapshot, f) for f in DELTA_FIELDS),
-        routes={id(o): o for o in snapshot.http_routes},
+        routes=snapshot.http_routes,
         index=index,
         backends=backends,
         parents=parents,
@@ -423,5 +445,7 @@ def _delta_state(
         uses=uses,
         status_keys=[s.key.order for s in report.resources],
         statuses=list(report.resources),
+        attached=Counter(attached),
+        unavailable=assembly.unavailable,
         warnings=warnings,
     )

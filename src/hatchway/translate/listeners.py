@@ -1,198 +1,53 @@
 """Gateways, ListenerSets and their listeners: validation, conflicts, TLS, allowedRoutes (§2, §8).
 
-Phase 1 (`build_gateways`) decides everything about listeners that does not depend on routes;
-route attachment then increments `attached`, and `gateway_statuses` writes the status.
+`build_gateways` decides everything about listeners that does not depend on routes, once per
+translation; the contexts it builds (`translate.gatewayctx`) are not changed afterwards.
+Attached-route counts and port outcomes are computed in their own passes, and
+`translate.gateway_status` writes the statuses from all three.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from hatchway.ir import ClientValidation, ExternalAuth, Origin, TLSCertificate
-from hatchway.model.gateway import Gateway, Listener, ListenerSet
+from hatchway.model.gateway import Listener, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP, ObjectReference, SecretObjectReference
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import (
-    Condition,
     ConditionStatus,
-    GatewayAddress,
     GatewayClassConditionReason,
     GatewayClassConditionType,
     GatewayClassStatus,
     GatewayConditionReason,
-    GatewayConditionType,
-    GatewayStatus,
     ListenerConditionReason,
-    ListenerConditionType,
     ListenerSetConditionReason,
-    ListenerSetConditionType,
-    ListenerSetStatus,
-    ListenerStatus,
     ReportWarning,
     ResourceKey,
     ResourceStatus,
     RouteConditionReason,
-    RouteGroupKind,
     condition,
 )
 from hatchway.status.findings import Finding
-from hatchway.translate.addresses import Addresses, assign_addresses, known_addresses
+from hatchway.translate.addresses import assign_addresses, known_addresses
 from hatchway.translate.backends import Backends
 from hatchway.translate.extauth import external_auth
 from hatchway.translate.features import supported_features
+from hatchway.translate.gatewayctx import (
+    GW_API,
+    PROTOCOL_KINDS,
+    GatewayCtx,
+    ListenerCtx,
+    ListenerKey,
+    ListenerSetCtx,
+)
 from hatchway.translate.hostnames import overlaps
 from hatchway.translate.index import Index
 from hatchway.translate.params import class_params, gateway_params
-from hatchway.translate.pem import Validity, as_text, check_ca_bundle, check_key_pair
+from hatchway.translate.pem import as_text, check_ca_bundle, check_key_pair
 from hatchway.translate.selectors import selector_matches, selector_problem
 from hatchway.translate.settings import GatewayAddresses, Settings
 from hatchway.translate.trust import KIND, is_trust_bundle, trust_bundle
-
-GW_API = f"{GATEWAY_GROUP}/v1"
-TCP_FAMILY = {"HTTP", "HTTPS", "TLS", "TCP"}
-
-# Route kinds each protocol can carry (all in the gateway.networking.k8s.io group).
-PROTOCOL_KINDS: dict[str, tuple[str, ...]] = {
-    "HTTP": ("HTTPRoute", "GRPCRoute"),
-    "HTTPS": ("HTTPRoute", "GRPCRoute"),
-    "TLS": ("TLSRoute",),
-    "TCP": ("TCPRoute",),
-    "UDP": ("UDPRoute",),
-}
-
-
-@dataclass(eq=False)
-class ListenerCtx:
-    """One Gateway or ListenerSet listener while translating."""
-
-    owner: Origin  # Gateway or ListenerSet, section = listener name
-    gateway: GatewayCtx
-    spec: Listener
-    generation: int
-    kinds: tuple[str, ...] = ()
-    accepted: tuple[str, str] | None = None  # (reason, message) when not accepted
-    conflict: str | None = None
-    resolved: tuple[str, str] | None = None  # (reason, message) when refs are unresolved
-    programmed: tuple[str, str] | None = None
-    # allowedRoutes.namespaces is from: Selector without a usable selector: Programmed=False,
-    # no route namespace is allowed, and the listener stays out of Envoy.
-    selector_problem: str | None = None
-    overlapping: bool = False
-    certificates: tuple[TLSCertificate, ...] = ()
-    # (Secret namespace/name, window) of each usable certificate: expiry is judged per snapshot.
-    validity: list[tuple[str, Validity]] = field(default_factory=list)
-    client_validation: ClientValidation | None = None
-    external_auth: tuple[ExternalAuth, ...] = ()  # its pre-routing filters, in order
-    attached: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def protocol(self) -> str:
-        return self.spec.protocol
-
-    @property
-    def port(self) -> int:
-        return self.spec.port
-
-    @property
-    def hostname(self) -> str | None:
-        return self.spec.hostname
-
-    @property
-    def namespace(self) -> str:
-        return self.owner.namespace
-
-    @property
-    def is_ready(self) -> bool:
-        """Accepted and not conflicted."""
-        return self.accepted is None and self.conflict is None
-
-    @property
-    def is_configured(self) -> bool:
-        """Ready and valid: its port gets configured."""
-        return self.is_ready and self.selector_problem is None
-
-    @property
-    def can_serve(self) -> bool:
-        """Ready and programmable (e.g. an HTTPS listener has a usable certificate)."""
-        return self.is_ready and self.programmed is None
-
-    @property
-    def tls_mode(self) -> str | None:
-        if self.protocol == "HTTPS":
-            return "Terminate"
-        if self.protocol == "TLS":
-            return self.spec.tls.mode if self.spec.tls else "Passthrough"
-        return None
-
-    def allows_namespace(self, index: Index, namespace: str) -> bool:
-        ns = self.spec.allowed_routes.namespaces
-        if self.selector_problem is not None:
-            return False
-        if ns.from_ == "All":
-            return True
-        if ns.from_ == "Same":
-            return namespace == self.namespace
-        return selector_matches(ns.selector, index.labels_of(namespace))
-
-
-@dataclass(eq=False)
-class ListenerSetCtx:
-    obj: ListenerSet
-    gateway: GatewayCtx
-    listeners: list[ListenerCtx] = field(default_factory=list)
-    rejected: tuple[str, str] | None = None  # (reason, message) for Accepted/Programmed False
-
-    @property
-    def origin(self) -> Origin:
-        return Origin("ListenerSet", self.obj.metadata.namespace, self.obj.metadata.name)
-
-
-@dataclass(eq=False)
-class GatewayCtx:
-    obj: Gateway
-    addresses: tuple[str, ...] = ()  # where its listeners bind
-    listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
-    listener_sets: list[ListenerSetCtx] = field(default_factory=list)
-    accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
-    programmed: tuple[str, str] | None = None
-    resolved: tuple[str, str] | None = None
-    insecure_frontend: bool = False
-    client_cert: tuple[str, str] | None = None  # (cert pem, key pem) for backend TLS
-    address_outcome: Addresses | None = None
-    client_cert_validity: tuple[str, Validity] | None = None
-
-    @property
-    def namespace(self) -> str:
-        return self.obj.metadata.namespace
-
-    @property
-    def name(self) -> str:
-        return self.obj.metadata.name
-
-    @property
-    def origin(self) -> Origin:
-        return Origin("Gateway", self.namespace, self.name)
-
-    @property
-    def created(self) -> datetime:
-        return self.obj.metadata.creation_timestamp
-
-    def all_listeners(self) -> list[ListenerCtx]:
-        out = list(self.listeners)
-        for ls in self.listener_sets:
-            if ls.rejected is None:
-                out.extend(ls.listeners)
-        return out
-
-    @property
-    def valid(self) -> bool:
-        return self.accepted is None and any(lc.is_ready for lc in self.listeners)
-
 
 # --- GatewayClass -------------------------------------------------------------------------------
 
@@ -470,7 +325,7 @@ def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
     candidates = [lc for lc in merged if lc.protocol in PROTOCOL_KINDS]
     # Listeners that already lost to an earlier parent are out of the picture: they must not
     # take their own siblings down with them (conformance ListenerSetProtocolConflict).
-    beaten: set[int] = set()
+    beaten: set[ListenerKey] = set()
     for i, a in enumerate(candidates):
         for b in candidates[i + 1 :]:
             reason = _conflict(a, b, settings.tls_mode_mixed)
@@ -478,12 +333,12 @@ def _mark_conflicts(merged: list[ListenerCtx], settings: Settings) -> None:
                 continue
             losers: tuple[ListenerCtx, ...] = ()
             if a.owner.kind == b.owner.kind and a.owner.name == b.owner.name:
-                if id(a) in beaten or id(b) in beaten:
+                if a.key in beaten or b.key in beaten:
                     continue
                 losers = (a, b)
             elif a.conflict is None and b.conflict is None:
                 losers = (b,)
-                beaten.add(id(b))
+                beaten.add(b.key)
             unsupported = (
                 not settings.tls_mode_mixed
                 and a.protocol == b.protocol == "TLS"
@@ -578,12 +433,15 @@ def _check_client_certificate(index: Index, gw: GatewayCtx) -> None:
         gw.client_cert_validity = (f"{ns}/{ref.name}", check.validity)
 
 
-def _new_listener(owner: Origin, gw: GatewayCtx, spec: Listener, generation: int) -> ListenerCtx:
+def _new_listener(
+    owner: Origin, gw: GatewayCtx, spec: Listener, generation: int, position: int
+) -> ListenerCtx:
     return ListenerCtx(
         owner=Origin(owner.kind, owner.namespace, owner.name, section=spec.name),
         gateway=gw,
         spec=spec,
         generation=generation,
+        position=position,
     )
 
 
@@ -619,8 +477,8 @@ def build_gateways(
         _check_addresses(gw, settings)
         _check_client_certificate(index, gw)
         gw.listeners = [
-            _new_listener(gw.origin, gw, spec, obj.metadata.generation)
-            for spec in obj.spec.listeners
+            _new_listener(gw.origin, gw, spec, obj.metadata.generation, i)
+            for i, spec in enumerate(obj.spec.listeners)
         ]
 
     sets = sorted(
@@ -637,8 +495,8 @@ def build_gateways(
         lsc = ListenerSetCtx(ls_obj, parent)
         parent.listener_sets.append(lsc)
         lsc.listeners = [
-            _new_listener(lsc.origin, parent, spec, ls_obj.metadata.generation)
-            for spec in ls_obj.spec.listeners
+            _new_listener(lsc.origin, parent, spec, ls_obj.metadata.generation, i)
+            for i, spec in enumerate(ls_obj.spec.listeners)
         ]
         if not _listener_set_allowed(index, parent, ls_obj):
             lsc.rejected = (
@@ -707,200 +565,6 @@ def certificate_warnings(gateways: list[GatewayCtx], now: datetime | None) -> li
     return out
 
 
-# --- Status -------------------------------------------------------------------------------------
-
-
-def _listener_status(lc: ListenerCtx, for_listener_set: bool) -> ListenerStatus:
-    gen = lc.generation
-    T = ListenerConditionType
-    R = ListenerConditionReason
-    conds: list[Condition] = []
-    kinds = lc.kinds
-    if lc.conflict is not None:
-        reason = lc.conflict
-        if for_listener_set:
-            msg = "conflicts with an earlier listener on the same port"
-        else:
-            msg = "conflicts with another listener on the same port"
-        conds.append(condition(T.ACCEPTED, False, reason, msg, gen))
-        conds.append(condition(T.PROGRAMMED, False, reason, msg, gen))
-    elif lc.accepted is not None:
-        if lc.accepted[0] == R.UNSUPPORTED_PROTOCOL:
-            kinds = ()
-        conds.append(condition(T.ACCEPTED, False, lc.accepted[0], lc.accepted[1], gen))
-        prog = lc.programmed or (R.INVALID, lc.accepted[1])
-        conds.append(condition(T.PROGRAMMED, False, prog[0], prog[1], gen))
-    else:
-        conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Listener is accepted", gen))
-        if lc.gateway.accepted is not None:
-            conds.append(condition(T.PROGRAMMED, False, R.INVALID, "Gateway is not accepted", gen))
-        elif lc.programmed is not None:
-            conds.append(condition(T.PROGRAMMED, False, lc.programmed[0], lc.programmed[1], gen))
-        else:
-            conds.append(condition(T.PROGRAMMED, True, R.PROGRAMMED, "Listener is programmed", gen))
-    if lc.resolved is not None:
-        conds.append(condition(T.RESOLVED_REFS, False, lc.resolved[0], lc.resolved[1], gen))
-    else:
-        conds.append(
-            condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
-        )
-    if lc.conflict is not None:
-        conds.append(condition(T.CONFLICTED, True, lc.conflict, "Listener conflicts", gen))
-    else:
-        conds.append(condition(T.CONFLICTED, False, R.NO_CONFLICTS, "No conflicts", gen))
-    if lc.overlapping:
-        conds.append(
-            condition(
-                T.OVERLAPPING_TLS_CONFIG,
-                True,
-                R.OVERLAPPING_HOSTNAMES,
-                "hostname overlaps another TLS listener on the same port",
-                gen,
-            )
-        )
-    return ListenerStatus(
-        lc.name,
-        tuple(RouteGroupKind(GATEWAY_GROUP, k) for k in kinds),
-        lc.attached,
-        tuple(conds),
-    )
-
-
-def gateway_statuses(gateways: list[GatewayCtx]) -> list[ResourceStatus]:
-    out: list[ResourceStatus] = []
-    T, R = GatewayConditionType, GatewayConditionReason
-    for gw in gateways:
-        gen = gw.obj.metadata.generation
-        conds: list[Condition] = []
-        own_ok = [lc.is_ready for lc in gw.listeners]
-        if gw.accepted is not None:
-            accepted = condition(T.ACCEPTED, False, gw.accepted[0], gw.accepted[1], gen)
-        elif not any(own_ok):
-            accepted = condition(
-                T.ACCEPTED, False, R.LISTENERS_NOT_VALID, "No listener is valid", gen
-            )
-        elif not all(own_ok):
-            accepted = condition(
-                T.ACCEPTED, True, R.LISTENERS_NOT_VALID, "Some listeners are not valid", gen
-            )
-        else:
-            accepted = condition(T.ACCEPTED, True, R.ACCEPTED, "Gateway is accepted", gen)
-        conds.append(accepted)
-        if not accepted.is_true:
-            conds.append(condition(T.PROGRAMMED, False, R.INVALID, accepted.message, gen))
-        elif gw.programmed is not None:
-            conds.append(condition(T.PROGRAMMED, False, gw.programmed[0], gw.programmed[1], gen))
-        else:
-            conds.append(condition(T.PROGRAMMED, True, R.PROGRAMMED, "Gateway is programmed", gen))
-        if gw.resolved is not None:
-            conds.append(condition(T.RESOLVED_REFS, False, gw.resolved[0], gw.resolved[1], gen))
-        elif any(lc.resolved is not None for lc in gw.listeners):
-            conds.append(
-                condition(
-                    T.RESOLVED_REFS,
-                    False,
-                    R.LISTENERS_NOT_RESOLVED,
-                    "Some listeners have unresolved references",
-                    gen,
-                )
-            )
-        else:
-            conds.append(
-                condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
-            )
-        if gw.insecure_frontend:
-            conds.append(
-                condition(
-                    T.INSECURE_FRONTEND_VALIDATION_MODE,
-                    True,
-                    R.CONFIGURATION_CHANGED,
-                    "client certificate validation allows insecure fallback",
-                    gen,
-                )
-            )
-        attached_sets = None
-        if gw.obj.spec.allowed_listeners is not None or gw.listener_sets:
-            attached_sets = sum(1 for s in gw.listener_sets if _final_rejection(s) is None)
-        if gw.address_outcome is not None:
-            conds.append(_addresses_assigned(gw.address_outcome, gen))
-        addresses = tuple(
-            GatewayAddress(a.type, a.value, a.routability)
-            for a in (gw.address_outcome.assigned if gw.address_outcome else ())
-        )
-        out.append(
-            ResourceStatus(
-                ResourceKey(GW_API, "Gateway", gw.namespace, gw.name),
-                gen,
-                GatewayStatus(
-                    tuple(conds),
-                    tuple(_listener_status(lc, False) for lc in gw.listeners),
-                    addresses if accepted.is_true else (),
-                    attached_sets,
-                ),
-            )
-        )
-        for lsc in gw.listener_sets:
-            out.append(_listener_set_status(lsc))
-    return out
-
-
-def _addresses_assigned(out: Addresses, gen: int) -> Condition:
-    """GEP-5093 `AddressesAssigned`: every entry satisfied, some, or none."""
-    T, R = GatewayConditionType, GatewayConditionReason
-    if not out.unsatisfied:
-        return condition(
-            T.ADDRESSES_ASSIGNED, True, R.ADDRESSES_ASSIGNED, "All addresses assigned", gen
-        )
-    # One message per unsatisfied entry; a load balancer's own addresses do not count.
-    reason = R.PARTIALLY_ASSIGNED if out.requested > len(out.unsatisfied) else R.NOT_ASSIGNED
-    return condition(T.ADDRESSES_ASSIGNED, False, reason, "; ".join(out.unsatisfied), gen)
-
-
-def _final_rejection(lsc: ListenerSetCtx) -> tuple[str, str] | None:
-    """`lsc.rejected`, or ListenersNotValid when assembly took the last listener away."""
-    if lsc.rejected is None and not any(lc.can_serve for lc in lsc.listeners):
-        return (
-            ListenerSetConditionReason.LISTENERS_NOT_VALID,
-            "no listener of this ListenerSet is valid",
-        )
-    return lsc.rejected
-
-
-def _listener_set_status(lsc: ListenerSetCtx) -> ResourceStatus:
-    gen = lsc.obj.metadata.generation
-    T, R = ListenerSetConditionType, ListenerSetConditionReason
-    rejected = _final_rejection(lsc)
-    if rejected is not None:
-        reason, msg = rejected
-        # §9.4: ParentNotAccepted is an Accepted reason; Programmed says ParentNotProgrammed.
-        programmed = R.PARENT_NOT_PROGRAMMED if reason == R.PARENT_NOT_ACCEPTED else reason
-        conds = (
-            condition(T.ACCEPTED, False, reason, msg, gen),
-            condition(T.PROGRAMMED, False, programmed, msg, gen),
-        )
-        listeners: tuple[ListenerStatus, ...] = ()
-        if reason == R.LISTENERS_NOT_VALID:
-            listeners = tuple(_listener_status(lc, True) for lc in lsc.listeners)
-    else:
-        partial = not all(lc.can_serve for lc in lsc.listeners)
-        conds = (
-            condition(
-                T.ACCEPTED,
-                True,
-                R.LISTENERS_NOT_VALID if partial else R.ACCEPTED,
-                "Some listeners are not valid" if partial else "ListenerSet is accepted",
-                gen,
-            ),
-            condition(T.PROGRAMMED, True, R.PROGRAMMED, "ListenerSet is programmed", gen),
-        )
-        listeners = tuple(_listener_status(lc, True) for lc in lsc.listeners)
-    return ResourceStatus(
-        ResourceKey(GW_API, "ListenerSet", lsc.obj.metadata.namespace, lsc.obj.metadata.name),
-        gen,
-        ListenerSetStatus(conds, listeners),
-    )
-
-
 __all__ = [
     "ConditionStatus",
     "GatewayCtx",
@@ -909,5 +573,4 @@ __all__ = [
     "build_gateways",
     "certificate_warnings",
     "class_statuses",
-    "gateway_statuses",
 ]

@@ -1,12 +1,13 @@
 """What one translation hands the next, so a change to one route costs about one route.
 
-A running gateway translates the whole snapshot after every change, and the objects that did
-not change come back as the *same* Python objects (the sources keep parsed objects per input).
-Per-route work — compiling rules, resolving backendRefs, the route's status, the IR routes
-built from each rule — depends only on the route and on the objects named below, so it is
-kept while those stay identical. Everything cross-route (attachment, conflicts, precedence
-order, listener counts) is still computed every time: the memo never changes a result, and
-`tests/unit/test_translate_memo.py` checks that against fresh translations.
+A running gateway translates the whole snapshot after every change. Per-route work —
+compiling rules, resolving backendRefs, the route's status — depends only on the route and
+on the objects named below, so it is kept while those are equal. Entries are keyed by the
+route's identity in the API (kind, namespace, name) and reused only while the route is equal
+in value (`same`): never by Python object identity, so a memo cannot hand back work done for
+another object that happens to reuse an address. Everything cross-route (attachment,
+conflicts, precedence order, listener counts) is computed every time: the memo never changes
+a result, and `tests/unit/test_translate_memo.py` checks that against fresh translations.
 
 Pure: the caller owns the memo and passes it to every `translate` call; one memo serves one
 sequence of translations (never two threads at once).
@@ -18,10 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import KIND_FIELDS, Snapshot
 from hatchway.status import ReportWarning, ResourceStatus
 from hatchway.translate.attach import RouteCtx, route_status
 from hatchway.translate.backends import ClusterSpec, Problem, Resolved
+from hatchway.translate.gatewayctx import ListenerKey
 from hatchway.translate.rules import CompiledRoute
 from hatchway.translate.settings import Settings, Translation
 
@@ -38,18 +41,30 @@ StatusKey = tuple[object, ...]
 Attached = tuple[tuple[Any, Problem | None, tuple[tuple[Any, tuple[str, ...]], ...]], ...]
 
 
+def same(a: object, b: object) -> bool:
+    """Equal in value. (`is` first only as the cheap case of equality: unchanged inputs are
+    usually handed over as the same objects, and comparing them field by field costs.)"""
+    return a is b or a == b
+
+
+def same_all(now: Sequence[object], before: Sequence[object]) -> bool:
+    """Two lists of objects equal in value, element by element (`same`)."""
+    return len(now) == len(before) and all(map(same, now, before))
+
+
 @dataclass(eq=False)
 class RouteEntry:
-    """Kept per route object: it is reused only while `obj` is the very object translated."""
+    """Kept per route (kind, namespace, name): reused only while the route is `same` as `obj`."""
 
     obj: object
     compiled: CompiledRoute
-    ctx: Any = None  # its RouteCtx, reused with `parents` emptied
     status_key: StatusKey | None = None
     status: ResourceStatus | None = None
     # What `attach` found, valid while `attach_version == TranslateMemo.parents_version`.
     attach_version: int = -1
     attached: Attached = ()
+    # The listeners it ended up attached to (after cross-route steps): attachedRoutes.
+    listeners: frozenset[ListenerKey] = frozenset()
 
 
 def attached_of(ctx: RouteCtx) -> Attached:
@@ -85,17 +100,13 @@ _PARENT_FIELDS = (
 )
 
 
-def _same_objects(now: Sequence[object], before: Sequence[object]) -> bool:
-    return len(now) == len(before) and all(a is b for a, b in zip(now, before, strict=True))
-
-
 @dataclass(eq=False)
 class TranslateMemo:
     # Backend resolution reads Services and ReferenceGrants only (endpoints come later).
     backend_inputs: tuple[object, ...] = ()
     resolved: Resolved = field(default_factory=dict)
     specs: dict[str, ClusterSpec] = field(default_factory=dict)
-    routes: dict[int, RouteEntry] = field(default_factory=dict)
+    routes: dict[ObjectRef, RouteEntry] = field(default_factory=dict)
     hits: int = 0  # routes reused by the last translation (for tests and logs)
     # The last full translation and what it read (every snapshot field but the endpoints).
     last: Translation | None = None
@@ -120,12 +131,13 @@ class TranslateMemo:
     incremental: bool = True
 
     def reusable_parents(self, snapshot: Snapshot, settings: Settings) -> Any:
-        """The Gateways built last time, if built from the very same objects and settings."""
+        """The Gateways built last time, if built from equal objects and settings (they are
+        not changed after they are built, so one translation's serve the next)."""
         self.parents_reused = (
             self.parents is not None
             and settings == self.parents_settings
             and all(
-                _same_objects(getattr(snapshot, f), before)
+                same_all(getattr(snapshot, f), before)
                 for f, before in zip(_PARENT_FIELDS, self.parents_inputs, strict=True)
             )
         )
@@ -143,34 +155,32 @@ class TranslateMemo:
         self.last_settings = settings
 
     def only_endpoints_changed(self, snapshot: Snapshot, settings: Settings) -> bool:
-        """Whether everything but EndpointSlices is the very objects of the last translation."""
+        """Whether everything but EndpointSlices equals what the last translation read."""
         if self.last is None or settings != self.last_settings:
             return False
         for f, before in zip(_OTHER_FIELDS, self.last_inputs, strict=True):
             now: tuple[object, ...] = getattr(snapshot, f)
-            if not _same_objects(now, before):
+            if not same_all(now, before):
                 return False
         return True
 
     def backends_unchanged(self, inputs: Sequence[object]) -> bool:
-        """Whether the backend inputs are the very objects of the last call; resets if not."""
-        same = len(inputs) == len(self.backend_inputs) and all(
-            a is b for a, b in zip(inputs, self.backend_inputs, strict=True)
-        )
-        if not same:
+        """Whether the backend inputs equal those of the last call; resets if not."""
+        unchanged = same_all(inputs, self.backend_inputs)
+        if not unchanged:
             self.backend_inputs = tuple(inputs)
             self.resolved = {}
             self.specs = {}
             self.routes = {}
-        return same
+        return unchanged
 
-    def route(self, obj: object) -> RouteEntry | None:
-        entry = self.routes.get(id(obj))
-        if entry is not None and entry.obj is obj:
+    def route(self, key: ObjectRef, obj: object) -> RouteEntry | None:
+        entry = self.routes.get(key)
+        if entry is not None and same(entry.obj, obj):
             self.hits += 1
             return entry
         return None
 
-    def keep(self, entries: dict[int, RouteEntry]) -> None:
+    def keep(self, entries: dict[ObjectRef, RouteEntry]) -> None:
         """The entries of this translation replace the old ones (removed routes drop out)."""
         self.routes = entries

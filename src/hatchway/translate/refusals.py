@@ -123,17 +123,18 @@ def grpc_method_regex(service: str | None, method: str | None) -> str:
 
 
 def _filters(at: str, filters: Sequence[HTTPRouteFilter | GRPCRouteFilter]) -> Iterator[Refusal]:
+    # Field paths are spelled only for a refusal: most rules have none, and every rule of
+    # every route is checked on each full translation.
     for i, f in enumerate(filters):
-        here = f"{at}[{i}]"
         if f.request_header_modifier is not None:
-            yield from _headers(f"{here}.requestHeaderModifier", f.request_header_modifier)
+            yield from _headers(f"{at}[{i}].requestHeaderModifier", f.request_header_modifier)
         if f.response_header_modifier is not None:
-            yield from _headers(f"{here}.responseHeaderModifier", f.response_header_modifier)
+            yield from _headers(f"{at}[{i}].responseHeaderModifier", f.response_header_modifier)
         if isinstance(f, HTTPRouteFilter):
             if f.request_redirect is not None and f.request_redirect.path is not None:
-                yield from _path(f"{here}.requestRedirect.path", f.request_redirect.path)
+                yield from _path(f"{at}[{i}].requestRedirect.path", f.request_redirect.path)
             if f.url_rewrite is not None and f.url_rewrite.path is not None:
-                yield from _path(f"{here}.urlRewrite.path", f.url_rewrite.path)
+                yield from _path(f"{at}[{i}].urlRewrite.path", f.url_rewrite.path)
 
 
 def _headers(at: str, f: HTTPHeaderFilter) -> Iterator[Refusal]:
@@ -141,21 +142,24 @@ def _headers(at: str, f: HTTPHeaderFilter) -> Iterator[Refusal]:
     for verb, names in (
         ("set", [h.name for h in f.set]),
         ("add", [h.name for h in f.add]),
-        ("remove", list(f.remove)),
+        ("remove", f.remove),
     ):
         for i, name in enumerate(names):
-            field = f"{at}.{verb}[{i}]" + ("" if verb == "remove" else ".name")
-            if name.startswith(":"):
-                yield field, f"Invalid value: {quoted(name)}: pseudo-headers cannot be changed"
-            elif not _TOKEN.match(name):
-                yield field, f"Invalid value: {quoted(name)}: must be an HTTP header name"
-            elif name.lower() == "host":
-                what = "removed" if verb == "remove" else "modified by a header filter"
-                hint = "" if verb == "remove" else " (URLRewrite sets the hostname)"
-                yield (
-                    field,
-                    f"Invalid value: {quoted(name)}: the Host header cannot be {what}{hint}",
-                )
+            problem = _header_name_problem(verb, name)
+            if problem is not None:
+                yield f"{at}.{verb}[{i}]" + ("" if verb == "remove" else ".name"), problem
+
+
+def _header_name_problem(verb: str, name: str) -> str | None:
+    if name.startswith(":"):
+        return f"Invalid value: {quoted(name)}: pseudo-headers cannot be changed"
+    if not _TOKEN.match(name):
+        return f"Invalid value: {quoted(name)}: must be an HTTP header name"
+    if name.lower() == "host":
+        what = "removed" if verb == "remove" else "modified by a header filter"
+        hint = "" if verb == "remove" else " (URLRewrite sets the hostname)"
+        return f"Invalid value: {quoted(name)}: the Host header cannot be {what}{hint}"
+    return None
 
 
 def _path(at: str, p: HTTPPathModifier) -> Iterator[Refusal]:

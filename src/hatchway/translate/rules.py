@@ -34,6 +34,7 @@ from hatchway.ir import (
     URLRewrite,
     WeightedBackend,
 )
+from hatchway.ir.frozen import quick_init
 from hatchway.model.durations import duration_millis
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
@@ -47,6 +48,7 @@ from hatchway.model.routes import (
     HTTPRequestMirrorFilter,
     HTTPRequestRedirectFilter,
     HTTPRoute,
+    HTTPRouteFilter,
     HTTPRouteMatch,
     HTTPRouteRule,
 )
@@ -83,6 +85,7 @@ class RuleInvalid(Exception):
 IRRouteEntry = tuple[tuple[str, int, int], RouteOrderKey, Route]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CompiledMatch:
     index: int
@@ -246,17 +249,9 @@ def _check_filter_counts(types: Sequence[str], where: str) -> None:
             raise RuleInvalid(R.INCOMPATIBLE_FILTERS, f"{where}: {t} appears more than once")
 
 
-def _compile_http_rule(
-    route: HTTPRoute, idx: int, rule: HTTPRouteRule, backends: Backends, out: CompiledRoute
-) -> CompiledRule:
-    ns = route.metadata.namespace
-    _refuse(refusals.http_rule(f"spec.rules[{idx}]", rule))
-    compiled_matches: list[CompiledMatch] = []
-    for i, route_match in enumerate(rule.matches):
-        m = _http_match(route_match)
-        compiled_matches.append(CompiledMatch(i, m, http_match_key(m)))
-    matches = tuple(compiled_matches)
-    types = [f.type for f in rule.filters]
+def _replaced_prefix(rule: HTTPRouteRule, types: Sequence[str]) -> str | None:
+    """The filters' combinations a rule may not have; and the PathPrefix a
+    ReplacePrefixMatch replaces (None when no filter uses one)."""
     _check_filter_counts(types, "filters")
     if "RequestRedirect" in types and "URLRewrite" in types:
         raise RuleInvalid(R.INCOMPATIBLE_FILTERS, "RequestRedirect and URLRewrite are exclusive")
@@ -266,7 +261,6 @@ def _compile_http_rule(
         raise RuleInvalid(
             R.UNSUPPORTED_VALUE, "more than one ExternalAuth filter in a rule is not supported"
         )
-    prefix: str | None = None
     uses_prefix = any(
         (
             f.request_redirect
@@ -278,49 +272,75 @@ def _compile_http_rule(
         )
         for f in rule.filters
     )
-    if uses_prefix:
-        if len(rule.matches) != 1 or rule.matches[0].path.type != "PathPrefix":
-            raise RuleInvalid(
-                R.INCOMPATIBLE_FILTERS,
-                "ReplacePrefixMatch needs exactly one match, of type PathPrefix",
-            )
-        prefix = rule.matches[0].path.value
-    compiled = CompiledRule(idx, rule.name, matches)
+    if not uses_prefix:
+        return None
+    if len(rule.matches) != 1 or rule.matches[0].path.type != "PathPrefix":
+        raise RuleInvalid(
+            R.INCOMPATIBLE_FILTERS,
+            "ReplacePrefixMatch needs exactly one match, of type PathPrefix",
+        )
+    return rule.matches[0].path.value
+
+
+def _apply_filter(
+    compiled: CompiledRule,
+    f: HTTPRouteFilter,
+    *,
+    ns: str,
+    prefix: str | None,
+    backends: Backends,
+    out: CompiledRoute,
+) -> None:
+    """One filter of an HTTPRoute rule, onto the compiled rule."""
+    if f.type == "RequestHeaderModifier":
+        compiled.request_headers = _header_modifier(f.request_header_modifier)
+    elif f.type == "ResponseHeaderModifier":
+        compiled.response_headers = _header_modifier(f.response_header_modifier)
+    elif f.type == "RequestRedirect":
+        compiled.redirect = f.request_redirect
+        compiled.redirect_prefix = prefix
+    elif f.type == "URLRewrite" and f.url_rewrite is not None:
+        compiled.rewrite = URLRewrite(
+            hostname=f.url_rewrite.hostname, path=_path_modifier(f.url_rewrite.path, prefix)
+        )
+    elif f.type == "RequestMirror" and f.request_mirror is not None:
+        mirror = _mirror(backends, "HTTPRoute", ns, f.request_mirror, out)
+        if mirror is not None:
+            compiled.mirrors += (mirror,)
+    elif f.type == "CORS" and f.cors is not None:
+        c = f.cors
+        compiled.cors = CORS(
+            allow_origins=c.allow_origins,
+            allow_credentials=bool(c.allow_credentials),
+            allow_methods=tuple(c.allow_methods),
+            allow_headers=c.allow_headers,
+            expose_headers=c.expose_headers,
+            max_age_s=c.max_age,
+        )
+    elif f.type == "ExternalAuth" and f.external_auth is not None:
+        auth, problem = external_auth(backends, "HTTPRoute", ns, f.external_auth)
+        compiled.external_auth = auth
+        if problem is not None:
+            # Never forward unchecked: without its service the rule answers 500.
+            out.unresolved = out.unresolved or problem
+            compiled.direct = DirectResponse(500)
+    elif f.type == "ExtensionRef":
+        _unknown_extension(compiled, f.extension_ref, out)
+
+
+def _compile_http_rule(
+    route: HTTPRoute, idx: int, rule: HTTPRouteRule, backends: Backends, out: CompiledRoute
+) -> CompiledRule:
+    ns = route.metadata.namespace
+    _refuse(refusals.http_rule(f"spec.rules[{idx}]", rule))
+    compiled_matches: list[CompiledMatch] = []
+    for i, route_match in enumerate(rule.matches):
+        m = _http_match(route_match)
+        compiled_matches.append(CompiledMatch(i, m, http_match_key(m)))
+    prefix = _replaced_prefix(rule, [f.type for f in rule.filters])
+    compiled = CompiledRule(idx, rule.name, tuple(compiled_matches))
     for f in rule.filters:
-        if f.type == "RequestHeaderModifier":
-            compiled.request_headers = _header_modifier(f.request_header_modifier)
-        elif f.type == "ResponseHeaderModifier":
-            compiled.response_headers = _header_modifier(f.response_header_modifier)
-        elif f.type == "RequestRedirect":
-            compiled.redirect = f.request_redirect
-            compiled.redirect_prefix = prefix
-        elif f.type == "URLRewrite" and f.url_rewrite is not None:
-            compiled.rewrite = URLRewrite(
-                hostname=f.url_rewrite.hostname, path=_path_modifier(f.url_rewrite.path, prefix)
-            )
-        elif f.type == "RequestMirror" and f.request_mirror is not None:
-            mirror = _mirror(backends, "HTTPRoute", ns, f.request_mirror, out)
-            if mirror is not None:
-                compiled.mirrors += (mirror,)
-        elif f.type == "CORS" and f.cors is not None:
-            c = f.cors
-            compiled.cors = CORS(
-                allow_origins=c.allow_origins,
-                allow_credentials=bool(c.allow_credentials),
-                allow_methods=tuple(c.allow_methods),
-                allow_headers=c.allow_headers,
-                expose_headers=c.expose_headers,
-                max_age_s=c.max_age,
-            )
-        elif f.type == "ExternalAuth" and f.external_auth is not None:
-            auth, problem = external_auth(backends, "HTTPRoute", ns, f.external_auth)
-            compiled.external_auth = auth
-            if problem is not None:
-                # Never forward unchecked: without its service the rule answers 500.
-                out.unresolved = out.unresolved or problem
-                compiled.direct = DirectResponse(500)
-        elif f.type == "ExtensionRef":
-            _unknown_extension(compiled, f.extension_ref, out)
+        _apply_filter(compiled, f, ns=ns, prefix=prefix, backends=backends, out=out)
     single_prefix = len(rule.matches) == 1 and rule.matches[0].path.type == "PathPrefix"
     compiled.backends = _weighted_backends(
         "HTTPRoute",

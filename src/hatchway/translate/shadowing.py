@@ -105,17 +105,19 @@ class ShadowIndex:
 
     def __init__(self) -> None:
         self.members: dict[Bucket, list[tuple[Key, Route]]] = {}  # sorted by key
-        self.searchers: dict[Bucket, dict[int, tuple[Key, Route]]] = {}  # but the root's
-        self.verdicts: dict[int, tuple[Route, Route]] = {}  # id(loser) -> (loser, winner)
+        # By each route's sort key (unique in a virtual host: it ends with the route's name,
+        # rule and match index), never by the Python object.
+        self.searchers: dict[Bucket, dict[Key, tuple[Key, Route]]] = {}  # but the root's
+        self.verdicts: dict[Key, tuple[Route, Route]] = {}  # loser's key -> (loser, winner)
         self.stale = False
         self._searchers_built = True
 
-    def _searchers(self) -> dict[Bucket, dict[int, tuple[Key, Route]]]:
+    def _searchers(self) -> dict[Bucket, dict[Key, tuple[Key, Route]]]:
         if not self._searchers_built:
             for members in self.members.values():
                 for key, route in members:
                     for b in _searched(route.match)[1:]:
-                        self.searchers.setdefault(b, {})[id(route)] = (key, route)
+                        self.searchers.setdefault(b, {})[key] = (key, route)
             self._searchers_built = True
         return self.searchers
 
@@ -132,7 +134,7 @@ class ShadowIndex:
                 found = members.get(b)
                 if found:
                     candidates += found[:_BUCKET_LIMIT]
-            index._verdict(route, candidates)
+            index._verdict(key, route, candidates)
             members.setdefault(_own_bucket(m), []).append((key, route))
         index._searchers_built = False  # filled on the first change (full builds never need it)
         return index
@@ -150,12 +152,12 @@ class ShadowIndex:
         bucket = _own_bucket(route.match)
         members = self.members[bucket]
         i = bisect_left(members, key, key=_first)
-        if i >= len(members) or members[i][1] is not route:
+        if i >= len(members) or members[i][0] != key:
             raise LookupError(f"{route.name} is not in its shadowing bucket")
         del members[i]
         for b in _searched(route.match)[1:]:
-            del searchers[b][id(route)]
-        self.verdicts.pop(id(route), None)
+            del searchers[b][key]
+        self.verdicts.pop(key, None)
         if i < _BUCKET_LIMIT:
             self._rejudge(bucket, key)
 
@@ -166,7 +168,7 @@ class ShadowIndex:
         i = bisect_left(members, key, key=_first)
         members.insert(i, (key, route))
         for b in _searched(route.match)[1:]:
-            searchers.setdefault(b, {})[id(route)] = (key, route)
+            searchers.setdefault(b, {})[key] = (key, route)
         return i < _BUCKET_LIMIT
 
     def _rejudge(self, bucket: Bucket, after: Key) -> None:
@@ -184,13 +186,13 @@ class ShadowIndex:
             for entry in self.members.get(b, ())[:_BUCKET_LIMIT]:
                 if entry[0] < key:
                     candidates.append(entry)
-        self._verdict(route, candidates)
+        self._verdict(key, route, candidates)
 
-    def _verdict(self, route: Route, candidates: list[tuple[Key, Route]]) -> None:
+    def _verdict(self, key: Key, route: Route, candidates: list[tuple[Key, Route]]) -> None:
         """`route`'s verdict: the first of `candidates` (earlier routes) that covers it."""
         if len(candidates) > 1:
             candidates.sort(key=_first)
-        self.verdicts.pop(id(route), None)
+        self.verdicts.pop(key, None)
         m = route.match
         for _, winner in candidates:
             if (
@@ -198,7 +200,7 @@ class ShadowIndex:
                 and _path_covers(winner.match, m)
                 and _conditions_implied(winner.match, m)
             ):
-                self.verdicts[id(route)] = (route, winner)
+                self.verdicts[key] = (route, winner)
                 return
 
 

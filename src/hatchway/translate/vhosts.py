@@ -18,8 +18,8 @@ from hatchway.ir import Origin, Route, VirtualHost
 from hatchway.status import ReportWarning
 from hatchway.status.findings import Finding
 from hatchway.translate.attach import Attachment, RouteCtx
+from hatchway.translate.gatewayctx import ListenerCtx, ListenerKey
 from hatchway.translate.hostnames import ANY, original_hostname, route_hostname_rank
-from hatchway.translate.listeners import ListenerCtx
 from hatchway.translate.precedence import RouteOrderKey
 from hatchway.translate.rules import CompiledRule, IRRouteEntry
 from hatchway.translate.shadowing import ShadowIndex
@@ -66,7 +66,7 @@ class RoutePart:
     entries: dict[str, list[Entry]]  # domain -> the IR routes it adds to that virtual host
     clusters: frozenset[ClusterUse]
     warnings: tuple[ReportWarning, ...]  # hostnames a more specific listener owns
-    listeners: frozenset[int]  # ids of the listeners it is attached to here
+    listeners: frozenset[ListenerKey]  # the listeners it is attached to here
 
 
 @dataclass(eq=False)
@@ -84,7 +84,7 @@ class VhostState:
     def remove(self, entry: Entry) -> None:
         key, route = entry
         i = bisect_left(self.keys, key)
-        if i >= len(self.keys) or self.routes[i] is not route:
+        if i >= len(self.keys) or self.keys[i] != key:
             raise LookupError(f"{route.name} is not in virtual host {self.domain}")
         del self.keys[i]
         del self.routes[i]
@@ -105,7 +105,7 @@ class HttpSocket:
 
     def __init__(self, sock: Socket, domains: Counter[str]) -> None:
         self.sock = sock
-        self.listener_ids = frozenset(id(lc) for lc in sock.listeners)
+        self.listener_keys = frozenset(lc.key for lc in sock.listeners)
         self.owners: dict[str, list[ListenerCtx]] = defaultdict(list)
         for lc in sock.listeners:
             self.owners[lc.hostname or ANY].append(lc)
@@ -161,15 +161,16 @@ class HttpSocket:
             self._owner_of[host] = owner
         return owner
 
-    def attachments(self, route: RouteCtx) -> dict[int, list[Attachment]]:
-        """`route`'s attachments to this socket's listeners, by listener id, in order."""
-        out: dict[int, list[Attachment]] = {}
+    def attachments(self, route: RouteCtx) -> dict[ListenerKey, list[Attachment]]:
+        """`route`'s attachments to this socket's listeners, by listener, in order."""
+        out: dict[ListenerKey, list[Attachment]] = {}
         for pc in route.parents:
             if pc.rejected is not None:
                 continue
             for att in pc.attachments:
-                if id(att.listener) in self.listener_ids:
-                    out.setdefault(id(att.listener), []).append(att)
+                key = att.listener.key
+                if key in self.listener_keys:
+                    out.setdefault(key, []).append(att)
         return out
 
     def part(self, route: RouteCtx, coming: Sequence[str] = ()) -> RoutePart:
@@ -196,14 +197,14 @@ class HttpSocket:
             patterns = self.patterns(domain)
             got: dict[tuple[str, int, int], Entry] = {}
             for lc in owner:
-                mine = atts.get(id(lc))
+                mine = atts.get(lc.key)
                 if not mine:
                     continue
-                done: set[int] = set()
+                done: set[int] = set()  # positions in `mine`
                 for host in patterns:
-                    for att in mine:
-                        if id(att) not in done and host in att.hostnames:
-                            done.add(id(att))
+                    for i, att in enumerate(mine):
+                        if i not in done and host in att.hostnames:
+                            done.add(i)
                             _add_routes(got, clusters, route, host, lc, port=port)
             if got:
                 entries[domain] = list(got.values())
@@ -216,7 +217,7 @@ class HttpSocket:
         )
 
     def _foreign_hostnames(
-        self, route: RouteCtx, atts: dict[int, list[Attachment]]
+        self, route: RouteCtx, atts: dict[ListenerKey, list[Attachment]]
     ) -> tuple[ReportWarning, ...]:
         """A route hostname that a more specific listener owns never reaches the route.
 
@@ -229,9 +230,7 @@ class HttpSocket:
                 lc = att.listener
                 for host in att.hostnames:
                     owner = self.owner_of(host)
-                    if not owner or any(o is lc for o in owner):
-                        continue
-                    if any(id(o) in atts for o in owner):
+                    if not owner or any(o.key in atts for o in owner):
                         continue
                     obj = route.ref
                     msg = (

@@ -92,3 +92,28 @@ def test_reuse_matches_a_cold_parse_when_a_duplicate_key_was_stamped_twice() -> 
         assert warm.snapshot == cold.snapshot
         assert warm.snapshot.http_routes[0].metadata.creation_timestamp == EPOCH
         first = warm
+
+
+def test_a_file_decoded_again_reuses_its_equal_objects() -> None:
+    """The memo knows objects by what they are (kind, namespace, name, stamp) and their
+    content, not by the Python object: the same file decoded again is reused, and an object
+    edited in it is validated anew."""
+    memo = ParseMemo()
+    first = parse_files([file("a.yaml", route("a1"), route("a2"))], memo)
+    again = parse_files([file("a.yaml", route("a1"), route("a2", "/x"))], memo)
+    assert again.snapshot.http_routes[0] is first.snapshot.http_routes[0]
+    assert again.snapshot.http_routes[1] is not first.snapshot.http_routes[1]
+    assert again.snapshot == parse_files([file("a.yaml", route("a1"), route("a2", "/x"))]).snapshot
+
+
+def test_a_value_equal_in_python_but_of_another_type_is_validated_anew() -> None:
+    """`1` and `true` are equal in Python; as input they are not (a port must be a number)."""
+    good = route("a1")
+    good["spec"]["parentRefs"] = [{"name": "gw", "port": 1}]
+    bad = route("a1")
+    bad["spec"]["parentRefs"] = [{"name": "gw", "port": True}]
+    memo = ParseMemo()
+    assert not parse_files([file("a.yaml", good)], memo).errors
+    result = parse_files([file("a.yaml", bad)], memo)
+    assert result.errors == parse_files([file("a.yaml", bad)]).errors
+    assert result.errors and not result.snapshot.http_routes
