@@ -12,7 +12,7 @@ from envoy.config.route.v3 import route_components_pb2, route_pb2
 
 from hatchway.ir import FilterChain, Forward, Listener, Origin, Route, VirtualHost
 from hatchway.ir.re2 import re2_problem
-from hatchway.xds import ext_authz
+from hatchway.xds import ext_authz, wire
 from hatchway.xds.headers import fill_headers
 from hatchway.xds.http_actions import (
     fill_action,
@@ -101,19 +101,19 @@ def _route_config(
     for share, tail in shares:
         if isinstance(share, BuiltVirtualHost):
             head = _vhost_head(share.name, share.domain)
-            data += _field(_CONFIG_VHOSTS, head, share.framed, tail)
+            data += wire.field(_CONFIG_VHOSTS, head, share.framed, tail)
             merge_parts(parts, share.parts)
             facts.extend(share.facts)
             origins += (_one(share.listener), share.route_origins)
         else:
             vh_name, domain, vh_listener = share
             head = _vhost_head(vh_name, domain, misdirected=True)
-            data += _field(_CONFIG_VHOSTS, head, tail)
+            data += wire.field(_CONFIG_VHOSTS, head, tail)
             add_part(parts, (ROUTE, name, vh_name), (vh_listener,))
     for pattern, misdirected in patterns:
         head = _vhost_head(f"{chain.name}/listener/{pattern}", pattern, misdirected=misdirected)
         tail = _vhost_tail(None, vhost_identity(listener, chain.listener))
-        data += _field(_CONFIG_VHOSTS, head, tail)
+        data += wire.field(_CONFIG_VHOSTS, head, tail)
     data.append(_CONFIG_TAIL)
     serialized = b"".join(data)
     message = route_pb2.RouteConfiguration.FromString(serialized)
@@ -177,12 +177,6 @@ def _vhost_tail(vh: VirtualHost | None, identity: dict[str, object]) -> bytes:
 
 
 NOT_FOUND_ROUTE = "not-found"
-
-
-def _field(number: int, *payload: bytes) -> tuple[bytes, ...]:
-    """A length-delimited field (tag, length, bytes) in pieces: joined once, with the
-    others (a virtual host's routes can be megabytes)."""
-    return (_varint(number << 3 | 2), _varint(sum(map(len, payload))), *payload)
 
 
 # A virtual host is spliced when at most this share of its routes were inserted or removed
@@ -398,26 +392,12 @@ def _uses(route: Route) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-# Field `routes` of VirtualHost, length-delimited: what precedes each serialized Route.
-_ROUTES_TAG = _varint(
-    route_components_pb2.VirtualHost.DESCRIPTOR.fields_by_name["routes"].number << 3 | 2
-)
-
-
-_CONFIG_VHOSTS = route_pb2.RouteConfiguration.DESCRIPTOR.fields_by_name["virtual_hosts"].number
+_ROUTES = wire.field_number(route_components_pb2.VirtualHost, "routes")
+_CONFIG_VHOSTS = wire.field_number(route_pb2.RouteConfiguration, "virtual_hosts")
 _CONFIG_TAIL = _config_tail()
-assert _varint(3 << 3 | 2) == _ROUTES_TAG  # routes follow name (1) and domains (2)
-# ... and precede every field `_vhost_tail` writes.
-assert route_components_pb2.VirtualHost.DESCRIPTOR.fields_by_name["metadata"].number > 3
+# Routes follow name (1) and domains (2) and precede every field `_vhost_tail` writes.
+assert _ROUTES == 3
+assert wire.field_number(route_components_pb2.VirtualHost, "metadata") > _ROUTES
 
 
 def build_route(route: Route, listener: Listener, domain: str, settings: XdsSettings) -> BuiltRoute:
@@ -443,7 +423,7 @@ def build_route(route: Route, listener: Listener, domain: str, settings: XdsSett
         fill_per_route_filters(r.typed_per_filter_config, route, settings)
         fill_metadata(r.metadata, route_identity(route.origin))
         data = r.SerializeToString(deterministic=True)
-        framed += (_ROUTES_TAG, _varint(len(data)), data)
+        framed += wire.framed(_ROUTES, data)
         clusters.update(dict.fromkeys(route_clusters(r)))
         problems.update(dict.fromkeys(regex_problems(r)))
     return BuiltRoute(b"".join(framed), tuple(clusters), tuple(problems))
