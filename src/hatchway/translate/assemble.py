@@ -260,7 +260,7 @@ class _Sockets:
 def _sockets(gateways: list[GatewayCtx], per_gateway: bool) -> _Sockets:
     out = _Sockets()
     for gw in sorted(gateways, key=lambda g: (g.created, g.namespace, g.name)):
-        if gw.accepted is not None:
+        if gw.rejected is not None:
             continue
         for lc in gw.all_listeners():
             if not lc.is_configured:

@@ -105,8 +105,8 @@ def _candidates(
         gw = parents.gateways.get((ns, ref.name))
         if gw is None:
             return None
-        if gw.accepted is not None:
-            return [], f"the parent Gateway is not accepted ({gw.accepted[0]})"
+        if gw.rejected is not None:
+            return [], f"the parent Gateway is not accepted ({gw.rejected[0]})"
         listeners = gw.listeners
     elif ref.kind == "ListenerSet":
         ls = parents.sets.get((ns, ref.name))

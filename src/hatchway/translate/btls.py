@@ -34,7 +34,7 @@ ServiceGateways = dict[tuple[str, str], set[tuple[str, str]]]  # Service -> Gate
 class PolicyCtx:
     obj: BackendTLSPolicy
     targets: list[TargetKey]
-    accepted: Problem | None = None
+    rejected: Problem | None = None  # Accepted=False: (reason, message)
     resolved: Problem | None = None
     ca_pem: str | None = None
     system: bool = False
@@ -50,7 +50,7 @@ class PolicyCtx:
 
     @property
     def target_not_found(self) -> bool:
-        return self.accepted is not None and self.accepted[0] == R.TARGET_NOT_FOUND
+        return self.rejected is not None and self.rejected[0] == R.TARGET_NOT_FOUND
 
     @property
     def named_services(self) -> list[tuple[str, str]]:
@@ -75,17 +75,17 @@ def _validate(index: Index, pc: PolicyCtx, bundles: bool) -> None:
             if port is None:
                 continue
             if port.protocol == "UDP":
-                pc.accepted = (R.INVALID, f"port {t.section_name} of {t.name} is UDP")
+                pc.rejected = (R.INVALID, f"port {t.section_name} of {t.name} is UDP")
         pc.targets.append((ns, t.name, t.section_name))
     if not pc.targets:
-        pc.accepted = (R.TARGET_NOT_FOUND, "no targetRef names an existing Service (port)")
+        pc.rejected = (R.TARGET_NOT_FOUND, "no targetRef names an existing Service (port)")
         return
     if v.well_known_ca_certificates is not None and v.ca_certificate_refs:
-        pc.accepted = (R.INVALID, "caCertificateRefs and wellKnownCACertificates are exclusive")
+        pc.rejected = (R.INVALID, "caCertificateRefs and wellKnownCACertificates are exclusive")
         return
     if v.well_known_ca_certificates is not None:
         if v.well_known_ca_certificates != "System":
-            pc.accepted = (
+            pc.rejected = (
                 R.INVALID,
                 f"wellKnownCACertificates {v.well_known_ca_certificates!r} is not supported",
             )
@@ -122,7 +122,7 @@ def _validate(index: Index, pc: PolicyCtx, bundles: bool) -> None:
             continue
         cas.append(ca if ca.endswith("\n") else ca + "\n")  # bundles are concatenated
     if not cas:
-        pc.accepted = (R.NO_VALID_CA_CERTIFICATE, "no valid CA certificate")
+        pc.rejected = (R.NO_VALID_CA_CERTIFICATE, "no valid CA certificate")
         return
     pc.ca_pem = "".join(cas)
 
@@ -141,8 +141,8 @@ class Policies:
             lost = [t for t in pc.targets if t in self.winners]
             for t in pc.targets:
                 self.winners.setdefault(t, pc)
-            if lost and pc.accepted is None:
-                pc.accepted = (
+            if lost and pc.rejected is None:
+                pc.rejected = (
                     R.CONFLICTED,
                     "an older BackendTLSPolicy targets the same Service port",
                 )
@@ -161,7 +161,7 @@ class Policies:
         self, spec: ClusterSpec, client_cert: tuple[str, str] | None
     ) -> UpstreamTLS | None:
         pc = self.for_cluster(spec)
-        if pc is None or (pc.accepted is not None and pc.accepted[0] == R.CONFLICTED):
+        if pc is None or (pc.rejected is not None and pc.rejected[0] == R.CONFLICTED):
             return None
         v = pc.obj.spec.validation
         sans_dns = tuple(
@@ -176,7 +176,7 @@ class Policies:
             san_uri=sans_uri,
             client_cert_pem=client_cert[0] if client_cert else None,
             client_key_pem=client_cert[1] if client_cert else None,
-            invalid=pc.accepted[1] if pc.accepted is not None else None,
+            invalid=pc.rejected[1] if pc.rejected is not None else None,
         )
 
     @property
@@ -202,8 +202,8 @@ class Policies:
                 for key in pc.named_services:
                     gws |= service_gateways.get(key, set()) | (referenced or {}).get(key, set())
             conds: list[Condition] = []
-            if pc.accepted is not None:
-                conds.append(condition(T.ACCEPTED, False, pc.accepted[0], pc.accepted[1], gen))
+            if pc.rejected is not None:
+                conds.append(condition(T.ACCEPTED, False, pc.rejected[0], pc.rejected[1], gen))
             else:
                 conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Policy is accepted", gen))
             if pc.resolved is not None:

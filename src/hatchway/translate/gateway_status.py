@@ -47,9 +47,9 @@ class ListenerOutcome:
     # Listeners whose address and port another Gateway holds: (reason, message).
     unavailable: Mapping[ListenerKey, tuple[str, str]] = field(default_factory=dict)
 
-    def accepted(self, lc: ListenerCtx) -> tuple[str, str] | None:
-        """`lc.accepted`, or the port problem assembly found."""
-        return lc.accepted or self.unavailable.get(lc.key)
+    def rejection(self, lc: ListenerCtx) -> tuple[str, str] | None:
+        """Why `lc` is not accepted: its own reason, or the port problem assembly found."""
+        return lc.rejected or self.unavailable.get(lc.key)
 
     def is_ready(self, lc: ListenerCtx) -> bool:
         return lc.is_ready and lc.key not in self.unavailable
@@ -71,7 +71,7 @@ def _listener_status(
     lc: ListenerCtx, for_listener_set: bool, out: ListenerOutcome
 ) -> ListenerStatus:
     gen = lc.generation
-    accepted = out.accepted(lc)
+    rejected = out.rejection(lc)
     T = ListenerConditionType
     R = ListenerConditionReason
     conds: list[Condition] = []
@@ -84,15 +84,15 @@ def _listener_status(
             msg = "conflicts with another listener on the same port"
         conds.append(condition(T.ACCEPTED, False, reason, msg, gen))
         conds.append(condition(T.PROGRAMMED, False, reason, msg, gen))
-    elif accepted is not None:
-        if accepted[0] == R.UNSUPPORTED_PROTOCOL:
+    elif rejected is not None:
+        if rejected[0] == R.UNSUPPORTED_PROTOCOL:
             kinds = ()
-        conds.append(condition(T.ACCEPTED, False, accepted[0], accepted[1], gen))
-        prog = lc.programmed or (R.INVALID, accepted[1])
+        conds.append(condition(T.ACCEPTED, False, rejected[0], rejected[1], gen))
+        prog = lc.programmed or (R.INVALID, rejected[1])
         conds.append(condition(T.PROGRAMMED, False, prog[0], prog[1], gen))
     else:
         conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Listener is accepted", gen))
-        if lc.gateway.accepted is not None:
+        if lc.gateway.rejected is not None:
             conds.append(condition(T.PROGRAMMED, False, R.INVALID, "Gateway is not accepted", gen))
         elif lc.programmed is not None:
             conds.append(condition(T.PROGRAMMED, False, lc.programmed[0], lc.programmed[1], gen))
@@ -133,8 +133,8 @@ def gateway_statuses(gateways: list[GatewayCtx], found: ListenerOutcome) -> list
         gen = gw.obj.metadata.generation
         conds: list[Condition] = []
         own_ok = [found.is_ready(lc) for lc in gw.listeners]
-        if gw.accepted is not None:
-            accepted = condition(T.ACCEPTED, False, gw.accepted[0], gw.accepted[1], gen)
+        if gw.rejected is not None:
+            accepted = condition(T.ACCEPTED, False, gw.rejected[0], gw.rejected[1], gen)
         elif not any(own_ok):
             accepted = condition(
                 T.ACCEPTED, False, R.LISTENERS_NOT_VALID, "No listener is valid", gen

@@ -45,7 +45,7 @@ class ListenerCtx:
     spec: Listener
     generation: int
     kinds: tuple[str, ...] = ()
-    accepted: tuple[str, str] | None = None  # (reason, message) when not accepted
+    rejected: tuple[str, str] | None = None  # Accepted=False: (reason, message)
     conflict: str | None = None
     resolved: tuple[str, str] | None = None  # (reason, message) when refs are unresolved
     programmed: tuple[str, str] | None = None
@@ -90,7 +90,7 @@ class ListenerCtx:
     @property
     def is_ready(self) -> bool:
         """Accepted and not conflicted."""
-        return self.accepted is None and self.conflict is None
+        return self.rejected is None and self.conflict is None
 
     @property
     def is_configured(self) -> bool:
@@ -139,7 +139,7 @@ class GatewayCtx:
     addresses: tuple[str, ...] = ()  # where its listeners bind
     listeners: list[ListenerCtx] = field(default_factory=list)  # own listeners
     listener_sets: list[ListenerSetCtx] = field(default_factory=list)
-    accepted: tuple[str, str] | None = None  # Gateway-level (reason, message) when not accepted
+    rejected: tuple[str, str] | None = None  # Gateway-level Accepted=False: (reason, message)
     programmed: tuple[str, str] | None = None
     resolved: tuple[str, str] | None = None
     insecure_frontend: bool = False
@@ -172,4 +172,4 @@ class GatewayCtx:
 
     @property
     def valid(self) -> bool:
-        return self.accepted is None and any(lc.is_ready for lc in self.listeners)
+        return self.rejected is None and any(lc.is_ready for lc in self.listeners)

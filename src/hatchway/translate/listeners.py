@@ -96,7 +96,7 @@ def class_statuses(
 def _check_kinds(lc: ListenerCtx) -> None:
     allowed = PROTOCOL_KINDS.get(lc.protocol)
     if allowed is None:
-        lc.accepted = (
+        lc.rejected = (
             ListenerConditionReason.UNSUPPORTED_PROTOCOL,
             f"protocol {lc.protocol!r} is not supported",
         )
@@ -256,7 +256,7 @@ def _check_frontend_validation(index: Index, lc: ListenerCtx, settings: Settings
         lc.gateway.insecure_frontend = True
     if not cas:
         msg = "no valid CA certificate for client validation"
-        lc.accepted = (ListenerConditionReason.NO_VALID_CA_CERTIFICATE, msg)
+        lc.rejected = (ListenerConditionReason.NO_VALID_CA_CERTIFICATE, msg)
         lc.programmed = (ListenerConditionReason.INVALID, msg)
         return
     lc.client_validation = ClientValidation("".join(cas), allow_insecure_fallback=insecure)
@@ -276,7 +276,7 @@ def _check_filters(lc: ListenerCtx, backends: Backends) -> None:
         if f.external_auth is None:
             ref = f.extension_ref
             what = f"{ref.group or 'core'}/{ref.kind} {ref.name}" if ref else "?"
-            lc.accepted = (
+            lc.rejected = (
                 R.UNSUPPORTED_VALUE,
                 f"{at}: ExtensionRef {what} is not supported (Hatchway has no listener "
                 "filter extensions)",
@@ -370,7 +370,7 @@ def _check_addresses(gw: GatewayCtx, settings: Settings) -> None:
     gw.address_outcome = out
     gw.addresses = out.binds
     if out.unsupported_type is not None:
-        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
+        gw.rejected = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
     if out.unusable:
         gw.programmed = (GatewayConditionReason.ADDRESS_NOT_USABLE, "; ".join(out.unusable))
     elif not out.assigned:
@@ -383,7 +383,7 @@ def _known_addresses(gw: GatewayCtx, known: GatewayAddresses, settings: Settings
     out = known_addresses(gw.obj, known, settings)
     gw.address_outcome = out
     if out.unsupported_type is not None:
-        gw.accepted = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
+        gw.rejected = (GatewayConditionReason.UNSUPPORTED_ADDRESS, out.unsupported_type)
     gw.addresses = known.bind
     if known.unusable:
         listed = ", ".join(known.unusable)
@@ -470,10 +470,10 @@ def build_gateways(
         gw = GatewayCtx(obj)
         gateways[(gw.namespace, gw.name)] = gw
         if not classes[obj.spec.gateway_class_name]:
-            gw.accepted = (GatewayConditionReason.INVALID, "GatewayClass is not accepted")
+            gw.rejected = (GatewayConditionReason.INVALID, "GatewayClass is not accepted")
         params = gateway_params(index.snapshot, obj)
         if isinstance(params, str):
-            gw.accepted = (GatewayConditionReason.INVALID_PARAMETERS, f"infrastructure.{params}")
+            gw.rejected = (GatewayConditionReason.INVALID_PARAMETERS, f"infrastructure.{params}")
         _check_addresses(gw, settings)
         _check_client_certificate(index, gw)
         gw.listeners = [
@@ -503,7 +503,7 @@ def build_gateways(
                 ListenerSetConditionReason.NOT_ALLOWED,
                 "the parent Gateway's allowedListeners does not allow this ListenerSet",
             )
-        elif parent.accepted is not None:
+        elif parent.rejected is not None:
             lsc.rejected = (
                 ListenerSetConditionReason.PARENT_NOT_ACCEPTED,
                 "the parent Gateway is not accepted",
@@ -513,9 +513,9 @@ def build_gateways(
         merged = gw.all_listeners()
         for lc in merged:
             _check_kinds(lc)
-            if lc.accepted is None:
+            if lc.rejected is None:
                 _check_filters(lc, backends)
-            if lc.accepted is None:
+            if lc.rejected is None:
                 _check_certificates(index, lc)
                 _check_frontend_validation(index, lc, settings)
                 _check_allowed_namespaces(lc)
