@@ -233,12 +233,7 @@ def _http_filters(path: str, filters: Sequence[HTTPRouteFilter]) -> Found:
     for i, f in enumerate(filters):
         at = f"{path}[{i}]"
         yield from _filter_members(at, f, _HTTP_MEMBERS)
-        if f.request_header_modifier is not None:
-            yield from _header_filter(f"{at}.requestHeaderModifier", f.request_header_modifier)
-        if f.response_header_modifier is not None:
-            yield from _header_filter(f"{at}.responseHeaderModifier", f.response_header_modifier)
-        if f.request_mirror is not None:
-            yield from _mirror(f"{at}.requestMirror", f.request_mirror)
+        yield from _shared_filter(at, f)
         if f.request_redirect is not None and f.request_redirect.path is not None:
             yield from _path_modifier(f"{at}.requestRedirect.path", f.request_redirect.path)
         if f.url_rewrite is not None and f.url_rewrite.path is not None:
@@ -249,17 +244,22 @@ def _http_filters(path: str, filters: Sequence[HTTPRouteFilter]) -> Found:
             yield from external_auth(f"{at}.externalAuth", f.external_auth)
 
 
+def _shared_filter(at: str, f: HTTPRouteFilter | GRPCRouteFilter) -> Found:
+    """The members HTTPRoute and GRPCRoute filters share: header modifiers and mirrors."""
+    if f.request_header_modifier is not None:
+        yield from _header_filter(f"{at}.requestHeaderModifier", f.request_header_modifier)
+    if f.response_header_modifier is not None:
+        yield from _header_filter(f"{at}.responseHeaderModifier", f.response_header_modifier)
+    if f.request_mirror is not None:
+        yield from _mirror(f"{at}.requestMirror", f.request_mirror)
+
+
 def _grpc_filters(path: str, filters: Sequence[GRPCRouteFilter]) -> Found:
     yield from _filter_list(path, [f.type for f in filters], _GRPC_ONCE)
     for i, f in enumerate(filters):
         at = f"{path}[{i}]"
         yield from _filter_members(at, f, _GRPC_MEMBERS)
-        if f.request_header_modifier is not None:
-            yield from _header_filter(f"{at}.requestHeaderModifier", f.request_header_modifier)
-        if f.response_header_modifier is not None:
-            yield from _header_filter(f"{at}.responseHeaderModifier", f.response_header_modifier)
-        if f.request_mirror is not None:
-            yield from _mirror(f"{at}.requestMirror", f.request_mirror)
+        yield from _shared_filter(at, f)
 
 
 # --- HTTPRoute ----------------------------------------------------------------------------------
