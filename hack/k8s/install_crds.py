@@ -62,7 +62,9 @@ def install(api: Api, crd: dict[str, Any]) -> None:
 
 
 def established(api: Api, name: str) -> bool:
-    conditions = api.call("GET", f"{CRD_PATH}/{name}").get("status", {}).get("conditions", [])
+    # Right after creation the API server returns `status.conditions: null`, not an empty list.
+    status = api.call("GET", f"{CRD_PATH}/{name}").get("status") or {}
+    conditions = status.get("conditions") or []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
