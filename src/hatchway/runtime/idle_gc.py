@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from hatchway import gcpause
 from hatchway.runtime.memory import release_free_memory
 
 log = logging.getLogger("hatchway.gc")
@@ -29,6 +30,7 @@ class IdleCollector:
         self._at_most_s = at_most_s
         self._task: asyncio.Task[None] | None = None
         self._last = time.monotonic()
+        gcpause.runtime_collects()  # pauses leave the frozen configuration alone
 
     def schedule(self) -> None:
         """A rebuild went live: collect once things are quiet (this replaces a pending one)."""

@@ -144,9 +144,8 @@ def translate(
     """Statuses and IR for `snapshot`. Pass the same `memo` to consecutive calls (a running
     gateway does) to reuse per-route work for the objects that did not change."""
     # Tens of thousands of small acyclic objects: the cyclic GC would run many full passes
-    # that find nothing and triple the time (3.0 s -> 1.0 s at 10,000 routes). (gc.freeze()
-    # would save another 0.25 s, but under `serve` it starved full collections: RSS grew
-    # 120 -> 700 MiB over 335 reloads. Measured with benchmarks' serve churn.)
+    # that find nothing and triple the time (3.0 s -> 1.0 s at 10,000 routes); `gcpause`
+    # says what happens to them afterwards.
     with gcpause.paused():
         # Without a memo nothing follows this call: keep nothing for a next one.
         memo = memo if memo is not None else TranslateMemo(incremental=False)
