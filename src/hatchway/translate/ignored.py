@@ -83,19 +83,20 @@ def _listener_sets(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarn
 
 def _route_parents(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarning]:
     sets = {(s.metadata.namespace, s.metadata.name): s for s in snapshot.listener_sets}
+    # Thousands of routes name a handful of parents: one verdict per parent (this runs on
+    # every change, the incremental ones too).
+    verdicts: dict[tuple[str, str, str], Verdict | None] = {}
     for field in _ROUTE_FIELDS:
         for route in getattr(snapshot, field):
             ns = route.metadata.namespace
             for pref in route.spec.parent_refs:
-                if pref.group != GATEWAY_GROUP:
+                if pref.group != GATEWAY_GROUP or pref.kind not in ("Gateway", "ListenerSet"):
                     continue
-                key = (pref.namespace or ns, pref.name)
-                if pref.kind == "Gateway":
-                    found = _gateway_verdict(classes, key)
-                elif pref.kind == "ListenerSet":
-                    found = _listener_set_verdict(classes, sets, key)
+                key = (pref.kind, pref.namespace or ns, pref.name)
+                if key in verdicts:
+                    found = verdicts[key]
                 else:
-                    continue
+                    found = verdicts[key] = _parent_verdict(classes, sets, key)
                 if found is not None:
                     ref = f"{route.kind}/{ns}/{route.metadata.name}"
                     yield ReportWarning(
@@ -104,6 +105,15 @@ def _route_parents(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarn
 
 
 Verdict = tuple[Finding, str]  # the finding, and what the parent is, as a phrase
+
+
+def _parent_verdict(
+    classes: _Classes, sets: dict[tuple[str, str], ListenerSet], key: tuple[str, str, str]
+) -> Verdict | None:
+    kind, namespace, name = key
+    if kind == "Gateway":
+        return _gateway_verdict(classes, (namespace, name))
+    return _listener_set_verdict(classes, sets, (namespace, name))
 
 
 def _gateway_verdict(classes: _Classes, key: tuple[str, str]) -> Verdict | None:
