@@ -170,6 +170,39 @@ def test_route_changes_take_the_incremental_path() -> None:
         assert memo.delta_used, f"step {step} took the full path"
 
 
+def _finding_refs(snapshot: Snapshot, memo: TranslateMemo) -> set[str]:
+    return {w.object for w in translate(snapshot, memo=memo).report.warnings if w.code}
+
+
+def test_parent_findings_follow_incremental_changes() -> None:
+    """A route added or removed on the incremental path brings or takes its parentRef
+    finding (a Gateway that does not exist), and the other routes' findings stay."""
+    snapshot = _many(20)
+    orphans = [
+        {
+            **_route(f"orphan-{i}", [], f"/o{i}"),
+            "spec": {
+                **_route(f"orphan-{i}", [], f"/o{i}")["spec"],
+                "parentRefs": [{"name": "gone"}],
+            },
+        }
+        for i in range(2)
+    ]
+    first, second = parse(orphans, "delta").snapshot.http_routes
+    memo = TranslateMemo()
+    base = dataclasses.replace(snapshot, http_routes=(*snapshot.http_routes, first))
+    assert "HTTPRoute/default/orphan-0" in _finding_refs(base, memo)
+    both = dataclasses.replace(base, http_routes=(*base.http_routes, second))
+    assert {"HTTPRoute/default/orphan-0", "HTTPRoute/default/orphan-1"} <= _finding_refs(both, memo)
+    assert memo.delta_used
+    back = dataclasses.replace(both, http_routes=(*snapshot.http_routes, second))
+    found = _finding_refs(back, memo)
+    assert memo.delta_used
+    assert "HTTPRoute/default/orphan-1" in found
+    assert "HTTPRoute/default/orphan-0" not in found
+    assert _dump(back, memo) == _dump(back, None)
+
+
 def test_hostnames_come_and_go_incrementally() -> None:
     """Routes with hostnames of their own: a new hostname adds a virtual host and the last
     route with it takes it away, without a full translation."""

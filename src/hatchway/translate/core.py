@@ -28,7 +28,7 @@ from hatchway.translate.btls import Policies
 from hatchway.translate.clusters import build_clusters
 from hatchway.translate.gateway_status import ListenerOutcome, attached_counts, gateway_statuses
 from hatchway.translate.gatewayctx import GatewayCtx, ListenerKey
-from hatchway.translate.ignored import ignored
+from hatchway.translate.ignored import ParentCheck, ignored
 from hatchway.translate.incremental import FIELDS as DELTA_FIELDS
 from hatchway.translate.incremental import DeltaState, translate_delta
 from hatchway.translate.index import Index
@@ -150,18 +150,46 @@ def translate(
         # Without a memo nothing follows this call: keep nothing for a next one.
         memo = memo if memo is not None else TranslateMemo(incremental=False)
         settings = settings or Settings()
-        return _with_findings(_translate(snapshot, settings, memo), snapshot, settings)
+        return _with_findings(_translate(snapshot, settings, memo), snapshot, settings, memo)
 
 
-def _with_findings(result: Translation, snapshot: Snapshot, settings: Settings) -> Translation:
+def _with_findings(
+    result: Translation, snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+) -> Translation:
     """The translation plus warnings about what it leaves out: objects nothing serves, and
-    endpoints that cannot be used. Computed afresh each time (a lookup per parentRef and per
-    slice), outside the memo's bookkeeping, so every path, the incremental ones too, gets them."""
-    found = [*ignored(snapshot, settings, result.ir), *slice_warnings(snapshot.endpoint_slices)]
+    endpoints that cannot be used. Outside the memo's bookkeeping, so every path, the
+    incremental ones too, gets them; only the HTTPRoutes' are kept between calls."""
+    http = _http_route_findings(snapshot, settings, memo)
+    found = [
+        *ignored(snapshot, settings, result.ir, http_route_findings=http),
+        *slice_warnings(snapshot.endpoint_slices),
+    ]
     if not found:
         return result
     warnings = tuple(sorted({*result.report.warnings, *found}))
     return Translation(replace(result.report, warnings=warnings), result.ir)
+
+
+def _http_route_findings(
+    snapshot: Snapshot, settings: Settings, memo: TranslateMemo
+) -> list[ReportWarning]:
+    """Each HTTPRoute's parentRef findings: after a shortcut (nothing they depend on but the
+    changed routes changed) only the changed routes are checked, otherwise all of them."""
+    check = ParentCheck(snapshot, settings.controller_name)
+    if memo.endpoints_only:
+        pass  # no route changed
+    elif memo.delta_used:
+        added, removed = memo.delta_change
+        for obj in removed:
+            memo.route_findings.pop(_key(obj), None)
+        for obj in added:
+            if found := check.route(obj):
+                memo.route_findings[_key(obj)] = found
+    else:
+        memo.route_findings = {
+            _key(r): found for r in snapshot.http_routes if (found := check.route(r))
+        }
+    return [w for found in memo.route_findings.values() for w in found]
 
 
 def _translate(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) -> Translation:

@@ -7,7 +7,7 @@ gets a warning naming the object and the reason (`status.findings` says how much
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from hatchway.ir import IR
 from hatchway.model.gateway import ListenerSet
@@ -15,6 +15,7 @@ from hatchway.model.meta import GATEWAY_GROUP
 from hatchway.model.snapshot import Snapshot
 from hatchway.status import ReportWarning
 from hatchway.status.findings import Finding
+from hatchway.translate.routectx import AnyRoute
 from hatchway.translate.settings import Settings
 
 _ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
@@ -42,13 +43,24 @@ class _Classes:
         return Finding.OTHER_CONTROLLER, f"GatewayClass {class_name!r} belongs to {owner}"
 
 
-def ignored(snapshot: Snapshot, settings: Settings, ir: IR) -> list[ReportWarning]:
+def ignored(
+    snapshot: Snapshot,
+    settings: Settings,
+    ir: IR,
+    http_route_findings: Iterable[ReportWarning] | None = None,
+) -> list[ReportWarning]:
     """Warnings for the Gateways, ListenerSets and route parentRefs we do not serve, and for a
-    configuration that serves nothing at all."""
-    classes = _Classes(snapshot, settings.controller_name)
-    out = list(_gateways(snapshot, classes))
-    out += _listener_sets(snapshot, classes)
-    out += _route_parents(snapshot, classes)
+    configuration that serves nothing at all. The caller may pass the HTTPRoutes' findings
+    (`ParentCheck.route`) when it kept them from the last call."""
+    check = ParentCheck(snapshot, settings.controller_name)
+    out = list(_gateways(snapshot, check.classes))
+    out += _listener_sets(snapshot, check.classes)
+    fields = _ROUTE_FIELDS if http_route_findings is None else _ROUTE_FIELDS[1:]
+    for f in fields:
+        for route in getattr(snapshot, f):
+            out += check.route(route)
+    if http_route_findings is not None:
+        out += http_route_findings
     if not ir.listeners:
         out.append(
             ReportWarning(
@@ -81,39 +93,40 @@ def _listener_sets(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarn
             yield ReportWarning(ref, f"not served by Hatchway: parent {found[1]}", found[0])
 
 
-def _route_parents(snapshot: Snapshot, classes: _Classes) -> Iterator[ReportWarning]:
-    sets = {(s.metadata.namespace, s.metadata.name): s for s in snapshot.listener_sets}
-    # Thousands of routes name a handful of parents: one verdict per parent (this runs on
-    # every change, the incremental ones too).
-    verdicts: dict[tuple[str, str, str], Verdict | None] = {}
-    for field in _ROUTE_FIELDS:
-        for route in getattr(snapshot, field):
-            ns = route.metadata.namespace
-            for pref in route.spec.parent_refs:
-                if pref.group != GATEWAY_GROUP or pref.kind not in ("Gateway", "ListenerSet"):
-                    continue
-                key = (pref.kind, pref.namespace or ns, pref.name)
-                if key in verdicts:
-                    found = verdicts[key]
-                else:
-                    found = verdicts[key] = _parent_verdict(classes, sets, key)
-                if found is not None:
-                    ref = f"{route.kind}/{ns}/{route.metadata.name}"
-                    yield ReportWarning(
-                        ref, f"not served by Hatchway: parentRef {found[1]}", found[0]
-                    )
+class ParentCheck:
+    """Which of a route's parentRefs name a Gateway or ListenerSet we do not serve: one
+    verdict per parent, as thousands of routes name a handful of parents."""
+
+    def __init__(self, snapshot: Snapshot, controller: str) -> None:
+        self.classes = _Classes(snapshot, controller)
+        self._sets = {(s.metadata.namespace, s.metadata.name): s for s in snapshot.listener_sets}
+        self._verdicts: dict[tuple[str, str, str], Verdict | None] = {}
+
+    def route(self, route: AnyRoute) -> tuple[ReportWarning, ...]:
+        out: tuple[ReportWarning, ...] = ()
+        ns = route.metadata.namespace
+        for pref in route.spec.parent_refs:
+            if pref.group != GATEWAY_GROUP or pref.kind not in ("Gateway", "ListenerSet"):
+                continue
+            key = (pref.kind, pref.namespace or ns, pref.name)
+            if key in self._verdicts:
+                found = self._verdicts[key]
+            else:
+                found = self._verdicts[key] = self._verdict(key)
+            if found is not None:
+                ref = f"{route.kind}/{ns}/{route.metadata.name}"
+                message = f"not served by Hatchway: parentRef {found[1]}"
+                out += (ReportWarning(ref, message, found[0]),)
+        return out
+
+    def _verdict(self, key: tuple[str, str, str]) -> Verdict | None:
+        kind, namespace, name = key
+        if kind == "Gateway":
+            return _gateway_verdict(self.classes, (namespace, name))
+        return _listener_set_verdict(self.classes, self._sets, (namespace, name))
 
 
 Verdict = tuple[Finding, str]  # the finding, and what the parent is, as a phrase
-
-
-def _parent_verdict(
-    classes: _Classes, sets: dict[tuple[str, str], ListenerSet], key: tuple[str, str, str]
-) -> Verdict | None:
-    kind, namespace, name = key
-    if kind == "Gateway":
-        return _gateway_verdict(classes, (namespace, name))
-    return _listener_set_verdict(classes, sets, (namespace, name))
 
 
 def _gateway_verdict(classes: _Classes, key: tuple[str, str]) -> Verdict | None:

@@ -147,6 +147,7 @@ def translate_delta(
         memo.delta = None
         return None
     st.routes = current
+    memo.delta_change = (tuple(added), tuple(removed))
     # Every route but the added ones was reused (the hit count the full path reports).
     kinds = ("grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
     memo.hits = len(current) - len(added) + sum(len(getattr(snapshot, k)) for k in kinds)

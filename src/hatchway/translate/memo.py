@@ -127,6 +127,11 @@ class TranslateMemo:
     # last translation left nothing to start from; and whether the last call used it.
     delta: Any = None
     delta_used: bool = False
+    # The HTTPRoutes the last delta added and removed (what changed, by value).
+    delta_change: tuple[tuple[Any, ...], tuple[Any, ...]] = ((), ())
+    # Each HTTPRoute's parentRef findings (`translate.ignored`), for those that have any: the
+    # shortcuts change nothing else those depend on, so only the changed routes are checked.
+    route_findings: dict[ObjectRef, tuple[ReportWarning, ...]] = field(default_factory=dict)
     # False for a one-shot translation: no state is kept for a next call.
     incremental: bool = True
 
