@@ -162,7 +162,8 @@ def _changed_routes(
     leaves the rest of the snapshot as it was), so only what lies between is looked up by
     key: a one-route change at 3,000 routes costs no key per route."""
     start, end_old, end_new = 0, len(old), len(new)
-    while start < min(end_old, end_new) and same(old[start], new[start]):
+    shorter = min(end_old, end_new)
+    while start < shorter and same(old[start], new[start]):
         start += 1
     while end_old > start and end_new > start and same(old[end_old - 1], new[end_new - 1]):
         end_old -= 1
