@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter
@@ -61,6 +61,52 @@ class BuiltRoute:
     framed: bytes
     clusters: tuple[str, ...]
     regex_problems: tuple[str, ...]
+
+
+class Parsed:
+    """A message kept as its bytes and parsed when first read. Serving needs only the bytes,
+    and a RouteConfiguration is ~7x larger parsed (10,000 routes: 6 MB of bytes, ~47 MiB as
+    a message, ~40 ms to parse); only a NACK's diagnosis and the config dump read it."""
+
+    __slots__ = ("_message", "_type", "data")
+
+    def __init__(self, message_type: Any, data: bytes) -> None:
+        self._type = message_type
+        self.data = data
+        self._message: Any = None
+
+    @property
+    def parsed(self) -> bool:
+        return self._message is not None
+
+    def get(self) -> Any:
+        if self._message is None:
+            self._message = self._type.FromString(self.data)
+        return self._message
+
+
+class Messages(Mapping[str, Any]):
+    """Messages by name, in insertion order; a `Parsed` entry is parsed when first read."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        self.entries = entries  # as added: messages, or `Parsed` holders
+
+    def __getitem__(self, name: str) -> Any:
+        value = self.entries[name]
+        return value.get() if isinstance(value, Parsed) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _entries(messages: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The entries as added (a `Parsed` holder stays unparsed)."""
+    return messages.entries if isinstance(messages, Messages) else messages
 
 
 @dataclass(frozen=True)
@@ -215,7 +261,7 @@ class BuiltRouteConfig:
     """A whole RouteConfiguration, reused when built from the very same parts."""
 
     signature: tuple[object, ...]
-    message: Any
+    message: Parsed  # parsed from `serialized` when read
     serialized: bytes  # the message's deterministic serialization
     origins: UniqueOrigins
     facts: tuple[RouteFacts, ...]
@@ -387,7 +433,7 @@ class ResourceSet:
     def adopt(self, previous: XdsResources, type_urls: tuple[str, ...]) -> None:
         """Take these types' resources from a previous build, as they were."""
         for t in type_urls:
-            self._by_type[t].update(previous.by_type[t])
+            self._by_type[t].update(_entries(previous.by_type[t]))
             for name in previous.by_type[t]:
                 self._origins[(t, name)] = previous.origins.get((t, name), ())  # unique
         for key, origins in previous.part_origins.items():
@@ -402,7 +448,7 @@ class ResourceSet:
         serialized: dict[Key, bytes] = {}
         versions: dict[Key, str] = {}
         for type_url, items in self._by_type.items():
-            before = previous.by_type[type_url] if previous is not None else {}
+            before = _entries(previous.by_type[type_url]) if previous is not None else {}
             for name, message in items.items():
                 key = (type_url, name)
                 if previous is not None and before.get(name) is message:
@@ -411,12 +457,16 @@ class ResourceSet:
                     continue
                 data = self._serialized.get(key)
                 if data is None:
-                    data = message.SerializeToString(deterministic=True)
+                    data = (
+                        message.data
+                        if isinstance(message, Parsed)
+                        else message.SerializeToString(deterministic=True)
+                    )
                 serialized[key] = data
                 versions[key] = version_of(data)
         return XdsResources(
             by_type=MappingProxyType(
-                {t: MappingProxyType(dict(items)) for t, items in self._by_type.items()}
+                {t: Messages(dict(items)) for t, items in self._by_type.items()}
             ),
             serialized=MappingProxyType(serialized),
             versions=MappingProxyType(versions),

@@ -32,6 +32,7 @@ from hatchway.xds.resources import (
     BuiltRoute,
     BuiltRouteConfig,
     BuiltVirtualHost,
+    Parsed,
     PartKey,
     ResourceSet,
     RouteEntry,
@@ -93,7 +94,7 @@ def _route_config(
 ) -> BuiltRouteConfig:
     """The RouteConfiguration, serialized by joining the virtual hosts' bytes (deterministic
     serialization writes fields in number order, so this is what serializing the message
-    would give) and parsed once into the message."""
+    would give); parsed only if someone reads the message."""
     origins = [_one(chain.listener)]
     parts: dict[PartKey, tuple[Origin, ...]] = {}
     facts: list[RouteFacts] = []
@@ -116,7 +117,7 @@ def _route_config(
         data += wire.field(_CONFIG_VHOSTS, head, tail)
     data.append(_CONFIG_TAIL)
     serialized = b"".join(data)
-    message = route_pb2.RouteConfiguration.FromString(serialized)
+    message = Parsed(route_pb2.RouteConfiguration, serialized)
     return BuiltRouteConfig(
         signature, message, serialized, union_origins(origins), tuple(facts), parts
     )

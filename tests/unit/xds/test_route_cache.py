@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
+from envoy.config.route.v3 import route_pb2
 
 from hatchway import ir as ir_mod
 from hatchway import xds
 from hatchway.ir import IR, FilterChain, Listener, Origin, Route, VirtualHost
 from hatchway.ir.codec import from_dict
 from hatchway.xds.names import route_config_name
-from hatchway.xds.resources import UniqueOrigins, union_origins
+from hatchway.xds.resources import Messages, Parsed, UniqueOrigins, union_origins
 
 from . import ir_samples as s
 
@@ -324,3 +325,18 @@ def test_one_cache_across_cases() -> None:
     irs = {c: _ir(c) for c in IRS}
     for case in [*IRS, *reversed(list(IRS))]:
         _check(irs[case], cache)
+
+
+@pytest.mark.parametrize("case", sorted(IRS))
+def test_route_configurations_are_parsed_only_when_read(case: str) -> None:
+    """Serving needs only the bytes: a build leaves each RouteConfiguration unparsed, and
+    reading one gives exactly the message its bytes hold."""
+    res = xds.build(_ir(case), cache=xds.BuildCache())
+    routes = res.by_type[xds.ROUTE]
+    assert isinstance(routes, Messages)
+    holders = [routes.entries[name] for name in routes]
+    assert all(isinstance(h, Parsed) and not h.parsed for h in holders)
+    for name in routes:
+        data = res.serialized[(xds.ROUTE, name)]
+        assert routes[name] == route_pb2.RouteConfiguration.FromString(data)
+        assert routes[name] is routes[name]  # parsed once
