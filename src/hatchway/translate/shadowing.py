@@ -127,15 +127,17 @@ class ShadowIndex:
         index = cls()
         members = index.members
         for key, route in zip(keys, routes, strict=True):
-            m = route.match
+            path = route.match.path
+            own, searched = _buckets(path.type, path.value)
             # Every member filed so far comes earlier: the first of each bucket are candidates.
             candidates: list[tuple[Key, Route]] = []
-            for b in _searched(m):
+            for b in searched:
                 found = members.get(b)
                 if found:
                     candidates += found[:_BUCKET_LIMIT]
-            index._verdict(key, route, candidates)
-            members.setdefault(_own_bucket(m), []).append((key, route))
+            if candidates:  # most routes have none: nothing can shadow them
+                index._verdict(key, route, candidates)
+            members.setdefault(own, []).append((key, route))
         index._searchers_built = False  # filled on the first change (full builds never need it)
         return index
 

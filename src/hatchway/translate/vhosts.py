@@ -294,32 +294,26 @@ def ir_routes(
     route: RouteCtx, rule: CompiledRule, host: str, port: int
 ) -> tuple[IRRouteEntry, ...]:
     """One IR route per match of `rule`, served under `host` on a listener at `port`."""
-    ref = route.ref
+    # Called once per (rule, hostname, port) for every route: what all matches of the rule
+    # share is looked up once, not per match.
+    ref, kind, namespace, name, created = (
+        route.ref,
+        route.kind,
+        route.namespace,
+        route.name,
+        route.created,
+    )
+    index, rule_name = rule.index, rule.name
     host_rank = route_hostname_rank(host)
     original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
     action = rule.action(port)
     out: list[IRRouteEntry] = []
     for cm in rule.matches:
-        origin = Origin(
-            route.kind,
-            route.namespace,
-            route.name,
-            rule=rule.index,
-            match=cm.index,
-            rule_name=rule.name,
-        )
-        order = RouteOrderKey(
-            host_rank,
-            original_rank,
-            cm.key,
-            route.created,
-            route.namespace,
-            route.name,
-            rule.index,
-            cm.index,
-        )
+        m = cm.index
+        origin = Origin(kind, namespace, name, rule=index, match=m, rule_name=rule_name)
+        order = RouteOrderKey(host_rank, original_rank, cm.key, created, namespace, name, index, m)
         ir_route = Route(
-            name=f"{ref}/rule/{rule.index}/match/{cm.index}",
+            name=f"{ref}/rule/{index}/match/{m}",
             origin=origin,
             match=cm.match,
             action=action,
@@ -336,7 +330,7 @@ def ir_routes(
             external_auth=rule.external_auth,
             hostname=host,
         )
-        out.append(((ref, rule.index, cm.index), order, ir_route))
+        out.append(((ref, index, m), order, ir_route))
     return tuple(out)
 
 
