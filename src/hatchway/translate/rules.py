@@ -45,6 +45,7 @@ from hatchway.model.routes import (
     HTTPBackendRef,
     HTTPHeaderFilter,
     HTTPPathModifier,
+    HTTPQueryParamMatch,
     HTTPRequestMirrorFilter,
     HTTPRequestRedirectFilter,
     HTTPRoute,
@@ -228,19 +229,22 @@ _PATH_TYPES = {"Exact": PathMatchType.EXACT, "RegularExpression": PathMatchType.
 
 def _http_match(m: HTTPRouteMatch) -> Match:
     # Called for every match of every route: empty headers/query skip their loops.
-    path_type = _PATH_TYPES.get(m.path.type, PathMatchType.PREFIX)
-    query: dict[str, QueryMatch] = {}
-    for q in m.query_params:
-        if q.name in query:
-            continue
-        query[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
-    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers)) if m.headers else ()
+    path = m.path
     return Match(
-        path=PathMatch(path_type, m.path.value),
+        path=PathMatch(_PATH_TYPES.get(path.type, PathMatchType.PREFIX), path.value),
         method=m.method,
-        headers=headers,
-        query=tuple(query.values()) if query else (),
+        headers=_headers(tuple((h.type, h.name, h.value) for h in m.headers)) if m.headers else (),
+        query=_query(m.query_params) if m.query_params else (),
     )
+
+
+def _query(params: Sequence[HTTPQueryParamMatch]) -> tuple[QueryMatch, ...]:
+    """Query matchers; of equal names only the first counts (names are case-sensitive)."""
+    out: dict[str, QueryMatch] = {}
+    for q in params:
+        if q.name not in out:
+            out[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
+    return tuple(out.values())
 
 
 def _check_filter_counts(types: Sequence[str], where: str) -> None:
