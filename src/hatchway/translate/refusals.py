@@ -144,15 +144,15 @@ def _filters(at: str, filters: Sequence[HTTPRouteFilter | GRPCRouteFilter]) -> I
 
 def _headers(at: str, f: HTTPHeaderFilter) -> Iterator[Refusal]:
     # Names of `set`/`add` are tokens (the CRD's pattern); `remove` is any string there.
-    for verb, names in (
-        ("set", [h.name for h in f.set]),
-        ("add", [h.name for h in f.add]),
-        ("remove", f.remove),
-    ):
-        for i, name in enumerate(names):
-            problem = _header_name_problem(verb, name)
+    for verb, headers in (("set", f.set), ("add", f.add)):
+        for i, h in enumerate(headers):
+            problem = _header_name_problem(verb, h.name)
             if problem is not None:
-                yield f"{at}.{verb}[{i}]" + ("" if verb == "remove" else ".name"), problem
+                yield f"{at}.{verb}[{i}].name", problem
+    for i, name in enumerate(f.remove):
+        problem = _header_name_problem("remove", name)
+        if problem is not None:
+            yield f"{at}.remove[{i}]", problem
 
 
 def _header_name_problem(verb: str, name: str) -> str | None:

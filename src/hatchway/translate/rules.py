@@ -39,11 +39,13 @@ from hatchway.model.durations import duration_millis
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
+    GRPCHeaderMatch,
     GRPCRoute,
     GRPCRouteMatch,
     GRPCRouteRule,
     HTTPBackendRef,
     HTTPHeaderFilter,
+    HTTPHeaderMatch,
     HTTPPathModifier,
     HTTPQueryParamMatch,
     HTTPRequestMirrorFilter,
@@ -209,15 +211,14 @@ def _refuse(found: refusals.Refusal | None) -> None:
         raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{found[0]}: {found[1]}")
 
 
-def _headers(items: tuple[tuple[str, str, str], ...]) -> tuple[HeaderMatch, ...]:
+def _headers(items: Sequence[HTTPHeaderMatch | GRPCHeaderMatch]) -> tuple[HeaderMatch, ...]:
     """Header matchers, names lower-cased; of equivalent names only the first counts (§4.4)."""
     out: dict[str, HeaderMatch] = {}
-    for type_, name, value in items:
-        key = name.lower()
-        if key in out:
-            continue
-        regex = type_ == "RegularExpression"  # checked by `refusals`
-        out[key] = HeaderMatch(key, value, regex)
+    for h in items:
+        key = h.name.lower()
+        if key not in out:
+            regex = h.type == "RegularExpression"  # checked by `refusals`
+            out[key] = HeaderMatch(key, h.value, regex)
     return tuple(out.values())
 
 
@@ -233,7 +234,7 @@ def _http_match(m: HTTPRouteMatch) -> Match:
     return Match(
         path=PathMatch(_PATH_TYPES.get(path.type, PathMatchType.PREFIX), path.value),
         method=m.method,
-        headers=_headers(tuple((h.type, h.name, h.value) for h in m.headers)) if m.headers else (),
+        headers=_headers(m.headers) if m.headers else (),
         query=_query(m.query_params) if m.query_params else (),
     )
 
@@ -531,7 +532,7 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
 
 
 def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
-    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers))
+    headers = _headers(m.headers)
     mm = m.method
     if mm is None or (mm.service is None and mm.method is None):
         path = PathMatch(PathMatchType.PREFIX, "/")
