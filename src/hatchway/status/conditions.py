@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hatchway.ir.frozen import quick_init
+
 
 class ConditionStatus(StrEnum):
     TRUE = "True"
@@ -147,7 +149,8 @@ class PolicyConditionReason(StrEnum):
     INVALID_KIND = "InvalidKind"
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Condition:
     """A status condition as the core decides it; the edge adds `lastTransitionTime`."""
 
