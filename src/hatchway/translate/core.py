@@ -127,13 +127,16 @@ def _reattach(ctx: RouteCtx, attached: Attached) -> None:
         ctx.parents.append(pc)
 
 
-def _guard(what: str, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
-    """Run one object's translation; a bug there becomes a warning, not a crash for all."""
+def _guard(key: ObjectRef, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
+    """Run one object's translation; a bug there becomes a warning, not a crash for all.
+    (The object's name is spelled only then: this runs twice per route.)"""
     try:
         return fn()
     except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         warnings.append(
-            ReportWarning(what, f"internal error, object skipped: {err!r}", Finding.INTERNAL_ERROR)
+            ReportWarning(
+                "/".join(key), f"internal error, object skipped: {err!r}", Finding.INTERNAL_ERROR
+            )
         )
         return None
 
@@ -226,7 +229,7 @@ def _route_entry(
     entry = memo.route(key, obj)
     if entry is not None:
         return entry
-    compiled = _guard("/".join(key), warnings, lambda: compile_route(obj, backends))
+    compiled = _guard(key, warnings, lambda: compile_route(obj, backends))
     return None if compiled is None else RouteEntry(obj, compiled)
 
 
@@ -259,13 +262,13 @@ def _attach_routes(
         if refused and (message := refused.get(key)) is not None:
             ctx = route_ctx(obj, _refused(message, entry.compiled))
             out.refused.add(key)
-            _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+            _guard(key, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
         else:
             ctx = route_ctx(obj, entry.compiled)
             if entry.attach_version == memo.parents_version:
                 _reattach(ctx, entry.attached)
             elif (
-                _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+                _guard(key, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
                 and memo.incremental
             ):
                 entry.attached = attached_of(ctx)
