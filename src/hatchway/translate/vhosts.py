@@ -307,29 +307,27 @@ def ir_routes(
     host_rank = route_hostname_rank(host)
     original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
     action = rule.action(port)
+    # What every match of the rule shares: `Route`'s fields from `grpc` to `external_auth`,
+    # in its field order (passed by position: by name costs twice as much per IR route).
+    shared = (
+        rule.grpc,
+        rule.request_headers,
+        rule.response_headers,
+        rule.rewrite,
+        rule.mirrors,
+        rule.cors,
+        rule.request_timeout_ms,
+        rule.backend_timeout_ms,
+        rule.retry,
+        rule.session,
+        rule.external_auth,
+    )
     out: list[IRRouteEntry] = []
     for cm in rule.matches:
         m = cm.index
         origin = Origin(kind, namespace, name, rule=index, match=m, rule_name=rule_name)
         order = RouteOrderKey(host_rank, original_rank, cm.key, created, namespace, name, index, m)
-        ir_route = Route(
-            name=f"{ref}/rule/{index}/match/{m}",
-            origin=origin,
-            match=cm.match,
-            action=action,
-            grpc=rule.grpc,
-            request_headers=rule.request_headers,
-            response_headers=rule.response_headers,
-            rewrite=rule.rewrite,
-            mirrors=rule.mirrors,
-            cors=rule.cors,
-            request_timeout_ms=rule.request_timeout_ms,
-            backend_timeout_ms=rule.backend_timeout_ms,
-            retry=rule.retry,
-            session_persistence=rule.session,
-            external_auth=rule.external_auth,
-            hostname=host,
-        )
+        ir_route = Route(f"{ref}/rule/{index}/match/{m}", origin, cm.match, action, *shared, host)
         out.append(((ref, index, m), order, ir_route))
     return tuple(out)
 
