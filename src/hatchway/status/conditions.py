@@ -173,10 +173,6 @@ def condition(
     generation: int,
 ) -> Condition:
     """Build a True/False condition; enum members are stored as their plain string value."""
-    return Condition(
-        type=str(type_),
-        status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
-        reason=str(reason),
-        message=message,
-        observed_generation=generation,
-    )
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    # By position, in field order: built for every route and listener on each translation.
+    return Condition(str(type_), status, str(reason), message, generation)

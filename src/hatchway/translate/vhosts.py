@@ -305,7 +305,8 @@ def ir_routes(
     )
     index, rule_name = rule.index, rule.name
     host_rank = route_hostname_rank(host)
-    original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
+    original = original_hostname(route.hostnames, host)
+    original_rank = host_rank if original == host else route_hostname_rank(original)
     action = rule.action(port)
     # What every match of the rule shares: `Route`'s fields from `grpc` to `external_auth`,
     # in its field order (passed by position: by name costs twice as much per IR route).
