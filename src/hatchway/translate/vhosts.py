@@ -327,7 +327,16 @@ def ir_routes(
     for cm in rule.matches:
         m = cm.index
         origin = Origin(kind, namespace, name, rule=index, match=m, rule_name=rule_name)
-        order = RouteOrderKey(host_rank, original_rank, cm.key, created, namespace, name, index, m)
+        order: RouteOrderKey = (
+            *host_rank,
+            *original_rank,
+            *cm.key,
+            created,
+            namespace,
+            name,
+            index,
+            m,
+        )
         ir_route = Route(f"{ref}/rule/{index}/match/{m}", origin, cm.match, action, *shared, host)
         out.append(((ref, index, m), order, ir_route))
     return tuple(out)
