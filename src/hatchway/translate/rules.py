@@ -249,6 +249,8 @@ def _query(params: Sequence[HTTPQueryParamMatch]) -> tuple[QueryMatch, ...]:
 
 
 def _check_filter_counts(types: Sequence[str], where: str) -> None:
+    if len(types) < 2:
+        return  # nothing to repeat (most rules have one filter or none)
     for t in _ONCE:
         if types.count(t) > 1:
             raise RuleInvalid(R.INCOMPATIBLE_FILTERS, f"{where}: {t} appears more than once")
@@ -456,6 +458,8 @@ def _with_backend_rewrites(compiled: CompiledRule) -> None:
     asks for the same one (the data plane rewrites the path before it picks a backend;
     hostnames it rewrites per backend). Different paths per backend: the rule cannot be
     implemented, and says so."""
+    if all(b.rewrite is None for b in compiled.backends):
+        return  # most rules: no backend rewrites anything
     live = [b for b in compiled.backends if b.weight > 0 and b.cluster is not None]
     paths = {b.rewrite.path if b.rewrite is not None else None for b in live}
     if len(paths) > 1:
