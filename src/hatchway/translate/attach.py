@@ -185,6 +185,8 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
 
 def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
     """HTTPRoute vs GRPCRoute with intersecting hostnames on one listener: the older wins (§3.3)."""
+    if not {"HTTPRoute", "GRPCRoute"} <= {r.kind for r in routes}:
+        return  # a clash needs both kinds; most configurations have one
     by_listener: dict[ListenerKey, list[Attachment]] = {}
     for route in routes:
         if route.kind not in ("HTTPRoute", "GRPCRoute"):
