@@ -286,8 +286,9 @@ def _route_statuses(
     """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`)."""
     out: list[ResourceStatus] = []
     for route, accepted in zip(routes.ctxs, listeners, strict=True):
-        entry = routes.entries.get(route.key)
-        if entry is not None and route.key not in routes.refused:
+        key = route.key
+        entry = routes.entries.get(key)
+        if entry is not None and key not in routes.refused:
             entry.listeners = frozenset(accepted)
             status = cached_route_status(route, entry, controller)
         else:
