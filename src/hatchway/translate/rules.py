@@ -84,8 +84,8 @@ class RuleInvalid(Exception):
         self.message = message
 
 
-# (entry key `(route ref, rule index, match index)`, precedence, IR route)
-IRRouteEntry = tuple[tuple[str, int, int], RouteOrderKey, Route]
+# (precedence, IR route)
+IRRouteEntry = tuple[RouteOrderKey, Route]
 
 
 @quick_init

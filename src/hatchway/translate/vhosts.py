@@ -25,7 +25,7 @@ from hatchway.translate.rules import CompiledRule, IRRouteEntry
 from hatchway.translate.shadowing import ShadowIndex
 
 ClusterUse = tuple[str, tuple[str, str]]  # (cluster, (gateway namespace, gateway name))
-Entry = tuple[RouteOrderKey, Route]
+Entry = IRRouteEntry  # (precedence, IR route)
 
 
 def covering_patterns(domain: str) -> list[str]:
@@ -195,7 +195,7 @@ class HttpSocket:
             vs = self.vhosts.get(domain)
             owner = vs.owner if vs is not None else self.owner_of(domain)
             patterns = self.patterns(domain)
-            got: dict[tuple[str, int, int], Entry] = {}
+            got: dict[str, Entry] = {}  # by IR route name
             for lc in owner:
                 mine = atts.get(lc.key)
                 if not mine:
@@ -264,7 +264,7 @@ class HttpSocket:
 
 
 def _add_routes(
-    got: dict[tuple[str, int, int], Entry],
+    got: dict[str, Entry],
     clusters: set[ClusterUse],
     route: RouteCtx,
     host: str,
@@ -285,9 +285,9 @@ def _add_routes(
         built = rule.ir_routes.get((host, port))
         if built is None:
             built = rule.ir_routes[(host, port)] = ir_routes(route, rule, host, port)
-        for key, order, ir_route in built:
-            if key not in got:
-                got[key] = (order, ir_route)
+        for entry in built:
+            # An IR route's name stands for its route, rule and match: each lands once.
+            got.setdefault(entry[1].name, entry)
 
 
 def ir_routes(
@@ -338,7 +338,7 @@ def ir_routes(
             m,
         )
         ir_route = Route(f"{ref}/rule/{index}/match/{m}", origin, cm.match, action, *shared, host)
-        out.append(((ref, index, m), order, ir_route))
+        out.append((order, ir_route))
     return tuple(out)
 
 

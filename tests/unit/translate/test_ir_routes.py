@@ -72,8 +72,8 @@ def test_each_rule_field_lands_in_its_own_route_field() -> None:
         compiled=CompiledRoute(rules=[rule]),
     )
     built = ir_routes(route, rule, "a.example.com", 8080)
-    assert [key for key, _, _ in built] == [("HTTPRoute/ns/r", 2, 0), ("HTTPRoute/ns/r", 2, 1)]
-    for (_, order, ir), cm in zip(built, rule.matches, strict=True):
+    assert len(built) == len(rule.matches)
+    for (order, ir), cm in zip(built, rule.matches, strict=True):
         assert ir.name == f"HTTPRoute/ns/r/rule/2/match/{cm.index}"
         assert (ir.origin.rule, ir.origin.match, ir.origin.rule_name) == (2, cm.index, "named")
         assert ir.match is cm.match and order[4:9] == cm.key and order[-2:] == (2, cm.index)
