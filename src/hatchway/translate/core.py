@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from hatchway import gcpause
@@ -233,6 +234,9 @@ def _route_entry(
     return None if compiled is None else RouteEntry(obj, compiled)
 
 
+_BY_KEY = attrgetter("kind", "namespace", "name")  # a route's (kind, namespace, name), in C
+
+
 def _attach_routes(
     snapshot: Snapshot,
     settings: Settings,
@@ -276,7 +280,7 @@ def _attach_routes(
         out.ctxs.append(ctx)
         out.objs.append((obj, ctx))
     memo.keep(out.entries)
-    out.ctxs.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    out.ctxs.sort(key=_BY_KEY)
     return out
 
 
