@@ -285,13 +285,15 @@ def _attach_routes(
 
 
 def _route_statuses(
-    routes: _Routes, listeners: list[set[ListenerKey]], controller: str
+    routes: _Routes, listeners: list[set[ListenerKey]], controller: str, *, keep: bool
 ) -> list[ResourceStatus]:
-    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`)."""
+    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`).
+    With `keep` (an incremental memo), status and listeners stay on the route's memo entry
+    for the next translation; a one-shot translation keeps nothing."""
     out: list[ResourceStatus] = []
     for route, accepted in zip(routes.ctxs, listeners, strict=True):
         key = route.key
-        entry = routes.entries.get(key)
+        entry = routes.entries.get(key) if keep else None
         if entry is not None and key not in routes.refused:
             entry.listeners = frozenset(accepted)
             status = cached_route_status(route, entry, controller)
@@ -330,7 +332,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     grpc_listeners = {lk for r in routes.ctxs if r.kind == "GRPCRoute" for lk in _all_listeners(r)}
     resolve_http_grpc_conflicts(routes.ctxs)
     accepted = [r.accepted_listeners() for r in routes.ctxs]
-    statuses += _route_statuses(routes, accepted, settings.controller_name)
+    statuses += _route_statuses(routes, accepted, settings.controller_name, keep=memo.incremental)
     attached = attached_counts(accepted)
     assembly = assemble(
         gateways,
