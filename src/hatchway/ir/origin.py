@@ -24,8 +24,16 @@ class Origin:
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        key = (self.kind, self.namespace, self.name, self.section, self.rule, self.match)
-        object.__setattr__(self, "_hash", hash((*key, self.rule_name)))
+        fields = (
+            self.kind,
+            self.namespace,
+            self.name,
+            self.section,
+            self.rule,
+            self.match,
+            self.rule_name,
+        )
+        object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
         return self._hash

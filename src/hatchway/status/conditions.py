@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hatchway.ir.frozen import quick_init
+
 
 class ConditionStatus(StrEnum):
     TRUE = "True"
@@ -147,7 +149,8 @@ class PolicyConditionReason(StrEnum):
     INVALID_KIND = "InvalidKind"
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Condition:
     """A status condition as the core decides it; the edge adds `lastTransitionTime`."""
 
@@ -170,10 +173,6 @@ def condition(
     generation: int,
 ) -> Condition:
     """Build a True/False condition; enum members are stored as their plain string value."""
-    return Condition(
-        type=str(type_),
-        status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
-        reason=str(reason),
-        message=message,
-        observed_generation=generation,
-    )
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    # By position, in field order: built for every route and listener on each translation.
+    return Condition(str(type_), status, str(reason), message, generation)

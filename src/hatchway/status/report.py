@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hatchway.ir.frozen import quick_init
 from hatchway.status.conditions import Condition
 
 
-@dataclass(frozen=True, order=True)
+@quick_init
+@dataclass(frozen=True, order=True, slots=True)
 class RouteGroupKind:
     group: str
     kind: str
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ListenerStatus:
     name: str
     supported_kinds: tuple[RouteGroupKind, ...]
@@ -25,20 +28,23 @@ class ListenerStatus:
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class GatewayAddress:
     type: str
     value: str
     routability: str | None = None  # GEP-5093; "" = the default (no portable guarantee)
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class GatewayClassStatus:
     conditions: tuple[Condition, ...]
     supported_features: tuple[str, ...]  # sorted ascending, as the spec requires
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class GatewayStatus:
     conditions: tuple[Condition, ...]
     listeners: tuple[ListenerStatus, ...]
@@ -46,13 +52,15 @@ class GatewayStatus:
     attached_listener_sets: int | None = None  # written only when ListenerSets are allowed
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ListenerSetStatus:
     conditions: tuple[Condition, ...]
     listeners: tuple[ListenerStatus, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ParentRef:
     """A route parentRef or policy ancestorRef as written back to status (CRD defaults applied)."""
 
@@ -64,26 +72,30 @@ class ParentRef:
     port: int | None = None
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class RouteParentStatus:
     parent_ref: ParentRef
     controller_name: str
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class RouteStatus:
     parents: tuple[RouteParentStatus, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class PolicyAncestorStatus:
     ancestor_ref: ParentRef
     controller_name: str
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class PolicyStatus:
     ancestors: tuple[PolicyAncestorStatus, ...]
 
@@ -91,7 +103,8 @@ class PolicyStatus:
 AnyStatus = GatewayClassStatus | GatewayStatus | ListenerSetStatus | RouteStatus | PolicyStatus
 
 
-@dataclass(frozen=True, order=True)
+@quick_init
+@dataclass(frozen=True, order=True, slots=True)
 class ResourceKey:
     """Identity of an owned object: `namespace` is None for cluster-scoped kinds."""
 
@@ -112,14 +125,16 @@ class ResourceKey:
         return f"{self.kind}/{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ResourceStatus:
     key: ResourceKey
     generation: int
     status: AnyStatus
 
 
-@dataclass(frozen=True, order=True)
+@quick_init
+@dataclass(frozen=True, order=True, slots=True)
 class ReportWarning:
     """A finding beyond the spec's conditions (e.g. a shadowed rule); never affects status.
     `code` is a `status.findings.Finding`: whether it means "will not serve" is decided there."""
@@ -129,7 +144,8 @@ class ReportWarning:
     code: str
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     resources: tuple[ResourceStatus, ...] = ()  # sorted by key
     warnings: tuple[ReportWarning, ...] = ()  # sorted

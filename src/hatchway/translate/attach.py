@@ -128,11 +128,10 @@ def _candidates(
 
 def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
     """Fill `route.parents` with per-parentRef attachments or the rejection reason (§3.2)."""
-    seen: set[ParentReference] = set()
-    for ref in route.parent_refs:
-        if ref in seen:
-            continue
-        seen.add(ref)
+    # Each distinct parentRef once, in order; most routes have one, and hashing a model
+    # (every field, in Python) is not free.
+    refs = route.parent_refs
+    for ref in refs if len(refs) < 2 else dict.fromkeys(refs):
         found = _candidates(parents, route, ref)
         if found is None:
             continue  # not our parent: write nothing
@@ -186,6 +185,8 @@ def attach(index: Index, parents: Parents, route: RouteCtx) -> None:
 
 def resolve_http_grpc_conflicts(routes: list[RouteCtx]) -> None:
     """HTTPRoute vs GRPCRoute with intersecting hostnames on one listener: the older wins (§3.3)."""
+    if not {"HTTPRoute", "GRPCRoute"} <= {r.kind for r in routes}:
+        return  # a clash needs both kinds; most configurations have one
     by_listener: dict[ListenerKey, list[Attachment]] = {}
     for route in routes:
         if route.kind not in ("HTTPRoute", "GRPCRoute"):
@@ -243,25 +244,26 @@ def route_status(route: RouteCtx, controller: str) -> ResourceStatus | None:
         return None
     gen = route.generation
     T = RouteConditionType
+    # ResolvedRefs and PartiallyInvalid are the route's own: built once, shared by parents.
+    unresolved, dropped = route.compiled.unresolved, route.compiled.dropped
+    if unresolved is not None:
+        resolved = condition(T.RESOLVED_REFS, False, unresolved[0], unresolved[1], gen)
+    else:
+        resolved = condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
+    partial: tuple[Condition, ...] = ()
+    if dropped:
+        msg = "; ".join(f"Dropped Rule {i}: {m}" for i, _, m in dropped)
+        partial = (condition(T.PARTIALLY_INVALID, True, dropped[0][1], msg, gen),)
     parents: list[RouteParentStatus] = []
-    unresolved = route.compiled.unresolved
     for pc in route.parents:
-        conds: list[Condition] = []
+        conds: tuple[Condition, ...]
         if pc.rejected is not None:
-            conds.append(condition(T.ACCEPTED, False, pc.rejected[0], pc.rejected[1], gen))
+            rejected = condition(T.ACCEPTED, False, pc.rejected[0], pc.rejected[1], gen)
+            conds = (rejected, resolved)
         else:
-            conds.append(condition(T.ACCEPTED, True, R.ACCEPTED, "Route is accepted", gen))
-        if unresolved is not None:
-            conds.append(condition(T.RESOLVED_REFS, False, unresolved[0], unresolved[1], gen))
-        else:
-            conds.append(
-                condition(T.RESOLVED_REFS, True, R.RESOLVED_REFS, "All references resolved", gen)
-            )
-        if pc.rejected is None and route.compiled.dropped:
-            first = route.compiled.dropped[0]
-            msg = "; ".join(f"Dropped Rule {i}: {m}" for i, _, m in route.compiled.dropped)
-            conds.append(condition(T.PARTIALLY_INVALID, True, first[1], msg, gen))
-        parents.append(RouteParentStatus(_status_ref(pc.ref), controller, tuple(conds)))
+            accepted = condition(T.ACCEPTED, True, R.ACCEPTED, "Route is accepted", gen)
+            conds = (accepted, resolved, *partial)
+        parents.append(RouteParentStatus(_status_ref(pc.ref), controller, conds))
     return ResourceStatus(
         ResourceKey(route.api_version, route.kind, route.namespace, route.name),
         gen,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from hatchway import gcpause
@@ -127,13 +128,16 @@ def _reattach(ctx: RouteCtx, attached: Attached) -> None:
         ctx.parents.append(pc)
 
 
-def _guard(what: str, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
-    """Run one object's translation; a bug there becomes a warning, not a crash for all."""
+def _guard(key: ObjectRef, warnings: list[ReportWarning], fn: Callable[[], Any]) -> Any:
+    """Run one object's translation; a bug there becomes a warning, not a crash for all.
+    (The object's name is spelled only then: this runs twice per route.)"""
     try:
         return fn()
     except (RuleInvalid, ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         warnings.append(
-            ReportWarning(what, f"internal error, object skipped: {err!r}", Finding.INTERNAL_ERROR)
+            ReportWarning(
+                "/".join(key), f"internal error, object skipped: {err!r}", Finding.INTERNAL_ERROR
+            )
         )
         return None
 
@@ -254,8 +258,11 @@ def _route_entry(
     entry = memo.route(key, obj)
     if entry is not None:
         return entry
-    compiled = _guard("/".join(key), warnings, lambda: compile_route(obj, backends))
+    compiled = _guard(key, warnings, lambda: compile_route(obj, backends))
     return None if compiled is None else RouteEntry(obj, compiled)
+
+
+_BY_KEY = attrgetter("kind", "namespace", "name")  # a route's (kind, namespace, name), in C
 
 
 def _attach_routes(
@@ -287,13 +294,13 @@ def _attach_routes(
         if refused and (message := refused.get(key)) is not None:
             ctx = route_ctx(obj, _refused(message, entry.compiled))
             out.refused.add(key)
-            _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+            _guard(key, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
         else:
             ctx = route_ctx(obj, entry.compiled)
             if entry.attach_version == memo.parents_version:
                 _reattach(ctx, entry.attached)
             elif (
-                _guard(ctx.ref, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
+                _guard(key, warnings, lambda ctx=ctx: _attach(index, parents, ctx))  # type: ignore[misc]
                 and memo.incremental
             ):
                 entry.attached = attached_of(ctx)
@@ -301,18 +308,21 @@ def _attach_routes(
         out.ctxs.append(ctx)
         out.objs.append((obj, ctx))
     memo.keep(out.entries)
-    out.ctxs.sort(key=lambda r: (r.kind, r.namespace, r.name))
+    out.ctxs.sort(key=_BY_KEY)
     return out
 
 
 def _route_statuses(
-    routes: _Routes, listeners: list[set[ListenerKey]], controller: str
+    routes: _Routes, listeners: list[set[ListenerKey]], controller: str, *, keep: bool
 ) -> list[ResourceStatus]:
-    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`)."""
+    """Each route's status (`listeners`: its accepted listeners, in the order of `ctxs`).
+    With `keep` (an incremental memo), status and listeners stay on the route's memo entry
+    for the next translation; a one-shot translation keeps nothing."""
     out: list[ResourceStatus] = []
     for route, accepted in zip(routes.ctxs, listeners, strict=True):
-        entry = routes.entries.get(route.key)
-        if entry is not None and route.key not in routes.refused:
+        key = route.key
+        entry = routes.entries.get(key) if keep else None
+        if entry is not None and key not in routes.refused:
             entry.listeners = frozenset(accepted)
             status = cached_route_status(route, entry, controller)
         else:
@@ -350,7 +360,7 @@ def _translate_all(snapshot: Snapshot, settings: Settings, memo: TranslateMemo) 
     grpc_listeners = {lk for r in routes.ctxs if r.kind == "GRPCRoute" for lk in _all_listeners(r)}
     resolve_http_grpc_conflicts(routes.ctxs)
     accepted = [r.accepted_listeners() for r in routes.ctxs]
-    statuses += _route_statuses(routes, accepted, settings.controller_name)
+    statuses += _route_statuses(routes, accepted, settings.controller_name, keep=memo.incremental)
     attached = attached_counts(accepted)
     assembly = assemble(
         gateways,

@@ -75,15 +75,20 @@ def _http_rule(at: str, rule: HTTPRouteRule) -> Iterator[Refusal]:
         for k, q in enumerate(m.query_params):
             if q.type == "RegularExpression":
                 yield from regex(f"{at}.matches[{j}].queryParams[{k}].value", q.value)
-    yield from _filters(f"{at}.filters", rule.filters)
+    # Every rule of every route is checked on each full translation: what it does not
+    # have (filters, backend filters, session persistence) is not walked.
+    if rule.filters:
+        yield from _filters(f"{at}.filters", rule.filters)
     for b, ref in enumerate(rule.backend_refs):
-        yield from _filters(f"{at}.backendRefs[{b}].filters", ref.filters)
+        if ref.filters:
+            yield from _filters(f"{at}.backendRefs[{b}].filters", ref.filters)
     if rule.retry is not None and (rule.retry.attempts or 0) > MAX_RETRIES:
         yield (
             f"{at}.retry.attempts",
             f"Invalid value: {rule.retry.attempts}: at most {MAX_RETRIES} retries are supported",
         )
-    yield from _session(f"{at}.sessionPersistence", rule.session_persistence)
+    if rule.session_persistence is not None:
+        yield from _session(f"{at}.sessionPersistence", rule.session_persistence)
 
 
 def _grpc_rule(at: str, rule: GRPCRouteRule) -> Iterator[Refusal]:
@@ -139,15 +144,15 @@ def _filters(at: str, filters: Sequence[HTTPRouteFilter | GRPCRouteFilter]) -> I
 
 def _headers(at: str, f: HTTPHeaderFilter) -> Iterator[Refusal]:
     # Names of `set`/`add` are tokens (the CRD's pattern); `remove` is any string there.
-    for verb, names in (
-        ("set", [h.name for h in f.set]),
-        ("add", [h.name for h in f.add]),
-        ("remove", f.remove),
-    ):
-        for i, name in enumerate(names):
-            problem = _header_name_problem(verb, name)
+    for verb, headers in (("set", f.set), ("add", f.add)):
+        for i, h in enumerate(headers):
+            problem = _header_name_problem(verb, h.name)
             if problem is not None:
-                yield f"{at}.{verb}[{i}]" + ("" if verb == "remove" else ".name"), problem
+                yield f"{at}.{verb}[{i}].name", problem
+    for i, name in enumerate(f.remove):
+        problem = _header_name_problem("remove", name)
+        if problem is not None:
+            yield f"{at}.remove[{i}]", problem
 
 
 def _header_name_problem(verb: str, name: str) -> str | None:

@@ -39,12 +39,15 @@ from hatchway.model.durations import duration_millis
 from hatchway.model.meta import BackendObjectReference, LocalObjectReference
 from hatchway.model.routes import (
     GRPCBackendRef,
+    GRPCHeaderMatch,
     GRPCRoute,
     GRPCRouteMatch,
     GRPCRouteRule,
     HTTPBackendRef,
     HTTPHeaderFilter,
+    HTTPHeaderMatch,
     HTTPPathModifier,
+    HTTPQueryParamMatch,
     HTTPRequestMirrorFilter,
     HTTPRequestRedirectFilter,
     HTTPRoute,
@@ -81,8 +84,8 @@ class RuleInvalid(Exception):
         self.message = message
 
 
-# (entry key `(route ref, rule index, match index)`, precedence, IR route)
-IRRouteEntry = tuple[tuple[str, int, int], RouteOrderKey, Route]
+# (precedence, IR route)
+IRRouteEntry = tuple[RouteOrderKey, Route]
 
 
 @quick_init
@@ -208,15 +211,14 @@ def _refuse(found: refusals.Refusal | None) -> None:
         raise RuleInvalid(R.UNSUPPORTED_VALUE, f"{found[0]}: {found[1]}")
 
 
-def _headers(items: tuple[tuple[str, str, str], ...]) -> tuple[HeaderMatch, ...]:
+def _headers(items: Sequence[HTTPHeaderMatch | GRPCHeaderMatch]) -> tuple[HeaderMatch, ...]:
     """Header matchers, names lower-cased; of equivalent names only the first counts (§4.4)."""
     out: dict[str, HeaderMatch] = {}
-    for type_, name, value in items:
-        key = name.lower()
-        if key in out:
-            continue
-        regex = type_ == "RegularExpression"  # checked by `refusals`
-        out[key] = HeaderMatch(key, value, regex)
+    for h in items:
+        key = h.name.lower()
+        if key not in out:
+            regex = h.type == "RegularExpression"  # checked by `refusals`
+            out[key] = HeaderMatch(key, h.value, regex)
     return tuple(out.values())
 
 
@@ -228,22 +230,27 @@ _PATH_TYPES = {"Exact": PathMatchType.EXACT, "RegularExpression": PathMatchType.
 
 def _http_match(m: HTTPRouteMatch) -> Match:
     # Called for every match of every route: empty headers/query skip their loops.
-    path_type = _PATH_TYPES.get(m.path.type, PathMatchType.PREFIX)
-    query: dict[str, QueryMatch] = {}
-    for q in m.query_params:
-        if q.name in query:
-            continue
-        query[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
-    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers)) if m.headers else ()
+    path = m.path
     return Match(
-        path=PathMatch(path_type, m.path.value),
+        path=PathMatch(_PATH_TYPES.get(path.type, PathMatchType.PREFIX), path.value),
         method=m.method,
-        headers=headers,
-        query=tuple(query.values()) if query else (),
+        headers=_headers(m.headers) if m.headers else (),
+        query=_query(m.query_params) if m.query_params else (),
     )
 
 
+def _query(params: Sequence[HTTPQueryParamMatch]) -> tuple[QueryMatch, ...]:
+    """Query matchers; of equal names only the first counts (names are case-sensitive)."""
+    out: dict[str, QueryMatch] = {}
+    for q in params:
+        if q.name not in out:
+            out[q.name] = QueryMatch(q.name, q.value, q.type == "RegularExpression")
+    return tuple(out.values())
+
+
 def _check_filter_counts(types: Sequence[str], where: str) -> None:
+    if len(types) < 2:
+        return  # nothing to repeat (most rules have one filter or none)
     for t in _ONCE:
         if types.count(t) > 1:
             raise RuleInvalid(R.INCOMPATIBLE_FILTERS, f"{where}: {t} appears more than once")
@@ -451,6 +458,8 @@ def _with_backend_rewrites(compiled: CompiledRule) -> None:
     asks for the same one (the data plane rewrites the path before it picks a backend;
     hostnames it rewrites per backend). Different paths per backend: the rule cannot be
     implemented, and says so."""
+    if all(b.rewrite is None for b in compiled.backends):
+        return  # most rules: no backend rewrites anything
     live = [b for b in compiled.backends if b.weight > 0 and b.cluster is not None]
     paths = {b.rewrite.path if b.rewrite is not None else None for b in live}
     if len(paths) > 1:
@@ -527,7 +536,7 @@ def compile_http(route: HTTPRoute, backends: Backends) -> CompiledRoute:
 
 
 def _grpc_match(m: GRPCRouteMatch) -> tuple[Match, MatchKey]:
-    headers = _headers(tuple((h.type, h.name, h.value) for h in m.headers))
+    headers = _headers(m.headers)
     mm = m.method
     if mm is None or (mm.service is None and mm.method is None):
         path = PathMatch(PathMatchType.PREFIX, "/")

@@ -82,13 +82,15 @@ def _searched(m: Match) -> tuple[Bucket, ...]:
 def _buckets(kind: PathMatchType, value: str) -> tuple[Bucket, tuple[Bucket, ...]]:
     """(own bucket, searched buckets) of a path: routes share paths, and every full
     translation files all of them again."""
-    own: Bucket = (kind, _norm_prefix(value) if kind is PathMatchType.PREFIX else value)
-    searched: list[Bucket] = [_ROOT]
-    if kind is not PathMatchType.REGEX:
-        searched += [(PathMatchType.PREFIX, a) for a in _prefix_ancestors(value)[1:]]
-    if kind is not PathMatchType.PREFIX:
-        searched.append((kind, value))
-    return own, tuple(searched)
+    if kind is PathMatchType.REGEX:
+        return (kind, value), (_ROOT, (kind, value))
+    # The root's bucket, then each longer element-wise prefix: the PathPrefix matches that
+    # can cover this path.
+    searched = [(PathMatchType.PREFIX, a) for a in _prefix_ancestors(value)]
+    if kind is PathMatchType.PREFIX:
+        return (kind, _norm_prefix(value)), tuple(searched)
+    searched.append((kind, value))
+    return (kind, value), tuple(searched)
 
 
 class ShadowIndex:
@@ -127,15 +129,17 @@ class ShadowIndex:
         index = cls()
         members = index.members
         for key, route in zip(keys, routes, strict=True):
-            m = route.match
+            path = route.match.path
+            own, searched = _buckets(path.type, path.value)
             # Every member filed so far comes earlier: the first of each bucket are candidates.
             candidates: list[tuple[Key, Route]] = []
-            for b in _searched(m):
+            for b in searched:
                 found = members.get(b)
                 if found:
                     candidates += found[:_BUCKET_LIMIT]
-            index._verdict(key, route, candidates)
-            members.setdefault(_own_bucket(m), []).append((key, route))
+            if candidates:  # most routes have none: nothing can shadow them
+                index._verdict(key, route, candidates)
+            members.setdefault(own, []).append((key, route))
         index._searchers_built = False  # filled on the first change (full builds never need it)
         return index
 

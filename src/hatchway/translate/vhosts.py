@@ -25,7 +25,7 @@ from hatchway.translate.rules import CompiledRule, IRRouteEntry
 from hatchway.translate.shadowing import ShadowIndex
 
 ClusterUse = tuple[str, tuple[str, str]]  # (cluster, (gateway namespace, gateway name))
-Entry = tuple[RouteOrderKey, Route]
+Entry = IRRouteEntry  # (precedence, IR route)
 
 
 def covering_patterns(domain: str) -> list[str]:
@@ -195,7 +195,7 @@ class HttpSocket:
             vs = self.vhosts.get(domain)
             owner = vs.owner if vs is not None else self.owner_of(domain)
             patterns = self.patterns(domain)
-            got: dict[tuple[str, int, int], Entry] = {}
+            got: dict[str, Entry] = {}  # by IR route name
             for lc in owner:
                 mine = atts.get(lc.key)
                 if not mine:
@@ -264,7 +264,7 @@ class HttpSocket:
 
 
 def _add_routes(
-    got: dict[tuple[str, int, int], Entry],
+    got: dict[str, Entry],
     clusters: set[ClusterUse],
     route: RouteCtx,
     host: str,
@@ -285,58 +285,60 @@ def _add_routes(
         built = rule.ir_routes.get((host, port))
         if built is None:
             built = rule.ir_routes[(host, port)] = ir_routes(route, rule, host, port)
-        for key, order, ir_route in built:
-            if key not in got:
-                got[key] = (order, ir_route)
+        for entry in built:
+            # An IR route's name stands for its route, rule and match: each lands once.
+            got.setdefault(entry[1].name, entry)
 
 
 def ir_routes(
     route: RouteCtx, rule: CompiledRule, host: str, port: int
 ) -> tuple[IRRouteEntry, ...]:
     """One IR route per match of `rule`, served under `host` on a listener at `port`."""
-    ref = route.ref
+    # Called once per (rule, hostname, port) for every route: what all matches of the rule
+    # share is looked up once, not per match.
+    ref, kind, namespace, name, created = (
+        route.ref,
+        route.kind,
+        route.namespace,
+        route.name,
+        route.created,
+    )
+    index, rule_name = rule.index, rule.name
     host_rank = route_hostname_rank(host)
-    original_rank = route_hostname_rank(original_hostname(route.hostnames, host))
+    original = original_hostname(route.hostnames, host)
+    original_rank = host_rank if original == host else route_hostname_rank(original)
     action = rule.action(port)
+    # What every match of the rule shares: `Route`'s fields from `grpc` to `external_auth`,
+    # in its field order (passed by position: by name costs twice as much per IR route).
+    shared = (
+        rule.grpc,
+        rule.request_headers,
+        rule.response_headers,
+        rule.rewrite,
+        rule.mirrors,
+        rule.cors,
+        rule.request_timeout_ms,
+        rule.backend_timeout_ms,
+        rule.retry,
+        rule.session,
+        rule.external_auth,
+    )
     out: list[IRRouteEntry] = []
     for cm in rule.matches:
-        origin = Origin(
-            route.kind,
-            route.namespace,
-            route.name,
-            rule=rule.index,
-            match=cm.index,
-            rule_name=rule.name,
+        m = cm.index
+        origin = Origin(kind, namespace, name, rule=index, match=m, rule_name=rule_name)
+        order: RouteOrderKey = (
+            *host_rank,
+            *original_rank,
+            *cm.key,
+            created,
+            namespace,
+            name,
+            index,
+            m,
         )
-        order = RouteOrderKey(
-            host_rank,
-            original_rank,
-            cm.key,
-            route.created,
-            route.namespace,
-            route.name,
-            rule.index,
-            cm.index,
-        )
-        ir_route = Route(
-            name=f"{ref}/rule/{rule.index}/match/{cm.index}",
-            origin=origin,
-            match=cm.match,
-            action=action,
-            grpc=rule.grpc,
-            request_headers=rule.request_headers,
-            response_headers=rule.response_headers,
-            rewrite=rule.rewrite,
-            mirrors=rule.mirrors,
-            cors=rule.cors,
-            request_timeout_ms=rule.request_timeout_ms,
-            backend_timeout_ms=rule.backend_timeout_ms,
-            retry=rule.retry,
-            session_persistence=rule.session,
-            external_auth=rule.external_auth,
-            hostname=host,
-        )
-        out.append(((ref, rule.index, cm.index), order, ir_route))
+        ir_route = Route(f"{ref}/rule/{index}/match/{m}", origin, cm.match, action, *shared, host)
+        out.append((order, ir_route))
     return tuple(out)
 
 

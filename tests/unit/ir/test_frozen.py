@@ -1,4 +1,5 @@
-"""quick_init: the IR's fast constructors build what the dataclasses' own would."""
+"""quick_init: the fast constructors of the IR and of status records build what the
+dataclasses' own would."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from hatchway import ir
+from hatchway import ir, status
 from hatchway.ir import frozen
 from hatchway.ir.origin import Origin
 from hatchway.ir.route import PathMatch, PathMatchType, Route
 
 CLASSES = [
     obj
-    for module in (ir.route, ir.origin, ir.backend)
+    for module in (ir.route, ir.origin, ir.backend, status.report, status.conditions)
     for obj in vars(module).values()
     if inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__
 ]
@@ -27,7 +28,7 @@ def _reference_init(cls: type[Any]) -> Any:
     return dataclasses.make_dataclass(cls.__name__, fields, frozen=True, slots=True)
 
 
-def test_every_ir_dataclass_of_these_modules_uses_it() -> None:
+def test_every_dataclass_of_these_modules_uses_it() -> None:
     assert CLASSES
     for cls in CLASSES:
         assert cls.__init__.__globals__.get("NO_ARG") is frozen.NO_ARG, cls  # ours
@@ -60,6 +61,17 @@ def test_builds_equal_frozen_objects_with_post_init() -> None:
     with pytest.raises(TypeError):
         Route(name="r")  # type: ignore[call-arg]
     assert dataclasses.replace(route, name="s").name == "s"
+
+
+def test_status_records_stay_equal_ordered_and_hashable() -> None:
+    key = status.ResourceKey("v1", "HTTPRoute", "ns", "a")
+    assert key == status.ResourceKey("v1", "HTTPRoute", "ns", "a")
+    assert key < status.ResourceKey("v1", "HTTPRoute", "ns", "b")
+    assert {key: 1}[status.ResourceKey("v1", "HTTPRoute", "ns", "a")] == 1
+    cond = status.condition("Accepted", True, "Accepted", "ok", 3)
+    assert cond.is_true and cond.observed_generation == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cond.message = "other"  # type: ignore[misc]
 
 
 def test_default_factories_and_fields_left_out_of_init() -> None:
