@@ -160,7 +160,9 @@ def targets(res: dict[str, Any]) -> list[list[Any]]:
 
 def render(res: dict[str, Any]) -> str:
     out: list[str] = [BEGIN, ""]
-    meta = next((r["machine"] for r in res.values() if "machine" in r), None)
+    # The newest run's machine: sections are rerun one at a time, on whatever box is at hand.
+    machines = [r["machine"] for r in res.values() if "machine" in r]
+    meta = max(machines, key=lambda m: str(m["date"])) if machines else None
     if meta:
         out += ["### Machine and versions", ""]
         out += _table(
