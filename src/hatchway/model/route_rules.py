@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from hatchway.model.checks import (
     GRPC_METHOD,
@@ -133,6 +134,10 @@ def session_persistence(path: str, sp: SessionPersistence) -> Found:
 
 
 # The filter member each `type` names (YAML spelling, attribute name).
+LISTENER_MEMBERS = {
+    "ExternalAuth": ("externalAuth", "external_auth"),
+    "ExtensionRef": ("extensionRef", "extension_ref"),
+}
 _HTTP_MEMBERS = {
     "CORS": ("cors", "cors"),
     "RequestHeaderModifier": ("requestHeaderModifier", "request_header_modifier"),
@@ -157,9 +162,16 @@ _HTTP_ONCE = (
 _GRPC_ONCE = ("RequestHeaderModifier", "ResponseHeaderModifier")
 
 
-def _filter_members(
-    path: str, f: HTTPRouteFilter | GRPCRouteFilter, members: dict[str, tuple[str, str]]
-) -> Found:
+class TypedFilter(Protocol):
+    """A filter whose `type` names the one member that must be set (route and listener
+    filters alike)."""
+
+    @property
+    def type(self) -> str: ...
+
+
+def filter_members(path: str, f: TypedFilter, members: dict[str, tuple[str, str]]) -> Found:
+    """The member `type` names is set, and no other is."""
     for ftype, (spelled, attr) in members.items():
         present = getattr(f, attr) is not None
         if present and f.type != ftype:
@@ -232,7 +244,7 @@ def _http_filters(path: str, filters: Sequence[HTTPRouteFilter]) -> Found:
     yield from _filter_list(path, [f.type for f in filters], _HTTP_ONCE)
     for i, f in enumerate(filters):
         at = f"{path}[{i}]"
-        yield from _filter_members(at, f, _HTTP_MEMBERS)
+        yield from filter_members(at, f, _HTTP_MEMBERS)
         yield from _shared_filter(at, f)
         if f.request_redirect is not None and f.request_redirect.path is not None:
             yield from _path_modifier(f"{at}.requestRedirect.path", f.request_redirect.path)
@@ -258,7 +270,7 @@ def _grpc_filters(path: str, filters: Sequence[GRPCRouteFilter]) -> Found:
     yield from _filter_list(path, [f.type for f in filters], _GRPC_ONCE)
     for i, f in enumerate(filters):
         at = f"{path}[{i}]"
-        yield from _filter_members(at, f, _GRPC_MEMBERS)
+        yield from filter_members(at, f, _GRPC_MEMBERS)
         yield from _shared_filter(at, f)
 
 

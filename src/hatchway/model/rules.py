@@ -35,7 +35,9 @@ from hatchway.model.gateway import (
 )
 from hatchway.model.policy import BackendTLSPolicy, BackendTLSPolicyValidation
 from hatchway.model.route_rules import (
+    LISTENER_MEMBERS,
     external_auth,
+    filter_members,
     grpc_route,
     http_route,
     l4_route,
@@ -101,19 +103,7 @@ def _listeners(path: str, listeners: Sequence[Listener], owner: str) -> Found:
 
 
 def _listener_filter(path: str, f: ListenerFilter) -> Found:
-    for ftype, spelled, present in (
-        ("ExternalAuth", "externalAuth", f.external_auth is not None),
-        ("ExtensionRef", "extensionRef", f.extension_ref is not None),
-    ):
-        if present and f.type != ftype:
-            yield Violation(
-                f"{path}.{spelled}",
-                f"filter.{spelled} must be nil if the filter.type is not {ftype}",
-            )
-        if not present and f.type == ftype:
-            yield Violation(
-                f"{path}.{spelled}", f"filter.{spelled} must be specified for {ftype} filter.type"
-            )
+    yield from filter_members(path, f, LISTENER_MEMBERS)
     if f.external_auth is not None:
         yield from external_auth(f"{path}.externalAuth", f.external_auth)
 
