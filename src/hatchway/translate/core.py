@@ -179,10 +179,10 @@ def _http_route_findings(
 ) -> list[ReportWarning]:
     """Each HTTPRoute's parentRef findings: after a shortcut (nothing they depend on but the
     changed routes changed) only the changed routes are checked, otherwise all of them."""
-    check = ParentCheck(snapshot, settings.controller_name)
     if memo.endpoints_only:
         pass  # no route changed
     elif memo.delta_used:
+        check = ParentCheck(snapshot, settings.controller_name)
         added, removed = memo.delta_change
         for obj in removed:
             memo.route_findings.pop(_key(obj), None)
@@ -190,6 +190,7 @@ def _http_route_findings(
             if found := check.route(obj):
                 memo.route_findings[_key(obj)] = found
     else:
+        check = ParentCheck(snapshot, settings.controller_name)
         memo.route_findings = {
             _key(r): found for r in snapshot.http_routes if (found := check.route(r))
         }
