@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from lightkube import codecs
+from lightkube.resources.core_v1 import Pod
 
 from cluster import Cluster, cluster, wait_for  # noqa: F401  (the session fixture)
 from hatchway.sources.kube import WATCHED, resource_class
@@ -34,7 +35,7 @@ CLASS = "hatchway"
 IMAGE = "hatchway:dev"
 
 
-def _free_pair() -> int:
+def free_pair() -> int:
     """A port P with P+1 free too (xDS on P, certificates on P+1)."""
     for _ in range(100):
         with socket.socket() as s:
@@ -54,7 +55,7 @@ def apply(rig: Cluster, *objs: dict[str, Any]) -> None:
         rig.client.apply(codecs.from_dict(obj), force=True)
 
 
-def _controller_service(rig: Cluster, port: int) -> list[dict[str, Any]]:
+def controller_service(rig: Cluster, port: int) -> list[dict[str, Any]]:
     """The controller's Service, pointing at the host (where the test runs the controller)."""
     ports = [{"name": "xds", "port": port}, {"name": "certs", "port": port + 1}]
     return [
@@ -88,6 +89,7 @@ class Controller:
     admin: int
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    service_port: int | None = None  # the Service's xDS port proxies dial (default: `port`)
 
     def start(self) -> None:
         cmd = [
@@ -102,7 +104,7 @@ class Controller:
             "--xds-listen",
             f"0.0.0.0:{self.port}",
             "--xds-service",
-            f"hatchway.{SYSTEM_NS}.svc:{self.port}",
+            f"hatchway.{SYSTEM_NS}.svc:{self.service_port or self.port}",
             "--proxy-image",
             IMAGE,
             "--log-level",
@@ -137,9 +139,9 @@ class Controller:
 
 @pytest.fixture(scope="module")
 def controller(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:  # noqa: F811
-    port = _free_pair()
-    apply(cluster, *_controller_service(cluster, port))
-    admin = _free_pair()
+    port = free_pair()
+    apply(cluster, *controller_service(cluster, port))
+    admin = free_pair()
     c = Controller(cluster, port, admin, tmp_path_factory.mktemp("controller") / "controller.log")
     c.start()
     try:
@@ -212,3 +214,35 @@ def gateway_address(rig: Cluster, ns: str, name: str) -> str | None:
 
 def settle() -> None:
     time.sleep(0.5)
+
+
+def describe(rig: Cluster, *namespaces: str) -> str:
+    """What a human would look at when a Gateway does not come up: each namespace's Gateways
+    (conditions, addresses), Pods (phase, readiness) and the tail of every container log the
+    rig's pod runner kept, then the rig's own logs (pods, load balancer)."""
+    spec = next(s for s in WATCHED if s.kind == "Gateway")
+    lines: list[str] = []
+    for ns in namespaces:
+        for gw in rig.client.list(resource_class(spec, "v1"), namespace=ns):
+            st: Any = gw.status or {}
+            conds = [(c["type"], c["status"], c.get("reason")) for c in st.get("conditions") or []]
+            lines.append(f"Gateway {ns}/{gw.metadata.name}: {conds} {st.get('addresses')}")
+        for pod in rig.client.list(Pod, namespace=ns):
+            ready = [(c.type, c.status) for c in (pod.status.conditions or [])]
+            lines.append(f"Pod {ns}/{pod.metadata.name}: {pod.status.phase} {ready}")
+        for path in sorted((rig.state / "pods").rglob(f"{ns}_*/*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-25:]
+            lines += [f"--- {path.parent.name}/{path.name}", *tail]
+    for name in ("podrunner", "lb"):
+        lines += [f"--- rig {name}.log", *rig.log(name).splitlines()[-25:]]
+    return "\n".join(lines)
+
+
+def wait_programmed(rig: Cluster, ns: str, name: str, timeout: float, *also: str) -> str:
+    """The Gateway's address once Programmed; on time-out the failure says why (`describe`)."""
+    try:
+        return str(
+            wait_for(f"Gateway {name} Programmed", lambda: gateway_address(rig, ns, name), timeout)
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{describe(rig, ns, *also)}") from None

@@ -28,7 +28,7 @@ from manifests import (
     tls_secret,
 )
 
-from .conftest import apply, backend, gateway_address
+from .conftest import apply, backend, wait_programmed
 
 pytestmark = pytest.mark.k8s
 
@@ -142,10 +142,8 @@ def test_http_and_https_gateways_serve_on_their_own_addresses(
         gateway("secure", [secure], ns),
         *(catch_all_route(gw, gw, "echo", ns) for gw in ("web", "secure")),
     )
-    web = wait_for("Gateway web Programmed", lambda: gateway_address(cluster, ns, "web"), 240)
-    secure = wait_for(
-        "Gateway secure Programmed", lambda: gateway_address(cluster, ns, "secure"), 240
-    )
+    web = wait_programmed(cluster, ns, "web", 240, RELEASE_NS)
+    secure = wait_programmed(cluster, ns, "secure", 240, RELEASE_NS)
     assert web != secure
     answer = wait_for("HTTP on :80", lambda: _get(f"http://{web}/"), 60)
     assert answer["namespace"] == ns

@@ -16,7 +16,7 @@ import manifests
 from cluster import Cluster, wait_for
 from manifests import catch_all_route
 
-from .conftest import CLASS, Controller, apply, backend, gateway_address, gateway_status
+from .conftest import CLASS, Controller, apply, backend, gateway_status, wait_programmed
 from .load import Load
 
 pytestmark = pytest.mark.k8s
@@ -50,11 +50,7 @@ def test_a_port_80_gateway_serves_on_its_own_address(
         http_gateway(ns, "web", 80, infrastructure=infra),
         catch_all_route("web", "web", "echo", ns),
     )
-    address = wait_for(
-        "Gateway web Programmed with an address",
-        lambda: gateway_address(cluster, ns, "web"),
-        120,
-    )
+    address = wait_programmed(cluster, ns, "web", 120)
     assert address.startswith(cluster.net["RIG_LB_POOL"].rsplit(".", 1)[0]), address
     answer = wait_for("traffic on port 80", lambda: echo_of(cluster, f"http://{address}/"), 60)
     assert answer["namespace"] == ns and answer["pod"].startswith("echo-")
@@ -101,11 +97,7 @@ def test_status_says_pending_until_a_proxy_answers(
 ) -> None:
     ns = namespace(cluster, "prov-status")
     apply(cluster, http_gateway(ns, "quiet", 8080))
-    wait_for(
-        "Gateway quiet Programmed",
-        lambda: gateway_address(cluster, ns, "quiet"),
-        120,
-    )
+    wait_programmed(cluster, ns, "quiet", 120)
     status = gateway_status(cluster, ns, "quiet")
     (listener,) = status["listeners"]
     assert listener["name"] == "http"
@@ -114,9 +106,7 @@ def test_status_says_pending_until_a_proxy_answers(
 def _serving_gateway(cluster: Cluster, ns: str, name: str, port: int = 80, **spec: Any) -> str:
     apply(cluster, *backend(ns, "echo"))
     apply(cluster, http_gateway(ns, name, port, **spec), catch_all_route(name, name, "echo", ns))
-    address = wait_for(
-        f"Gateway {name} Programmed", lambda: gateway_address(cluster, ns, name), 120
-    )
+    address = wait_programmed(cluster, ns, name, 120)
     wait_for("traffic", lambda: echo_of(cluster, f"http://{address}:{port}/"), 60)
     return str(address)
 

@@ -27,6 +27,7 @@ import httpx2
 from lightkube import ApiError, AsyncClient, KubeConfig
 from lightkube.resources.networking_v1 import ServiceCIDR
 
+from hatchway.ads.tenants import Tenant
 from hatchway.ads.verdict import AckState
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
@@ -467,11 +468,9 @@ class Controller:
                 log.info("data planes have not answered generation %d; writing status", gen)
                 self._resync_when_answered(gen)
         # Unstamped: the transition times are carried from the API server's objects.
-        status = (
-            self.runtime.status(stamped=False)
-            if self.runtime is not None
-            else self.engine.status(stamped=False)
-        )
+        data_plane = self.runtime if self.runtime is not None else self.plane
+        assert data_plane is not None
+        status = data_plane.status(stamped=False)
         resources = list(status.get("resources", []))  # shared: copied to change
         started = time.perf_counter()
         writes = plan(self.cache, self.specs, resources, CONTROLLER_NAME, clock.now_rfc3339())
@@ -492,17 +491,21 @@ class Controller:
         )
         return failed == 0
 
-    def _answered(self, gen: int) -> bool:
+    def _awaited(self) -> list[Tenant]:
+        """The data planes whose answers this replica can hear: not those streaming from
+        another replica (`ProvisionedPlane.served_elsewhere`)."""
         published = self.engine.published
-        tenants = published.snapshots if published is not None else {}
+        elsewhere = self.plane.served_elsewhere() if self.plane is not None else {}
+        return [t for t in published.snapshots if t not in elsewhere] if published else []
+
+    def _answered(self, gen: int) -> bool:
         publisher = self.engine.publisher
-        return all(publisher.outcome(t, gen).state is not AckState.PENDING for t in tenants)
+        return all(publisher.outcome(t, gen).state is not AckState.PENDING for t in self._awaited())
 
     async def _answers(self, gen: int) -> None:
         """Until every data plane answered `gen` (ACK or NACK)."""
-        published = self.engine.published
         server = self.engine.publisher.server
-        for tenant in published.snapshots if published is not None else {}:
+        for tenant in self._awaited():
             await server.wait_acked(gen, tenant)
 
     def _resync_when_answered(self, gen: int) -> None:

@@ -24,6 +24,7 @@ from lightkube.models.authentication_v1 import TokenReviewSpec
 from lightkube.resources.authentication_v1 import TokenReview
 
 from hatchway.ads.tenants import Tenant, tenant_of
+from hatchway.ads.verdict import AckState, Outcome
 from hatchway.model.gateway import Gateway
 from hatchway.model.snapshot import Snapshot
 from hatchway.pki import Authority, gateway_of
@@ -99,6 +100,8 @@ class ProvisionedPlane:
             xds_ca_pem=authority.cert_pem.decode(),
         )
         self.failures: list[str] = []
+        # Gateways with a ready proxy Pod (as of the newest translation settings).
+        self._ready: frozenset[Tenant] = frozenset()
         # Seconds after which the translation settings should be computed again (a requested
         # address the load balancer may still assign); None: nothing pending.
         self.recheck_in: float | None = None
@@ -159,6 +162,7 @@ class ProvisionedPlane:
         self.recheck_in = None
         now = clock.now()
         known = {}
+        ready: set[Tenant] = set()
         for gw in self._ours(snapshot):
             ns, name = gw.metadata.namespace, gw.metadata.name
             base = base_name(ns, name)
@@ -168,6 +172,9 @@ class ProvisionedPlane:
                 self.recheck_in = ALLOCATION_GRACE.total_seconds() + 0.5
             not_ready = _not_ready(object_of("Deployment", ns, base))
             known[(ns, name)] = dataclasses.replace(addresses, not_ready=not_ready)
+            if not_ready is None:
+                ready.add(tenant_of((ns, name)))
+        self._ready = frozenset(ready)
         return TranslateSettings(
             controller_name=self.settings.controller_name,
             per_gateway_sockets=True,
@@ -224,8 +231,18 @@ class ProvisionedPlane:
 
     # --- admin view -------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        return self.engine.status()
+    def served_elsewhere(self) -> dict[Tenant, Outcome]:
+        """Gateways whose proxies all stream from other replicas (every replica serves xDS;
+        the Service picks one per proxy), with a ready proxy Pod: they run a configuration,
+        though this replica cannot see which. A proxy Pod is ready only once its Envoy runs a
+        configuration from a controller (`runtime.proxy`), so its readiness stands in for
+        the ACK this replica never receives; without it their Programmed would wait on this
+        replica for ever. What such a proxy rejects is logged by the replica it streams from."""
+        gen = self.engine.generation
+        return {t: Outcome(AckState.ACKED, gen) for t in self._ready if not self.xds.connected(t)}
+
+    def status(self, *, stamped: bool = True) -> dict[str, Any]:
+        return self.engine.status(self.served_elsewhere(), stamped=stamped)
 
     def errors(self) -> list[dict[str, Any]]:
         return self.engine.errors() + [

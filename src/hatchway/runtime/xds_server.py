@@ -184,8 +184,12 @@ class XdsServer:
         gen = self.generation if generation is None else generation
         streams = [s for s in self._streams.values() if s.tenant == tenant]
         if not streams:
-            who = "Envoy is" if tenant == SHARED else "no proxy of this Gateway is"
-            return Outcome(AckState.PENDING, gen, reason=f"{who} not connected")
+            reason = (
+                "Envoy is not connected"
+                if tenant == SHARED
+                else "no proxy of this Gateway is connected"
+            )
+            return Outcome(AckState.PENDING, gen, reason=reason)
         pending: Outcome | None = None
         nacked: Outcome | None = None
         for stream in streams:
