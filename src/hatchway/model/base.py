@@ -6,10 +6,24 @@ pydantic rejects what the API server would reject. Cross-field (CEL) rules live 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
+
+# Every validated model gets its own set of the fields its input named (216 bytes: 40 % of a
+# small model; 39 MiB at 10,000 routes). Models are frozen, so nothing adds to it in place
+# (`model_copy` copies it before updating), and models with the same fields share one.
+_FIELDS_SETS: dict[tuple[str, ...], set[str]] = {}
+
+
+def _share_fields_set(model: Any) -> Any:
+    fields = model.__pydantic_fields_set__
+    # Equal sets built in the same order iterate alike; another order costs a second entry.
+    shared = _FIELDS_SETS.setdefault(tuple(fields), fields)
+    if shared is not fields:
+        object.__setattr__(model, "__pydantic_fields_set__", shared)
+    return model
 
 
 class Model(BaseModel):
@@ -22,6 +36,8 @@ class Model(BaseModel):
         extra="forbid",
     )
 
+    _shared_fields_set = model_validator(mode="after")(_share_fields_set)
+
 
 class LooseModel(BaseModel):
     """Core Kubernetes objects: we model only the fields we read and ignore the rest."""
@@ -32,6 +48,8 @@ class LooseModel(BaseModel):
         populate_by_name=True,
         extra="ignore",
     )
+
+    _shared_fields_set = model_validator(mode="after")(_share_fields_set)
 
 
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"

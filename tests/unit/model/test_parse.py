@@ -452,3 +452,19 @@ def test_explicit_null_in_a_required_field_is_still_required() -> None:
         ("spec.parentRefs[0].name", "Required value"),
         ("spec.rules[0].backendRefs[0]", "Invalid value"),
     }, errors
+
+
+def test_models_with_the_same_fields_share_one_fields_set_and_stay_apart_when_copied() -> None:
+    a, b = (
+        parse_documents(
+            [doc(route(n, parentRefs=[{"name": "gw"}], hostnames=[f"{n}.test"]))]
+        ).snapshot.http_routes[0]
+        for n in ("a", "b")
+    )
+    assert a.spec.model_fields_set == {"parent_refs", "hostnames"}
+    assert a.spec.__pydantic_fields_set__ is b.spec.__pydantic_fields_set__  # one set, shared
+    copied = a.spec.model_copy(update={"rules": []})
+    assert copied.model_fields_set == {"parent_refs", "hostnames", "rules"}
+    assert b.spec.model_fields_set == {"parent_refs", "hostnames"}  # the shared set unchanged
+    # What the input left out stays out of an `exclude_unset` dump (GatewayParameters merge).
+    assert set(b.spec.model_dump(exclude_unset=True)) == {"parent_refs", "hostnames"}
