@@ -95,7 +95,9 @@ class _FileParse:
     """One file's parse: a pure function of its documents and the stamps its objects got."""
 
     docs: Sequence[Document]
-    stamper: Stamper
+    # The stamper, when it is a pure function of key and position; not a `KnownStamps`, whose
+    # map of every object's stamp each file would otherwise keep alive (one per parse).
+    stamper: Stamper | None
     start: int  # position of its first object in the whole input
     count: int  # objects it holds (valid or not): positions it takes
     stamps: dict[ObjectRef, datetime]
@@ -146,7 +148,9 @@ def _reusable(parse: _FileParse, docs: Sequence[Document], stamp: Stamper, start
     # comparison stops at once).
     if not (parse.docs is docs or _same_documents(parse.docs, docs)):
         return False
-    if isinstance(stamp, KnownStamps) and parse.restampable:
+    if isinstance(stamp, KnownStamps):
+        if not parse.restampable:
+            return False  # which object got which stamp is not known: parsed again
         known = stamp.known
         # `stamped_into` holds all of `stamps`: being it answers the subset test at once.
         return known is parse.stamped_into or parse.stamps.items() <= known.items()
@@ -297,7 +301,7 @@ def _parse_file(
             buckets.setdefault(info.field, []).append(model)
     return _FileParse(
         docs=docs,
-        stamper=stamp,
+        stamper=None if isinstance(stamp, KnownStamps) else stamp,
         start=start,
         count=position - start,
         stamps=stamps,

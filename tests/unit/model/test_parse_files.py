@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,3 +119,20 @@ def test_a_value_equal_in_python_but_of_another_type_is_validated_anew() -> None
     result = parse_files([file("a.yaml", bad)], memo)
     assert result.errors == parse_files([file("a.yaml", bad)]).errors
     assert result.errors and not result.snapshot.http_routes
+
+
+def test_the_memo_keeps_one_map_of_stamps_however_many_files_were_edited() -> None:
+    """Under `serve` every load passes the stamps of every object it knows; a file parsed
+    at load N must not keep load N's map alive (at 1,000 files edited in turn, a thousand
+    maps of a thousand stamps)."""
+    files = [file(f"f{i}.yaml", route(f"r{i}")) for i in range(20)]
+    memo = ParseMemo()
+    stamps = parse_files(files, memo, KnownStamps({}, input_order)).stamps
+    for i in range(20):  # each file edited once, in turn
+        files[i] = file(f"f{i}.yaml", route(f"r{i}", path=f"/{i}"))
+        stamps = parse_files(files, memo, KnownStamps(stamps, input_order)).stamps
+    reachable: list[object] = list(memo.files.values())
+    for _ in range(3):  # attributes, and what they hold
+        reachable += gc.get_referents(*reachable)
+    maps = {id(m) for m in reachable if isinstance(m, Mapping) and len(m) == 20}
+    assert len(maps) <= 1, f"{len(maps)} maps of every object's stamp kept"
