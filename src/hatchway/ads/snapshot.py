@@ -43,15 +43,25 @@ class XdsSnapshot:
 EMPTY = XdsSnapshot(0, MappingProxyType({t: MappingProxyType({}) for t in TYPE_URLS}))
 
 
-def from_resources(generation: int, res: XdsResources) -> XdsSnapshot:
-    """Pack `xds.build` output: the bytes are already serialized and hashed there."""
+def from_resources(
+    generation: int, res: XdsResources, previous: XdsSnapshot | None = None
+) -> XdsSnapshot:
+    """Pack `xds.build` output: the bytes are already serialized and hashed there. A resource
+    whose version (its content hash) is the one it had in `previous` keeps that entry: a
+    one-route change then packs one or two resources, not every cluster again."""
     entries: dict[str, Mapping[str, Entry]] = {}
     for type_url in TYPE_URLS:
+        before = previous.entries.get(type_url, {}) if previous is not None else {}
         items: dict[str, Entry] = {}
         for name in res.by_type.get(type_url, {}):
             key = (type_url, name)
+            version = res.versions[key]
+            old = before.get(name)
+            if old is not None and old.version == version:
+                items[name] = old
+                continue
             packed = any_pb2.Any(type_url=type_url, value=res.serialized[key])
-            items[name] = Entry(res.versions[key], packed)
+            items[name] = Entry(version, packed)
         entries[type_url] = MappingProxyType(items)
     return XdsSnapshot(generation, MappingProxyType(entries), res.origins)
 

@@ -63,7 +63,10 @@ class Publisher:
 
     def publish(self, built: Built) -> Published:
         generation = self.generation + 1
-        snapshots = {t: from_resources(generation, res) for t, res in built.partitions.items()}
+        before = self.published.snapshots if self.published is not None else {}
+        snapshots = {
+            t: from_resources(generation, res, before.get(t)) for t, res in built.partitions.items()
+        }
         self.published = Published(
             generation,
             snapshots,
