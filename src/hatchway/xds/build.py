@@ -56,7 +56,10 @@ def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResour
     users = cache.users if previous is not None and cache is not None else _cluster_users(ir, out)
     for cluster in sorted(ir.clusters, key=lambda c: c.name):
         # Users only name the cluster's origins: merged here as origin sets, not hashed again.
-        build_cluster(cluster, (), out, settings)
+        known = cache.cluster(cluster) if cache is not None else None
+        built = build_cluster(cluster, (), out, settings, known)
+        if cache is not None:
+            cache.keep_cluster(cluster, built)
         cluster_users = users.get(cluster.name)
         if cluster_users is not None:
             service = UniqueOrigins((cluster.service,), (hash_of(cluster.service),))

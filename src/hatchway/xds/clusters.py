@@ -19,9 +19,24 @@ _SAN = common_pb2.SubjectAltNameMatcher
 
 
 def build_cluster(
-    cluster: Cluster, users: tuple[Origin, ...], out: ResourceSet, settings: XdsSettings
-) -> None:
-    """`users` are the routes/listeners referring to the cluster, for NACK attribution."""
+    cluster: Cluster,
+    users: tuple[Origin, ...],
+    out: ResourceSet,
+    settings: XdsSettings,
+    built: tuple[Any, Any] | None = None,
+) -> tuple[Any, Any]:
+    """Add the cluster's Cluster and ClusterLoadAssignment (`built`: made from an equal IR
+    cluster by an earlier build) and return them. `users` are the routes/listeners referring
+    to the cluster, for NACK attribution."""
+    c, cla = built if built is not None else cluster_messages(cluster, settings)
+    origins = (cluster.service, *users)
+    out.add(CLUSTER, cluster.name, c, origins)
+    out.add(ENDPOINT, cluster.name, cla, origins)
+    return c, cla
+
+
+def cluster_messages(cluster: Cluster, settings: XdsSettings) -> tuple[Any, Any]:
+    """The Envoy Cluster and ClusterLoadAssignment of an IR cluster."""
     c = cluster_pb2.Cluster()
     c.name = cluster.name
     # The backend as logs and metrics name it (`%UPSTREAM_CLUSTER%`, cluster stats).
@@ -47,8 +62,6 @@ def build_cluster(
         # HTTP/2 over TLS offers ALPN h2: gRPC servers (grpc-go) refuse a handshake without it.
         alpn = ("h2",) if cluster.protocol is AppProtocol.H2C else ()
         _fill_upstream_tls(c.transport_socket, cluster.tls, settings, alpn)
-    origins = (cluster.service, *users)
-    out.add(CLUSTER, cluster.name, c, origins)
 
     cla = endpoint_pb2.ClusterLoadAssignment()
     cla.cluster_name = cluster.name
@@ -60,7 +73,7 @@ def build_cluster(
             sa = locality.lb_endpoints.add().endpoint.address.socket_address
             sa.address = ep.address
             sa.port_value = ep.port
-    out.add(ENDPOINT, cluster.name, cla, origins)
+    return c, cla
 
 
 def _fill_upstream_tls(

@@ -281,6 +281,9 @@ class BuildCache:
     - The listener side (listeners, route configurations, secrets) of the last build, reused
       whole when the IR's listeners are the very same tuple (only clusters or endpoints
       changed: pods come and go far more often than routes).
+    - Per cluster, its Cluster and ClusterLoadAssignment, reused while the IR cluster is
+      equal (endpoints included): a route change builds no cluster again, an endpoint
+      change one.
     - Serialized bytes and versions of every message reused as is.
     Entries hold the objects they were built from, so an equal `id` is the same object.
     """
@@ -294,6 +297,9 @@ class BuildCache:
         # (protocol, domain) -> id(route) -> built, from the last build's virtual hosts:
         # made on demand, for a virtual host new in this build.
         self._pools: dict[tuple[str, str], dict[int, RouteEntry]] = {}
+        # cluster name -> (the IR cluster, its Cluster and ClusterLoadAssignment messages)
+        self._clusters: dict[str, tuple[object, tuple[Any, Any]]] = {}
+        self._fresh_clusters: dict[str, tuple[object, tuple[Any, Any]]] = {}
         self._listeners: object = None
         self.resources: XdsResources | None = None  # the last build's output
         self.users: dict[str, UniqueOrigins] = {}  # its route origins per cluster
@@ -307,10 +313,12 @@ class BuildCache:
             self._settings = settings
             self._vhosts = {}
             self._configs = {}
+            self._clusters = {}
             self._listeners = None
             self.resources = None
         self._fresh_vhosts = {}
         self._fresh_configs = {}
+        self._fresh_clusters = {}
         self._pools = {}
         self.hits = 0
         self.spliced = 0
@@ -334,6 +342,14 @@ class BuildCache:
             self._pools[(protocol, domain)] = found
         return found
 
+    def cluster(self, cluster: Any) -> tuple[Any, Any] | None:
+        """The messages the last build made from an IR cluster equal to this one."""
+        kept = self._clusters.get(cluster.name)
+        return kept[1] if kept is not None and kept[0] == cluster else None
+
+    def keep_cluster(self, cluster: Any, messages: tuple[Any, Any]) -> None:
+        self._fresh_clusters[cluster.name] = (cluster, messages)
+
     def last_config(self, name: str) -> BuiltRouteConfig | None:
         return self._configs.get(name)
 
@@ -346,6 +362,7 @@ class BuildCache:
         if not self.reused_listeners:  # else no virtual host was looked up: keep them all
             self._vhosts = self._fresh_vhosts
             self._configs = self._fresh_configs
+        self._clusters, self._fresh_clusters = self._fresh_clusters, {}
         self._fresh_vhosts = {}
         self._fresh_configs = {}
         self._pools = {}

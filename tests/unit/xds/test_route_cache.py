@@ -340,3 +340,28 @@ def test_route_configurations_are_parsed_only_when_read(case: str) -> None:
         data = res.serialized[(xds.ROUTE, name)]
         assert routes[name] == route_pb2.RouteConfiguration.FromString(data)
         assert routes[name] is routes[name]  # parsed once
+
+
+def test_clusters_are_built_again_only_when_their_ir_changes() -> None:
+    """A route change builds no cluster again; an endpoint change builds that one cluster
+    (1,000 clusters cost ~13 ms per build when every one was built again)."""
+    ir = _big(40, clusters=3)
+    cache = xds.BuildCache()
+    first = _check(ir, cache)
+    vh = ir.listeners[0].chains[0].virtual_hosts[0]  # type: ignore[index]
+    routed = _edit(ir, lambda v: EDITS["insert"](v) if v is vh else v)
+    second = _check(routed, cache)
+    for t in (xds.CLUSTER, xds.ENDPOINT):
+        for name in first.by_type[t]:
+            assert second.by_type[t][name] is first.by_type[t][name], (t, name)
+    c1 = next(c for c in ir.clusters if c.name == "default/c1:8080")
+    moved = dataclasses.replace(c1, endpoints=(ir_mod.Endpoint("127.0.0.9", 9),))
+    third = _check(
+        dataclasses.replace(
+            routed, clusters=tuple(moved if c is c1 else c for c in routed.clusters)
+        ),
+        cache,
+    )
+    rebuilt = {n for n in first.clusters if third.endpoints[n] is not second.endpoints[n]}
+    assert rebuilt == {"default/c1:8080"}
+    assert third.serialized[(xds.ENDPOINT, c1.name)] != second.serialized[(xds.ENDPOINT, c1.name)]
