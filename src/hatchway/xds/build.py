@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hatchway import gcpause
-from hatchway.ir import IR, Forward, Origin, Protocol, VirtualHost
-from hatchway.xds.clusters import build_cluster
+from hatchway.ir import IR, Cluster, Forward, Origin, Protocol, VirtualHost
+from hatchway.xds.clusters import cluster_messages
 from hatchway.xds.listeners import build_listener
 from hatchway.xds.resources import (
     CLUSTER,
@@ -13,6 +13,7 @@ from hatchway.xds.resources import (
     ROUTE,
     SECRET,
     BuildCache,
+    BuiltCluster,
     ResourceSet,
     UniqueOrigins,
     XdsResources,
@@ -55,17 +56,16 @@ def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResour
     # Cluster users come from the virtual hosts just built (or the last build's, unchanged).
     users = cache.users if previous is not None and cache is not None else _cluster_users(ir, out)
     for cluster in sorted(ir.clusters, key=lambda c: c.name):
-        # Users only name the cluster's origins: merged here as origin sets, not hashed again.
-        known = cache.cluster(cluster) if cache is not None else None
-        built = build_cluster(cluster, (), out, settings, known)
-        if cache is not None:
-            cache.keep_cluster(cluster, built)
         cluster_users = users.get(cluster.name)
-        if cluster_users is not None:
-            service = UniqueOrigins((cluster.service,), (hash_of(cluster.service),))
-            origins = union_origins((service, cluster_users))
-            out.set_origins(CLUSTER, cluster.name, origins)
-            out.set_origins(ENDPOINT, cluster.name, origins)
+        kept = cache.cluster(cluster) if cache is not None else None
+        built = _built_cluster(cluster, cluster_users, settings, kept)
+        if cache is not None:
+            cache.keep_cluster(cluster, cluster_users, built)
+        c, cla, origins = built
+        out.add(CLUSTER, cluster.name, c, ())
+        out.add(ENDPOINT, cluster.name, cla, ())
+        out.set_origins(CLUSTER, cluster.name, origins)
+        out.set_origins(ENDPOINT, cluster.name, origins)
     build_default_collector(settings, out)
     by_name = {c.name: c for c in ir.clusters}
     for listener in ir.listeners:
@@ -75,6 +75,22 @@ def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResour
     if cache is not None:
         cache.end(ir.listeners, resources, users)
     return resources
+
+
+def _built_cluster(
+    cluster: Cluster,
+    users: UniqueOrigins | None,
+    settings: XdsSettings,
+    kept: tuple[object, BuiltCluster] | None,
+) -> BuiltCluster:
+    """Its messages (`kept`: the users and what the last build made from an equal IR
+    cluster), and its origins: its Service, then the routes that use it (merged as origin
+    sets, not hashed again), for NACK attribution."""
+    if kept is not None and kept[0] == users:
+        return kept[1]
+    c, cla = kept[1][:2] if kept is not None else cluster_messages(cluster, settings)
+    service = UniqueOrigins((cluster.service,), (hash_of(cluster.service),))
+    return c, cla, union_origins((service, users)) if users is not None else service
 
 
 def _cluster_users(ir: IR, out: ResourceSet) -> dict[str, UniqueOrigins]:

@@ -10,29 +10,11 @@ from envoy.config.endpoint.v3 import endpoint_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
 
-from hatchway.ir import AppProtocol, Cluster, Origin, UpstreamTLS
-from hatchway.xds.resources import CLUSTER, ENDPOINT, ResourceSet
+from hatchway.ir import AppProtocol, Cluster, UpstreamTLS
 from hatchway.xds.settings import XdsSettings
 
 _HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 _SAN = common_pb2.SubjectAltNameMatcher
-
-
-def build_cluster(
-    cluster: Cluster,
-    users: tuple[Origin, ...],
-    out: ResourceSet,
-    settings: XdsSettings,
-    built: tuple[Any, Any] | None = None,
-) -> tuple[Any, Any]:
-    """Add the cluster's Cluster and ClusterLoadAssignment (`built`: made from an equal IR
-    cluster by an earlier build) and return them. `users` are the routes/listeners referring
-    to the cluster, for NACK attribution."""
-    c, cla = built if built is not None else cluster_messages(cluster, settings)
-    origins = (cluster.service, *users)
-    out.add(CLUSTER, cluster.name, c, origins)
-    out.add(ENDPOINT, cluster.name, cla, origins)
-    return c, cla
 
 
 def cluster_messages(cluster: Cluster, settings: XdsSettings) -> tuple[Any, Any]:

@@ -254,6 +254,8 @@ class BuiltVirtualHost:
 
 # A virtual host's place in the output: (config, vhost name, domain, listener, protocol).
 VhostKey = tuple[str, str, str, Origin, str]
+# A cluster's Cluster and ClusterLoadAssignment messages, and its origins.
+BuiltCluster = tuple[Any, Any, UniqueOrigins]
 
 
 @dataclass(eq=False, slots=True)
@@ -281,9 +283,9 @@ class BuildCache:
     - The listener side (listeners, route configurations, secrets) of the last build, reused
       whole when the IR's listeners are the very same tuple (only clusters or endpoints
       changed: pods come and go far more often than routes).
-    - Per cluster, its Cluster and ClusterLoadAssignment, reused while the IR cluster is
-      equal (endpoints included): a route change builds no cluster again, an endpoint
-      change one.
+    - Per cluster, its Cluster and ClusterLoadAssignment and origins, reused while the IR
+      cluster (endpoints included) and the routes using it are equal: a route change builds
+      no cluster again, an endpoint change one.
     - Serialized bytes and versions of every message reused as is.
     Entries hold the objects they were built from, so an equal `id` is the same object.
     """
@@ -297,9 +299,9 @@ class BuildCache:
         # (protocol, domain) -> id(route) -> built, from the last build's virtual hosts:
         # made on demand, for a virtual host new in this build.
         self._pools: dict[tuple[str, str], dict[int, RouteEntry]] = {}
-        # cluster name -> (the IR cluster, its Cluster and ClusterLoadAssignment messages)
-        self._clusters: dict[str, tuple[object, tuple[Any, Any]]] = {}
-        self._fresh_clusters: dict[str, tuple[object, tuple[Any, Any]]] = {}
+        # cluster name -> (the IR cluster, the origins of its users, what was built)
+        self._clusters: dict[str, tuple[object, object, BuiltCluster]] = {}
+        self._fresh_clusters: dict[str, tuple[object, object, BuiltCluster]] = {}
         self._listeners: object = None
         self.resources: XdsResources | None = None  # the last build's output
         self.users: dict[str, UniqueOrigins] = {}  # its route origins per cluster
@@ -342,13 +344,13 @@ class BuildCache:
             self._pools[(protocol, domain)] = found
         return found
 
-    def cluster(self, cluster: Any) -> tuple[Any, Any] | None:
-        """The messages the last build made from an IR cluster equal to this one."""
+    def cluster(self, cluster: Any) -> tuple[object, BuiltCluster] | None:
+        """The users, and what the last build made, of an IR cluster equal to this one."""
         kept = self._clusters.get(cluster.name)
-        return kept[1] if kept is not None and kept[0] == cluster else None
+        return (kept[1], kept[2]) if kept is not None and kept[0] == cluster else None
 
-    def keep_cluster(self, cluster: Any, messages: tuple[Any, Any]) -> None:
-        self._fresh_clusters[cluster.name] = (cluster, messages)
+    def keep_cluster(self, cluster: Any, users: object, built: BuiltCluster) -> None:
+        self._fresh_clusters[cluster.name] = (cluster, users, built)
 
     def last_config(self, name: str) -> BuiltRouteConfig | None:
         return self._configs.get(name)
