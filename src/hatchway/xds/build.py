@@ -62,10 +62,8 @@ def _build(ir: IR, settings: XdsSettings, cache: BuildCache | None) -> XdsResour
         if cache is not None:
             cache.keep_cluster(cluster, cluster_users, built)
         c, cla, origins = built
-        out.add(CLUSTER, cluster.name, c, ())
-        out.add(ENDPOINT, cluster.name, cla, ())
-        out.set_origins(CLUSTER, cluster.name, origins)
-        out.set_origins(ENDPOINT, cluster.name, origins)
+        out.add_unique(CLUSTER, cluster.name, c, origins)
+        out.add_unique(ENDPOINT, cluster.name, cla, origins)
     build_default_collector(settings, out)
     by_name = {c.name: c for c in ir.clusters}
     for listener in ir.listeners:

@@ -421,6 +421,11 @@ class ResourceSet:
             self._serialized[(type_url, name)] = serialized
         self.add_origins(type_url, name, origins)
 
+    def add_unique(self, type_url: str, name: str, message: Any, origins: UniqueOrigins) -> None:
+        """`add`, with origins already without repeats (kept as they are)."""
+        self._by_type[type_url][name] = message
+        self._origins[(type_url, name)] = origins.items
+
     def has(self, type_url: str, name: str) -> bool:
         return name in self._by_type[type_url]
 
