@@ -79,7 +79,7 @@ def _built_cluster(
     cluster: Cluster,
     users: UniqueOrigins | None,
     settings: XdsSettings,
-    kept: tuple[object, BuiltCluster] | None,
+    kept: tuple[UniqueOrigins | None, BuiltCluster] | None,
 ) -> BuiltCluster:
     """Its messages (`kept`: the users and what the last build made from an equal IR
     cluster), and its origins: its Service, then the routes that use it (merged as origin

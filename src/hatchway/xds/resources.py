@@ -10,7 +10,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from hatchway.ir import Origin, Route
+from hatchway.ir import Cluster, Origin, Route
 
 LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
 ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
@@ -256,6 +256,8 @@ class BuiltVirtualHost:
 VhostKey = tuple[str, str, str, Origin, str]
 # A cluster's Cluster and ClusterLoadAssignment messages, and its origins.
 BuiltCluster = tuple[Any, Any, UniqueOrigins]
+# What a build kept of a cluster: the IR cluster, the origins of its users, what was built.
+ClusterEntry = tuple[Cluster, UniqueOrigins | None, BuiltCluster]
 
 
 @dataclass(eq=False, slots=True)
@@ -300,8 +302,8 @@ class BuildCache:
         # made on demand, for a virtual host new in this build.
         self._pools: dict[tuple[str, str], dict[int, RouteEntry]] = {}
         # cluster name -> (the IR cluster, the origins of its users, what was built)
-        self._clusters: dict[str, tuple[object, object, BuiltCluster]] = {}
-        self._fresh_clusters: dict[str, tuple[object, object, BuiltCluster]] = {}
+        self._clusters: dict[str, ClusterEntry] = {}
+        self._fresh_clusters: dict[str, ClusterEntry] = {}
         self._listeners: object = None
         self.resources: XdsResources | None = None  # the last build's output
         self.users: dict[str, UniqueOrigins] = {}  # its route origins per cluster
@@ -344,12 +346,14 @@ class BuildCache:
             self._pools[(protocol, domain)] = found
         return found
 
-    def cluster(self, cluster: Any) -> tuple[object, BuiltCluster] | None:
+    def cluster(self, cluster: Cluster) -> tuple[UniqueOrigins | None, BuiltCluster] | None:
         """The users, and what the last build made, of an IR cluster equal to this one."""
         kept = self._clusters.get(cluster.name)
         return (kept[1], kept[2]) if kept is not None and kept[0] == cluster else None
 
-    def keep_cluster(self, cluster: Any, users: object, built: BuiltCluster) -> None:
+    def keep_cluster(
+        self, cluster: Cluster, users: UniqueOrigins | None, built: BuiltCluster
+    ) -> None:
         self._fresh_clusters[cluster.name] = (cluster, users, built)
 
     def last_config(self, name: str) -> BuiltRouteConfig | None:
@@ -421,9 +425,19 @@ class ResourceSet:
             self._serialized[(type_url, name)] = serialized
         self.add_origins(type_url, name, origins)
 
-    def add_unique(self, type_url: str, name: str, message: Any, origins: UniqueOrigins) -> None:
-        """`add`, with origins already without repeats (kept as they are)."""
+    def add_unique(
+        self,
+        type_url: str,
+        name: str,
+        message: Any,
+        origins: UniqueOrigins,
+        serialized: bytes | None = None,
+    ) -> None:
+        """`add`, with origins already without repeats, kept as they are (thousands per
+        route configuration: not hashed again)."""
         self._by_type[type_url][name] = message
+        if serialized is not None:
+            self._serialized[(type_url, name)] = serialized
         self._origins[(type_url, name)] = origins.items
 
     def has(self, type_url: str, name: str) -> bool:
@@ -437,11 +451,6 @@ class ResourceSet:
             self._origins[(type_url, name)] = dict.fromkeys(origins)
         else:
             known.update(dict.fromkeys(origins))
-
-    def set_origins(self, type_url: str, name: str, origins: UniqueOrigins) -> None:
-        """Replace a resource's origins with these, kept as they are (thousands per route
-        configuration: not hashed again)."""
-        self._origins[(type_url, name)] = origins.items
 
     def add_part(self, key: PartKey, origins: tuple[Origin, ...]) -> None:
         add_part(self._parts, key, origins)

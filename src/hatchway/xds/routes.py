@@ -78,8 +78,7 @@ def build_route_config(
     if cache is not None:
         cache.keep_config(name, built)
     out.add_parts(built.parts)
-    out.add(ROUTE, name, built.message, (), built.serialized)
-    out.set_origins(ROUTE, name, built.origins)
+    out.add_unique(ROUTE, name, built.message, built.origins, built.serialized)
     out.set_route_facts(name, built.facts)
 
 
