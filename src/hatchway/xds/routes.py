@@ -32,6 +32,7 @@ from hatchway.xds.resources import (
     BuiltRoute,
     BuiltRouteConfig,
     BuiltVirtualHost,
+    ConfigFacts,
     Parsed,
     PartKey,
     ResourceSet,
@@ -79,7 +80,7 @@ def build_route_config(
         cache.keep_config(name, built)
     out.add_parts(built.parts)
     out.add_unique(ROUTE, name, built.message, built.origins, built.serialized)
-    out.set_route_facts(name, built.facts)
+    out.set_config_facts(name, built.facts)
 
 
 def _route_config(
@@ -97,6 +98,7 @@ def _route_config(
     origins = [_one(chain.listener)]
     parts: dict[PartKey, tuple[Origin, ...]] = {}
     facts: list[RouteFacts] = []
+    vhosts: list[tuple[str, tuple[str, ...]]] = []
     data = [_config_head(name)]
     for share, tail in shares:
         if isinstance(share, BuiltVirtualHost):
@@ -104,21 +106,26 @@ def _route_config(
             data += wire.field(_CONFIG_VHOSTS, head, share.framed, tail)
             merge_parts(parts, share.parts)
             facts.extend(share.facts)
+            vhosts.append((share.name, (share.domain,)))
             origins += (_one(share.listener), share.route_origins)
         else:
             vh_name, domain, vh_listener = share
             head = _vhost_head(vh_name, domain, misdirected=True)
             data += wire.field(_CONFIG_VHOSTS, head, tail)
             add_part(parts, (ROUTE, name, vh_name), (vh_listener,))
+            vhosts.append((vh_name, (domain,)))
     for pattern, misdirected in patterns:
-        head = _vhost_head(f"{chain.name}/listener/{pattern}", pattern, misdirected=misdirected)
+        vh_name = f"{chain.name}/listener/{pattern}"
+        head = _vhost_head(vh_name, pattern, misdirected=misdirected)
         tail = _vhost_tail(None, vhost_identity(listener, chain.listener))
         data += wire.field(_CONFIG_VHOSTS, head, tail)
+        vhosts.append((vh_name, (pattern,)))
     data.append(_CONFIG_TAIL)
     serialized = b"".join(data)
     message = Parsed(route_pb2.RouteConfiguration, serialized)
+    config_facts = ConfigFacts(tuple(vhosts), tuple(facts))
     return BuiltRouteConfig(
-        signature, message, serialized, union_origins(origins), tuple(facts), parts
+        signature, message, serialized, union_origins(origins), config_facts, parts
     )
 
 
@@ -453,7 +460,7 @@ def _route_regexes(r: Any) -> Iterator[tuple[str, str]]:
         yield "rewrite regex", r.route.regex_rewrite.pattern.regex
 
 
-def route_facts(cfg: Any) -> tuple[RouteFacts, ...]:
+def config_facts(cfg: Any) -> ConfigFacts:
     """The facts of a RouteConfiguration not built by `build_route_config`, read from it."""
     out: list[RouteFacts] = []
     for vh in cfg.virtual_hosts:
@@ -462,7 +469,8 @@ def route_facts(cfg: Any) -> tuple[RouteFacts, ...]:
             problems = tuple(regex_problems(r))
             if clusters or problems:
                 out.append(RouteFacts(f"{vh.name}/{r.name}", r.name, clusters, problems))
-    return tuple(out)
+    vhosts = tuple((vh.name, tuple(vh.domains)) for vh in cfg.virtual_hosts)
+    return ConfigFacts(vhosts, tuple(out))
 
 
 def route_clusters(r: Any) -> list[str]:

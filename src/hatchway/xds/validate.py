@@ -19,8 +19,8 @@ from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from hatchway.ir import Origin
 from hatchway.xds.names import INVALID_BACKEND_CLUSTER
-from hatchway.xds.resources import LISTENER, ROUTE, XdsResources
-from hatchway.xds.routes import route_facts
+from hatchway.xds.resources import LISTENER, ROUTE, ConfigFacts, XdsResources
+from hatchway.xds.routes import config_facts
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,11 @@ class Problem:
 
 def validate(resources: XdsResources) -> list[Problem]:
     problems: list[Problem] = []
-    for name, cfg in resources.routes.items():
-        problems.extend(_check_route_config(resources, name, cfg))
+    for name in resources.routes:  # by name: a built configuration is not parsed
+        facts = resources.config_facts.get(name)
+        if facts is None:
+            facts = config_facts(resources.routes[name])
+        problems.extend(_check_route_config(resources, name, facts))
     for name, lis in resources.listeners.items():
         problems.extend(_check_listener(resources, name, lis))
     return problems
@@ -49,35 +52,32 @@ def _origins(res: XdsResources, type_url: str, name: str, *parts: str) -> tuple[
     return tuple(found) or res.origins.get((type_url, name), ())
 
 
-def _check_route_config(res: XdsResources, name: str, cfg: Any) -> Iterator[Problem]:
+def _check_route_config(res: XdsResources, name: str, facts: ConfigFacts) -> Iterator[Problem]:
     def problem(message: str, *parts: str) -> Problem:
         return Problem(ROUTE, name, message, _origins(res, ROUTE, name, *parts))
 
-    seen_names: dict[str, str] = {}
+    seen_names: set[str] = set()
     seen_domains: dict[str, str] = {}
-    for vh in cfg.virtual_hosts:
-        if vh.name in seen_names:
-            yield problem(f"duplicate virtual host name {vh.name!r}", vh.name)
-        seen_names[vh.name] = vh.name
-        for domain in vh.domains:
+    for vh_name, domains in facts.vhosts:
+        if vh_name in seen_names:
+            yield problem(f"duplicate virtual host name {vh_name!r}", vh_name)
+        seen_names.add(vh_name)
+        for domain in domains:
             key = domain.lower()
             if key in seen_domains:
                 other = seen_domains[key]
                 yield problem(
-                    f"domain {domain!r} is in virtual hosts {other!r} and {vh.name!r}",
+                    f"domain {domain!r} is in virtual hosts {other!r} and {vh_name!r}",
                     other,
-                    vh.name,
+                    vh_name,
                 )
             else:
-                seen_domains[key] = vh.name
-    facts = res.route_facts.get(name)
-    if facts is None:
-        facts = route_facts(cfg)
-    for f in facts:
+                seen_domains[key] = vh_name
+    for f in facts.routes:
         for message in f.regex_problems:
             yield problem(message, f.part)
     clusters = res.clusters
-    for f in facts:
+    for f in facts.routes:
         for cluster in f.clusters:
             if cluster != INVALID_BACKEND_CLUSTER and cluster not in clusters:
                 yield problem(f"route {f.name!r} refers to unknown cluster {cluster!r}", f.part)

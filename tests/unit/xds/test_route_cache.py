@@ -18,6 +18,7 @@ from hatchway.ir import IR, FilterChain, Listener, Origin, Route, VirtualHost
 from hatchway.ir.codec import from_dict
 from hatchway.xds.names import route_config_name
 from hatchway.xds.resources import Messages, Parsed, UniqueOrigins, union_origins
+from hatchway.xds.routes import config_facts
 
 from . import ir_samples as s
 
@@ -39,7 +40,7 @@ def _output(res: xds.XdsResources) -> dict[str, Any]:
         "names": {t: list(m) for t, m in res.by_type.items()},
         "origins": dict(res.origins),
         "part_origins": dict(res.part_origins),
-        "route_facts": dict(res.route_facts),
+        "config_facts": dict(res.config_facts),
     }
 
 
@@ -329,17 +330,21 @@ def test_one_cache_across_cases() -> None:
 
 @pytest.mark.parametrize("case", sorted(IRS))
 def test_route_configurations_are_parsed_only_when_read(case: str) -> None:
-    """Serving needs only the bytes: a build leaves each RouteConfiguration unparsed, and
-    reading one gives exactly the message its bytes hold."""
+    """Serving needs only the bytes: a build, and validating it, leave each
+    RouteConfiguration unparsed; reading one gives exactly the message its bytes hold, and
+    the facts `validate` trusted are those the message holds."""
     res = xds.build(_ir(case), cache=xds.BuildCache())
     routes = res.by_type[xds.ROUTE]
     assert isinstance(routes, Messages)
+    xds.validate(res)
+    assert all(name in routes for name in routes)
     holders = [routes.entries[name] for name in routes]
     assert all(isinstance(h, Parsed) and not h.parsed for h in holders)
     for name in routes:
         data = res.serialized[(xds.ROUTE, name)]
         assert routes[name] == route_pb2.RouteConfiguration.FromString(data)
         assert routes[name] is routes[name]  # parsed once
+        assert config_facts(routes[name]) == res.config_facts[name]
 
 
 def test_clusters_are_built_again_only_when_their_ir_changes() -> None:
