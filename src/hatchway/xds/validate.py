@@ -19,7 +19,7 @@ from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from hatchway.ir import Origin
 from hatchway.xds.names import INVALID_BACKEND_CLUSTER
-from hatchway.xds.resources import LISTENER, ROUTE, ConfigFacts, XdsResources
+from hatchway.xds.resources import CLUSTER, LISTENER, ROUTE, ConfigFacts, XdsResources
 from hatchway.xds.routes import config_facts
 
 
@@ -76,10 +76,10 @@ def _check_route_config(res: XdsResources, name: str, facts: ConfigFacts) -> Ite
     for f in facts.routes:
         for message in f.regex_problems:
             yield problem(message, f.part)
-    clusters = res.clusters
+    known = res.names(CLUSTER)
     for f in facts.routes:
         for cluster in f.clusters:
-            if cluster != INVALID_BACKEND_CLUSTER and cluster not in clusters:
+            if cluster not in known and cluster != INVALID_BACKEND_CLUSTER:
                 yield problem(f"route {f.name!r} refers to unknown cluster {cluster!r}", f.part)
 
 
