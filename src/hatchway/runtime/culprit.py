@@ -34,10 +34,10 @@ from hatchway.ir import Origin
 from hatchway.runtime.envoy import envoy_binary
 from hatchway.xds import ROUTE, XdsResources, message_to_dict
 from hatchway.xds.routes import route_clusters
+from hatchway.xds.telemetry import owner_of
 
 log = logging.getLogger("hatchway.culprit")
 
-ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
 VALIDATE_TIMEOUT_S = 30.0
 
 
@@ -63,7 +63,7 @@ async def find(rej: Rejection, resources: XdsResources, runtime: Mapping[str, An
     hcm = _hcm_for(resources, rej.name)
     if cfg is None or hcm is None:
         return []
-    owners = _owners(resources, rej.name, cfg)
+    owners = _owners(cfg)
     suspects = list(dict.fromkeys(o for objs in owners.values() for o in objs))
     with tempfile.TemporaryDirectory(prefix="hatchway-culprit-") as tmp:
 
@@ -98,17 +98,13 @@ def _hcm_for(resources: XdsResources, rc_name: str) -> Any | None:
     return None
 
 
-def _owners(resources: XdsResources, rc_name: str, cfg: Any) -> dict[tuple[int, int], list[Origin]]:
+def _owners(cfg: Any) -> dict[tuple[int, int], list[Origin]]:
     """(virtual host, route) index -> the route objects it comes from (none: always kept)."""
     out: dict[tuple[int, int], list[Origin]] = {}
     for i, vh in enumerate(cfg.virtual_hosts):
         for j, r in enumerate(vh.routes):
-            part = resources.part_origins.get((ROUTE, rc_name, f"{vh.name}/{r.name}"), ())
-            out[(i, j)] = list(
-                dict.fromkeys(
-                    Origin(o.kind, o.namespace, o.name) for o in part if o.kind in ROUTE_KINDS
-                )
-            )
+            owner = owner_of(r)
+            out[(i, j)] = [owner] if owner is not None else []
     return out
 
 

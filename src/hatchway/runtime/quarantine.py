@@ -24,6 +24,7 @@ from hatchway.model.documents import InputError
 from hatchway.model.refs import ObjectRef, ref_of
 from hatchway.model.snapshot import Snapshot
 from hatchway.xds import ROUTE, XdsResources
+from hatchway.xds.telemetry import owner_of
 
 ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
 _ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
@@ -48,11 +49,9 @@ def culprits(rej: Rejection, resources: XdsResources) -> list[Origin]:
     for vh in resources.routes[rej.name].virtual_hosts:
         for r in vh.routes:
             data = r.SerializeToString()
-            if any(q in data for q in quoted):
-                part = (ROUTE, rej.name, f"{vh.name}/{r.name}")
-                for o in resources.part_origins.get(part, ()):
-                    if o.kind in ROUTE_KINDS:
-                        found[Origin(o.kind, o.namespace, o.name)] = None
+            owner = owner_of(r)
+            if owner is not None and any(q in data for q in quoted):
+                found[owner] = None
     return list(found)
 
 

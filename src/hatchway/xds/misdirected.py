@@ -42,6 +42,6 @@ def listener_host_patterns(
 
 
 def fill_misdirected_route(r: Any) -> None:
-    r.name = "misdirected"
+    # No name: the access log's `route` is null, as for a request no route matched.
     r.match.prefix = "/"
     r.direct_response.status = MISDIRECTED_STATUS

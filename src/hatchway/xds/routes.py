@@ -46,7 +46,7 @@ from hatchway.xds.resources import (
     union_origins,
 )
 from hatchway.xds.settings import XdsSettings
-from hatchway.xds.telemetry import fill_metadata, route_identity, vhost_identity
+from hatchway.xds.telemetry import envoy_route_name, fill_metadata, route_metadata, vhost_identity
 
 
 def build_route_config(
@@ -171,7 +171,6 @@ def _vhost_tail(vh: VirtualHost | None, identity: dict[str, object]) -> bytes:
     v = route_components_pb2.VirtualHost()
     if vh is not None and vh.external_auth:
         last = v.routes.add()
-        last.name = NOT_FOUND_ROUTE
         last.match.prefix = "/"
         last.direct_response.status = 404
         for i, auth in enumerate(vh.external_auth):
@@ -181,9 +180,6 @@ def _vhost_tail(vh: VirtualHost | None, identity: dict[str, object]) -> bytes:
     # other routes: deterministic serialization writes fields in number order.
     data: bytes = v.SerializeToString(deterministic=True)
     return data
-
-
-NOT_FOUND_ROUTE = "not-found"
 
 
 # A virtual host is spliced when at most this share of its routes were inserted or removed
@@ -418,7 +414,7 @@ def build_route(route: Route, listener: Listener, domain: str, settings: XdsSett
     problems: dict[str, None] = {}
     for host_has_port in variants:
         r = route_components_pb2.Route()
-        r.name = route.name
+        r.name = envoy_route_name(route.origin)
         fill_route_match(r.match, route.match)
         if host_has_port:
             match_host_with_port(r.match)
@@ -428,21 +424,22 @@ def build_route(route: Route, listener: Listener, domain: str, settings: XdsSett
             r.response_headers_to_add, r.response_headers_to_remove, route.response_headers
         )
         fill_per_route_filters(r.typed_per_filter_config, route, settings)
-        fill_metadata(r.metadata, route_identity(route.origin))
+        fill_metadata(r.metadata, route_metadata(route.origin))
         data = r.SerializeToString(deterministic=True)
         framed += wire.framed(_ROUTES, data)
         clusters.update(dict.fromkeys(route_clusters(r)))
-        problems.update(dict.fromkeys(regex_problems(r)))
+        problems.update(dict.fromkeys(regex_problems(r, route.name)))
     return BuiltRoute(b"".join(framed), tuple(clusters), tuple(problems))
 
 
-def regex_problems(r: Any) -> list[str]:
-    """Messages for the patterns of Envoy route `r` that RE2 (so Envoy) would refuse."""
+def regex_problems(r: Any, name: str) -> list[str]:
+    """Messages for the patterns of Envoy route `r` (called `name`) that RE2 (so Envoy)
+    would refuse."""
     out: list[str] = []
     for where, pattern in _route_regexes(r):
         reason = re2_problem(pattern)
         if reason:
-            out.append(f"route {r.name!r}: {where} {pattern!r}: {reason}")
+            out.append(f"route {name!r}: {where} {pattern!r}: {reason}")
     return out
 
 
@@ -466,7 +463,7 @@ def config_facts(cfg: Any) -> ConfigFacts:
     for vh in cfg.virtual_hosts:
         for r in vh.routes:
             clusters = tuple(dict.fromkeys(route_clusters(r)))
-            problems = tuple(regex_problems(r))
+            problems = tuple(regex_problems(r, r.name))
             if clusters or problems:
                 out.append(RouteFacts(f"{vh.name}/{r.name}", r.name, clusters, problems))
     vhosts = tuple((vh.name, tuple(vh.domains)) for vh in cfg.virtual_hosts)
