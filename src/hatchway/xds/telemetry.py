@@ -181,11 +181,13 @@ def route_metadata(origin: Origin) -> dict[str, Any]:
 def owner_of(r: Any) -> Origin | None:
     """The route object behind Envoy route `r` (a `route.v3.Route`), from its name and
     metadata; None for a stand-in."""
-    kind = r.metadata.filter_metadata[METADATA_NS].fields.get("route_kind")
+    # `in` first: reading a missing key of a message map would add it to `r`.
+    ours = r.metadata.filter_metadata
+    fields = ours[METADATA_NS].fields if METADATA_NS in ours else {}
     namespace, _, name = r.name.partition("/")
-    if kind is None or not name:
+    if "route_kind" not in fields or not name:
         return None
-    return Origin(kind.string_value, namespace, name)
+    return Origin(fields["route_kind"].string_value, namespace, name)
 
 
 def fill_metadata(metadata: Any, identity: Mapping[str, Any]) -> None:

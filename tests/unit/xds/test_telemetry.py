@@ -121,3 +121,12 @@ def test_validate_names_a_tracing_collector_that_is_not_there() -> None:
     without = dataclasses.replace(ir, clusters=())
     problems = xds.validate(xds.build(without))
     assert any("tracing refers to unknown cluster" in p.message for p in problems)
+
+
+def test_a_stand_in_route_has_no_owner_and_reading_it_changes_nothing() -> None:
+    stand_in = route_components_pb2.Route()
+    stand_in.match.prefix = "/"
+    stand_in.direct_response.status = 421
+    before = stand_in.SerializeToString(deterministic=True)
+    assert owner_of(stand_in) is None
+    assert stand_in.SerializeToString(deterministic=True) == before
