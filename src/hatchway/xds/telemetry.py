@@ -65,11 +65,14 @@ class AccessLog:
     format: str = "json"  # "json" or "text"
 
 
-def _vh(key: str) -> str:
+def vhost_field(key: str) -> str:
+    """The command operator that prints identity `key` of the request's virtual host."""
     return f"%METADATA(VIRTUAL_HOST:{METADATA_NS}:{key})%"
 
 
-def _rt(key: str) -> str:
+def route_field(key: str) -> str:
+    """The command operator that prints identity `key` of the route that took the request
+    (the access log, route stats and span attributes all read it this way)."""
     if key == "route":
         return "%ROUTE_NAME%"  # the Envoy route's name: see `envoy_route_name`
     return f"%METADATA(ROUTE:{METADATA_NS}:{key})%"
@@ -91,12 +94,12 @@ HTTP_FIELDS: Mapping[str, str] = {
     "response_flags": "%RESPONSE_FLAGS%",
     "upstream_host": "%UPSTREAM_HOST%",
     "request_id": "%REQ(X-REQUEST-ID)%",
-    "gateway": _vh("gateway"),
-    "listener": _vh("listener"),
-    "route": _rt("route"),
-    "route_kind": _rt("route_kind"),
-    "rule": _rt("rule"),
-    "rule_name": _rt("rule_name"),
+    "gateway": vhost_field("gateway"),
+    "listener": vhost_field("listener"),
+    "route": route_field("route"),
+    "route_kind": route_field("route_kind"),
+    "rule": route_field("rule"),
+    "rule_name": route_field("rule_name"),
     "backend": "%UPSTREAM_CLUSTER%",
 }
 
@@ -297,5 +300,5 @@ def _tags(stat: Any, names: Iterable[str]) -> None:
 
 
 def _identity_format() -> str:
-    parts = (_vh(k) if k in ("gateway", "listener") else _rt(k) for k in ID_PARTS)
+    parts = (vhost_field(k) if k in ("gateway", "listener") else route_field(k) for k in ID_PARTS)
     return ID_SEPARATOR.join(parts)

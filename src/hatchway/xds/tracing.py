@@ -5,7 +5,8 @@
 Every span carries the attributes of the Gateway API attribute dictionary (GEP-5253) that a
 gateway knows for a request, and the Gateway API identity of what served it under the
 `hatchway.dev/` namespace (vendor keys must be namespaced, GEP-5253). Values come from the
-same route and virtual host metadata as the access log (`xds.telemetry`).
+same place as the access log's (`xds.telemetry`: route and virtual host metadata, the route's
+name).
 """
 
 from __future__ import annotations
@@ -21,26 +22,18 @@ from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
 from hatchway.ir import SpanAttribute, Tracing
 from hatchway.xds.resources import CLUSTER, ResourceSet
 from hatchway.xds.settings import XdsSettings
-from hatchway.xds.telemetry import METADATA_NS
+from hatchway.xds.telemetry import route_field, vhost_field
 
 # The cluster of `serve --tracing-endpoint`.
 DEFAULT_COLLECTOR = "hatchway/otlp-collector"
 _HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 
-def _vh(key: str) -> str:
-    return f"%METADATA(VIRTUAL_HOST:{METADATA_NS}:{key})%"
-
-
-def _rt(key: str) -> str:
-    return f"%METADATA(ROUTE:{METADATA_NS}:{key})%"
-
-
 # GEP-5253 attribute -> Envoy command operator, for what a gateway knows of a request.
 DICTIONARY: Mapping[str, str] = {
     "http.request.method": "%REQ(:METHOD)%",
     "http.response.status_code": "%RESPONSE_CODE%",
-    "http.route": _rt("route"),
+    "http.route": route_field("route"),
     "url.scheme": "%REQ(:SCHEME)%",
     "url.path": "%PATH(NQ)%",
     "url.full": "%REQ(:SCHEME)%://%REQ(:AUTHORITY)%%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
@@ -69,12 +62,12 @@ DEFAULT_ATTRIBUTES: Mapping[str, str] = {
             "user_agent.original",
         )
     },
-    "hatchway.dev/gateway": _vh("gateway"),
-    "hatchway.dev/listener": _vh("listener"),
-    "hatchway.dev/route": _rt("route"),
-    "hatchway.dev/route_kind": _rt("route_kind"),
-    "hatchway.dev/rule": _rt("rule"),
-    "hatchway.dev/rule_name": _rt("rule_name"),
+    "hatchway.dev/gateway": vhost_field("gateway"),
+    "hatchway.dev/listener": vhost_field("listener"),
+    "hatchway.dev/route": route_field("route"),
+    "hatchway.dev/route_kind": route_field("route_kind"),
+    "hatchway.dev/rule": route_field("rule"),
+    "hatchway.dev/rule_name": route_field("rule_name"),
     "hatchway.dev/backend": "%UPSTREAM_CLUSTER%",
 }
 
