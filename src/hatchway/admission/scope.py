@@ -17,11 +17,10 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
+from hatchway.ir import ROUTE_KINDS
 from hatchway.model.gateway import Gateway, GatewayClass, ListenerSet
 from hatchway.model.meta import GATEWAY_GROUP
 from hatchway.model.snapshot import Snapshot
-
-ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
 
 
 class Claim(Enum):

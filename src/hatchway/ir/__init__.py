@@ -28,7 +28,7 @@ from hatchway.ir.listener import (
     TLSCertificate,
     TLSTermination,
 )
-from hatchway.ir.origin import Origin
+from hatchway.ir.origin import ROUTE_KINDS, Origin
 from hatchway.ir.route import (
     CORS,
     DirectResponse,
@@ -56,6 +56,7 @@ from hatchway.ir.telemetry import SpanAttribute, Tracing
 __all__ = [
     "CORS",
     "IR",
+    "ROUTE_KINDS",
     "AppProtocol",
     "ClientValidation",
     "Cluster",

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from hatchway.ir.frozen import quick_init
 
+# The kinds an origin has when it is a route (what logs, metrics and NACKs name as `route`).
+ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
+
 
 @quick_init
 @dataclass(frozen=True, order=True, slots=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 from hatchway import gcpause, render, xds
 from hatchway.ads.tenants import SHARED, Tenant, tenant_of
-from hatchway.ir import IR, Listener
+from hatchway.ir import IR, ROUTE_KINDS, Listener
 from hatchway.ir.partition import by_owner, clusters_used
 from hatchway.model.documents import InputError
 from hatchway.model.refs import ObjectRef
 from hatchway.model.snapshot import Snapshot
 from hatchway.provision import ListenerPort, container_ports
-from hatchway.runtime.quarantine import ROUTE_KINDS, Quarantined
+from hatchway.runtime.quarantine import Quarantined
 from hatchway.runtime.quarantine import apply as apply_quarantine
 from hatchway.runtime.quarantine import find as find_route
 from hatchway.sources.file_source import Loaded

@@ -26,7 +26,6 @@ from hatchway.model.snapshot import Snapshot
 from hatchway.xds import ROUTE, XdsResources
 from hatchway.xds.telemetry import owner_of
 
-ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
 _ROUTE_FIELDS = ("http_routes", "grpc_routes", "tls_routes", "tcp_routes", "udp_routes")
 # Envoy quotes the value it refused: `regex '...' RE2 program size of 166 > ...`.
 _QUOTED = re.compile(r"'([^']{2,})'")
@@ -48,9 +47,8 @@ def culprits(rej: Rejection, resources: XdsResources) -> list[Origin]:
     found: dict[Origin, None] = {}
     for vh in resources.routes[rej.name].virtual_hosts:
         for r in vh.routes:
-            data = r.SerializeToString()
             owner = owner_of(r)
-            if owner is not None and any(q in data for q in quoted):
+            if owner is not None and any(q in r.SerializeToString() for q in quoted):
                 found[owner] = None
     return list(found)
 

@@ -30,11 +30,10 @@ from envoy.extensions.access_loggers.stats.v3 import stats_pb2
 from envoy.extensions.access_loggers.stream.v3 import stream_pb2
 from google.protobuf import struct_pb2
 
-from hatchway.ir import FilterChain, Listener, Origin
+from hatchway.ir import ROUTE_KINDS, FilterChain, Listener, Origin
 
 # Namespace of our filter metadata on virtual hosts and routes.
 METADATA_NS = "hatchway"
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 # Names of the stats the stats access logger makes (under `STATS_PREFIX`), and their tags.
 STATS_PREFIX = "hatchway"
@@ -155,16 +154,8 @@ def vhost_identity(listener: Listener, owner: Origin) -> dict[str, Any]:
 def route_identity(origin: Origin) -> dict[str, Any]:
     """The route's part of the identity; empty for what is not a route (a listener's
     stand-in for "no route")."""
-    if origin.kind not in ROUTE_KINDS:
-        return {}
-    out: dict[str, Any] = {
-        "route": f"{origin.namespace}/{origin.name}",
-        "route_kind": origin.kind,
-        "rule": origin.rule if origin.rule is not None else 0,
-    }
-    if origin.rule_name:
-        out["rule_name"] = origin.rule_name
-    return out
+    rest = route_metadata(origin)
+    return {"route": envoy_route_name(origin), **rest} if rest else {}
 
 
 def envoy_route_name(origin: Origin) -> str:
@@ -176,9 +167,15 @@ def envoy_route_name(origin: Origin) -> str:
 
 def route_metadata(origin: Origin) -> dict[str, Any]:
     """What an Envoy route carries beside its name: the identity but `route`."""
-    identity = route_identity(origin)
-    identity.pop("route", None)
-    return identity
+    if origin.kind not in ROUTE_KINDS:
+        return {}
+    out: dict[str, Any] = {
+        "route_kind": origin.kind,
+        "rule": origin.rule if origin.rule is not None else 0,
+    }
+    if origin.rule_name:
+        out["rule_name"] = origin.rule_name
+    return out
 
 
 def owner_of(r: Any) -> Origin | None:
